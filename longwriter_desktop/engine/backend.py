@@ -1,0 +1,113 @@
+"""The interface every inference backend implements (local llama.cpp, an OpenAI-compatible server).
+
+A backend streams :class:`Delta` objects for a prompt and ends with a :class:`Finish`. Prompts are either
+token lists (backends that tokenize locally, so the KV cache is reused exactly) or text (servers).
+Cancelling is cooperative: the caller sets a ``threading.Event``; the backend checks it per token and,
+where it can, during prompt evaluation.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Protocol, runtime_checkable
+
+from .prompts import PromptFormat
+
+
+class FinishReason(str, Enum):
+    STOP = "stop"  # end-of-text token or a stop string
+    LENGTH = "length"  # max_tokens reached or the context is full
+    CANCELLED = "cancelled"  # the cancel event was set
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """Sampling settings (the LongWriter authors' defaults)."""
+
+    temperature: float = 0.5
+    top_p: float = 0.8
+    top_k: int = 50
+    min_p: float = 0.0
+    repeat_penalty: float = 1.0
+    presence_penalty: float = 0.0
+    frequency_penalty: float = 0.0
+    seed: int | None = None
+
+
+@dataclass
+class GenerationRequest:
+    prompt: Sequence[int] | str
+    max_tokens: int
+    sampling: Sampling = field(default_factory=Sampling)
+    stop: Sequence[str] = ()
+    # Called before each token is sampled; while it returns False the end-of-generation tokens are banned.
+    allow_end: Callable[[], bool] | None = None
+    grammar: str | None = None  # GBNF text
+    cancel: threading.Event | None = None
+
+
+@dataclass(frozen=True)
+class Delta:
+    """Newly generated text and the token ids that produced it (empty for servers that don't say)."""
+
+    text: str
+    tokens: tuple[int, ...] = ()
+    n_tokens: int = 1
+
+
+@dataclass(frozen=True)
+class Finish:
+    reason: FinishReason
+    prompt_tokens: int  # tokens in the prompt
+    prompt_tokens_evaluated: int  # of those, how many were actually computed (the rest came from cache)
+    completion_tokens: int
+    prompt_seconds: float
+    generation_seconds: float
+
+    @property
+    def tokens_per_second(self) -> float:
+        return self.completion_tokens / self.generation_seconds if self.generation_seconds > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class LoadProgress:
+    fraction: float
+
+
+@dataclass(frozen=True)
+class BackendInfo:
+    name: str  # "llama.cpp" or "openai"
+    model: str  # model id or server model name
+    n_ctx: int
+    device: str  # "CPU", "CUDA0 (32/32 layers)", "server http://..."
+    gpu_layers: int = 0
+
+
+@runtime_checkable
+class Backend(Protocol):
+    info: BackendInfo
+    prompt_format: PromptFormat
+
+    @property
+    def tokenizes(self) -> bool:
+        """True when prompts may be token lists (and deltas carry token ids)."""
+        ...
+
+    def tokenize(self, text: str, *, special: bool = True) -> list[int]:
+        """Tokens for text, never with a BOS; servers that cannot may estimate with count_tokens."""
+        ...
+
+    def bos_tokens(self) -> list[int]:
+        """The tokens that start every prompt (BOS where the model wants one)."""
+        ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def generate(self, request: GenerationRequest) -> Iterator[Delta | Finish]:
+        """Stream deltas, then exactly one Finish. Closing the iterator early is allowed."""
+        ...
+
+    def close(self) -> None: ...

