@@ -9,6 +9,7 @@ where it can, during prompt evaluation.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -37,6 +38,34 @@ class Sampling:
     seed: int | None = None
 
 
+class StopSignal:
+    """Stops one generation: set by the caller, and also set whenever the parent (the user's cancel) is."""
+
+    def __init__(self, parent: threading.Event | None = None) -> None:
+        self._own = threading.Event()
+        self._parent = parent
+
+    def set(self) -> None:
+        self._own.set()
+
+    def is_set(self) -> bool:
+        return self._own.is_set() or (self._parent is not None and self._parent.is_set())
+
+    def wait(self, timeout: float) -> bool:
+        if self._parent is None:
+            return self._own.wait(timeout)
+        deadline = time.monotonic() + timeout
+        while not self.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            self._own.wait(min(0.02, remaining))
+        return True
+
+
+CancelToken = threading.Event | StopSignal
+
+
 @dataclass
 class GenerationRequest:
     prompt: Sequence[int] | str
@@ -46,7 +75,7 @@ class GenerationRequest:
     # Called before each token is sampled; while it returns False the end-of-generation tokens are banned.
     allow_end: Callable[[], bool] | None = None
     grammar: str | None = None  # GBNF text
-    cancel: threading.Event | None = None
+    cancel: CancelToken | None = None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,465 @@
+"""The local backend: llama-cpp-python, imported lazily so the app starts fast.
+
+One :class:`LlamaBackend` owns one ``Llama``; it is not thread-safe, so one worker thread creates it,
+generates with it and closes it. Prompts are token lists, so consecutive calls that share a prefix reuse
+llama.cpp's KV cache (ENGINE_NOTES.md). Generation is driven token by token through ``Llama.generate``:
+that gives the token ids (needed to extend the next prompt exactly), per-token cancel, an end-of-text ban
+while a section is short, and stop strings handled here.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import ctypes
+import io
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import GenerationError, InputError, ModelError
+from ..library.gguf import GGUFInfo, check_complete, read_gguf
+from .backend import BackendInfo, CancelToken, Delta, Finish, FinishReason, GenerationRequest
+from .prompts import Family, PromptFormat, detect_family, format_for, is_longwriter_trained, template_format
+
+log = logging.getLogger(__name__)
+llama_log = logging.getLogger("longwriter_desktop.llama_cpp")
+
+DEFAULT_CTX = 8192
+MIN_CTX = 512
+CTX_STEP = 256
+
+_LOAD_LOCK = threading.Lock()
+_log_callback_ref: Any = None
+
+
+@dataclass(frozen=True)
+class LoadSettings:
+    """How to load a model. ``n_ctx`` None means the default capped by the model's trained context."""
+
+    n_ctx: int | None = None
+    gpu_layers: int | str = "auto"  # "auto", "all", or a number of layers
+    threads: int | None = None
+    family: Family | None = None  # override the family detected from the GGUF
+    kv_type: str = "f16"  # f16, q8_0, q4_0 (quantized V needs flash attention, turned on for it)
+    flash_attn: bool = False
+
+
+def choose_n_ctx(requested: int | None, trained: int | None, default: int = DEFAULT_CTX) -> int:
+    """A context size that is a multiple of 256, never 0, and never above the model's trained context."""
+    if requested is not None and requested <= 0:
+        raise InputError("The context size must be a positive number of tokens (for example 8192).")
+    value = requested if requested is not None else default
+    if trained:
+        value = min(value, trained)
+    value = max(MIN_CTX, value)
+    return value - value % CTX_STEP if value % CTX_STEP else value
+
+
+def parse_gpu_layers(value: int | str) -> int | str:
+    """Accept "auto", "all", -1 or a non-negative number of layers."""
+    if isinstance(value, int):
+        if value < -1:
+            raise InputError("GPU layers must be auto, all, or a number of layers (0 = CPU only).")
+        return "all" if value == -1 else value
+    text = str(value).strip().lower()
+    if text in ("auto", "all"):
+        return text
+    try:
+        return parse_gpu_layers(int(text))
+    except ValueError:
+        raise InputError(f"GPU layers must be auto, all, or a number; got '{value}'.") from None
+
+
+def _import_llama_cpp() -> Any:
+    try:
+        import llama_cpp
+    except ImportError as exc:  # pragma: no cover - an install problem
+        raise ModelError(
+            f"llama-cpp-python is not installed or failed to load ({exc}). Run ./run.sh to set it up."
+        ) from exc
+    _route_llama_log(llama_cpp)
+    return llama_cpp
+
+
+def _route_llama_log(llama_cpp: Any) -> None:
+    """Send llama.cpp's native log to our logger (verbose=False would silence the whole process)."""
+    global _log_callback_ref
+    if _log_callback_ref is not None:
+        return
+    # ggml's levels: 0 none, 1 debug, 2 info, 3 warn, 4 error, 5 continues the previous line.
+    levels = {1: logging.DEBUG, 2: logging.INFO, 3: logging.WARNING, 4: logging.ERROR}
+    pending: list[str] = []
+
+    def callback(level: int, text: bytes, _user_data: ctypes.c_void_p) -> None:
+        message = text.decode("utf-8", errors="replace") if text else ""
+        pending.append(message)
+        if message.endswith("\n"):
+            line = "".join(pending).rstrip()
+            pending.clear()
+            if line:
+                llama_log.log(levels.get(level, logging.DEBUG), "%s", line)
+
+    _log_callback_ref = llama_cpp.llama_log_callback(callback)
+    llama_cpp.llama_log_set(_log_callback_ref, ctypes.c_void_p(0))
+
+
+class _LogWriter(io.TextIOBase):
+    """A stream for llama-cpp-python's own Python prints during load; lines go to the log."""
+
+    def write(self, text: str) -> int:
+        for line in text.splitlines():
+            if line.strip():
+                llama_log.debug("%s", line)
+        return len(text)
+
+
+@contextlib.contextmanager
+def _load_progress(llama_cpp: Any, progress: Callable[[float], bool] | None) -> Iterator[None]:
+    """Give the model params a progress callback: the Llama constructor builds them itself."""
+    if progress is None:
+        yield
+        return
+
+    def on_progress(fraction: float, _data: ctypes.c_void_p) -> bool:
+        try:
+            return bool(progress(float(fraction)))
+        except Exception:  # a failing observer must not abort the load
+            log.exception("load progress observer failed")
+            return True
+
+    callback = llama_cpp.llama_progress_callback(on_progress)
+    module = llama_cpp.llama_cpp
+    original = module.llama_model_default_params
+
+    def params_with_progress() -> Any:
+        params = original()
+        params.progress_callback = callback
+        return params
+
+    module.llama_model_default_params = params_with_progress
+    try:
+        yield
+    finally:
+        module.llama_model_default_params = original
+
+
+class LlamaBackend:
+    """A loaded GGUF model behind the Backend protocol."""
+
+    def __init__(
+        self,
+        model_path: str | Path,
+        settings: LoadSettings | None = None,
+        *,
+        model_id: str | None = None,
+        progress: Callable[[float], bool] | None = None,
+        header: GGUFInfo | None = None,
+    ) -> None:
+        settings = settings or LoadSettings()
+        path = Path(model_path)
+        self.header = header or read_gguf(path)
+        check_complete(self.header)
+        llama_cpp = _import_llama_cpp()
+        self._llama_cpp = llama_cpp
+        n_ctx = choose_n_ctx(settings.n_ctx, self.header.context_length)
+        gpu_layers = parse_gpu_layers(settings.gpu_layers)
+        offload = bool(llama_cpp.llama_supports_gpu_offload())
+        if gpu_layers == "auto":
+            n_gpu_layers = -1 if offload else 0
+        elif gpu_layers == "all":
+            n_gpu_layers = -1
+        else:
+            n_gpu_layers = int(gpu_layers)
+        kwargs: dict[str, Any] = {
+            "model_path": str(path),
+            "n_ctx": n_ctx,
+            "n_gpu_layers": n_gpu_layers,
+            "verbose": True,  # keeps stdout/stderr of the process open; the log goes through our callback
+            "logits_all": False,
+        }
+        if settings.threads:
+            kwargs["n_threads"] = settings.threads
+        kv_types = {"f16": 1, "q8_0": 8, "q4_0": 2}  # ggml type ids
+        if settings.kv_type not in kv_types:
+            raise InputError(f"Unknown KV cache type '{settings.kv_type}': use f16, q8_0 or q4_0.")
+        if settings.kv_type != "f16":
+            kwargs["type_k"] = kv_types[settings.kv_type]
+            kwargs["type_v"] = kv_types[settings.kv_type]
+        if settings.flash_attn or settings.kv_type != "f16":
+            kwargs["flash_attn"] = True
+        started = time.perf_counter()
+        try:
+            with _LOAD_LOCK, _load_progress(llama_cpp, progress), contextlib.redirect_stderr(_LogWriter()):
+                self._llm = llama_cpp.Llama(**kwargs)
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise ModelError(
+                f"llama.cpp could not load {path.name}: {exc}. The file may be damaged, or made for a newer "
+                "llama.cpp; see the log for details."
+            ) from exc
+        self._llm.verbose = False  # no per-call prints from llama-cpp-python from here on
+        self.load_seconds = time.perf_counter() - started
+        self.n_ctx = int(self._llm.n_ctx())
+        self.prompt_format = self._choose_format(settings.family, path.name)
+        self.longwriter_trained = self.prompt_format.longwriter_trained or is_longwriter_trained(
+            self.header.metadata, path.name)
+        self._abort = threading.Event()
+        self._abort_ref = llama_cpp.ggml_abort_callback(lambda _data: self._abort.is_set())
+        llama_cpp.llama_set_abort_callback(self._llm.ctx, self._abort_ref, None)
+        self._end_tokens: list[int] | None = None
+        self._vocab = llama_cpp.llama_model_get_vocab(self._llm.model)
+        layers = self.header.block_count or 0
+        offloaded = 0 if not offload else (layers + 1 if n_gpu_layers < 0 else min(n_gpu_layers, layers + 1))
+        device = "CPU" if offloaded == 0 else f"GPU ({min(offloaded, layers)}/{layers} layers)"
+        self.info = BackendInfo(
+            name="llama.cpp",
+            model=model_id or path.stem,
+            n_ctx=self.n_ctx,
+            device=device,
+            gpu_layers=offloaded,
+        )
+        log.info("loaded %s in %.2f s: n_ctx=%d, %s, family=%s", path.name, self.load_seconds, self.n_ctx,
+                 device, self.prompt_format.family.value)
+
+    # -- tokens ---------------------------------------------------------------------------------------
+
+    @property
+    def tokenizes(self) -> bool:
+        return True
+
+    def tokenize(self, text: str, *, special: bool = True) -> list[int]:
+        return list(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=special))
+
+    def bos_tokens(self) -> list[int]:
+        if not self.prompt_format.add_bos:
+            return []
+        bos = int(self._llm.token_bos())
+        add = self.header.get("tokenizer.ggml.add_bos_token")
+        return [bos] if bos >= 0 and add is not False else []
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenize(text, special=True))
+
+    def detokenize(self, tokens: Sequence[int]) -> str:
+        return bytes(self._llm.detokenize(list(tokens))).decode("utf-8", errors="replace")
+
+    def end_tokens(self) -> list[int]:
+        """End-of-generation and control tokens: they end a turn, and are banned while a text is short."""
+        if self._end_tokens is None:
+            lib = self._llama_cpp
+            n_vocab = int(self._llm.n_vocab())
+            is_eog, is_control = lib.llama_vocab_is_eog, lib.llama_vocab_is_control
+            self._end_tokens = [t for t in range(n_vocab) if is_eog(self._vocab, t) or is_control(self._vocab, t)]
+        return self._end_tokens
+
+    # -- generation -----------------------------------------------------------------------------------
+
+    def _choose_format(self, override: Family | None, file_name: str) -> PromptFormat:
+        family = override or detect_family(self.header.metadata, file_name)
+        if family is Family.TEMPLATE:
+            template = self.header.chat_template
+            if template:
+                try:
+                    return template_format(template, self._token_text(self._llm.token_bos()),
+                                           self._token_text(self._llm.token_eos()))
+                except Exception as exc:  # a template we cannot take apart: ChatML is the safest fallback
+                    log.warning("cannot use the model's chat template (%s); using ChatML", exc)
+            family = Family.CHATML
+        return format_for(family)
+
+    def _token_text(self, token: int) -> str:
+        if token < 0:
+            return ""
+        return bytes(self._llm._model.token_get_text(token)).decode("utf-8", errors="replace") \
+            if hasattr(self._llm._model, "token_get_text") else self.detokenize([token])
+
+    def _cached_prefix(self, tokens: Sequence[int]) -> int:
+        """How many leading tokens of this prompt llama.cpp will reuse from its KV cache."""
+        n_cached = int(self._llm.n_tokens)
+        if n_cached <= 0:
+            return 0
+        cached = self._llm._input_ids[:n_cached]
+        prefix = 0
+        for a, b in zip(cached, tokens):
+            if a != b:
+                break
+            prefix += 1
+        if prefix == len(tokens):
+            prefix -= 1  # the last prompt token is evaluated again to get fresh logits
+        return max(prefix, 0)
+
+    def generate(self, request: GenerationRequest) -> Iterator[Delta | Finish]:
+        if isinstance(request.prompt, str):
+            tokens = self.bos_tokens() + self.tokenize(request.prompt, special=True)
+        else:
+            tokens = list(request.prompt)
+        if not tokens:
+            raise GenerationError("The prompt is empty.")
+        if len(tokens) >= self.n_ctx:
+            raise GenerationError(
+                f"The prompt has {len(tokens)} tokens but the context holds {self.n_ctx}: it cannot fit."
+            )
+        max_tokens = max(0, min(request.max_tokens, self.n_ctx - len(tokens)))
+        cancel: CancelToken = request.cancel or threading.Event()
+        if cancel.is_set():
+            yield Finish(FinishReason.CANCELLED, len(tokens), 0, 0, 0.0, 0.0)
+            return
+        yield from self._generate(tokens, max_tokens, request, cancel)
+
+    def _generate(
+        self, tokens: list[int], max_tokens: int, request: GenerationRequest, cancel: CancelToken
+    ) -> Iterator[Delta | Finish]:
+        llama_cpp = self._llama_cpp
+        sampling = request.sampling
+        if sampling.seed is not None:
+            self._llm.set_seed(sampling.seed & 0xFFFFFFFF)
+        logits_processor = None
+        if request.allow_end is not None:
+            allow_end = request.allow_end
+            import numpy as np
+
+            banned = np.array(self.end_tokens(), dtype=np.intc)
+
+            def ban_end(_input_ids: Any, scores: Any) -> Any:
+                if not allow_end():
+                    scores[banned] = -np.inf
+                return scores
+
+            logits_processor = llama_cpp.LogitsProcessorList([ban_end])
+        grammar = llama_cpp.LlamaGrammar.from_string(request.grammar, verbose=False) if request.grammar else None
+        end_tokens = set(self.end_tokens())
+        stops = [s for s in request.stop if s]
+        holdback = max((len(s) for s in stops), default=0)
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        reused = self._cached_prefix(tokens)
+        evaluated = len(tokens) - reused
+        self._abort.clear()
+        # Watch the caller's cancel event during prompt evaluation (the abort callback reads _abort).
+        watcher_done = threading.Event()
+
+        def watch() -> None:
+            while not watcher_done.is_set():
+                if cancel.wait(0.05):
+                    self._abort.set()
+                    return
+
+        watcher = threading.Thread(target=watch, name="llama-abort-watch", daemon=True)
+        watcher.start()
+        started = time.perf_counter()
+        first_token_at: float | None = None
+        produced = 0
+        pending_text = ""
+        pending_tokens: list[int] = []
+        reason = FinishReason.LENGTH
+        stream = self._llm.generate(
+            tokens,
+            top_k=sampling.top_k,
+            top_p=sampling.top_p,
+            min_p=sampling.min_p,
+            temp=sampling.temperature,
+            repeat_penalty=sampling.repeat_penalty,
+            presence_penalty=sampling.presence_penalty,
+            frequency_penalty=sampling.frequency_penalty,
+            logits_processor=logits_processor,
+            grammar=grammar,
+        )
+        try:
+            while produced < max_tokens:
+                if cancel.is_set():
+                    reason = FinishReason.CANCELLED
+                    break
+                try:
+                    token = next(stream)
+                except StopIteration:
+                    reason = FinishReason.STOP
+                    break
+                except RuntimeError as exc:
+                    if self._abort.is_set() or cancel.is_set():
+                        reason = FinishReason.CANCELLED
+                        break
+                    raise GenerationError(f"llama.cpp failed while generating: {exc}") from exc
+                if first_token_at is None:
+                    first_token_at = time.perf_counter()
+                if token in end_tokens:
+                    reason = FinishReason.STOP
+                    break
+                produced += 1
+                piece = decoder.decode(bytes(self._llm.detokenize([token])))
+                pending_text += piece
+                pending_tokens.append(token)
+                if stops:
+                    cut = _find_stop(pending_text, stops)
+                    if cut is not None:
+                        pending_text = pending_text[:cut]
+                        if pending_text:
+                            yield Delta(pending_text, tuple(pending_tokens), len(pending_tokens))
+                        pending_text, pending_tokens = "", []
+                        reason = FinishReason.STOP
+                        break
+                    if len(pending_text) <= holdback and _could_start_stop(pending_text, stops):
+                        continue
+                    safe = len(pending_text) - _stop_prefix_len(pending_text, stops)
+                    if safe <= 0:
+                        continue
+                    yield Delta(pending_text[:safe], tuple(pending_tokens), len(pending_tokens))
+                    pending_text, pending_tokens = pending_text[safe:], []
+                elif pending_text:
+                    yield Delta(pending_text, tuple(pending_tokens), len(pending_tokens))
+                    pending_text, pending_tokens = "", []
+                else:
+                    continue  # an incomplete UTF-8 sequence: its token goes out with the next piece
+        finally:
+            watcher_done.set()
+            stream.close()
+            self._abort.clear()
+        tail = pending_text + decoder.decode(b"", final=True)
+        if tail or pending_tokens:
+            yield Delta(tail, tuple(pending_tokens), len(pending_tokens))
+        ended = time.perf_counter()
+        prompt_seconds = (first_token_at or ended) - started
+        yield Finish(
+            reason=reason,
+            prompt_tokens=len(tokens),
+            prompt_tokens_evaluated=evaluated if first_token_at is not None or reason is not FinishReason.CANCELLED
+            else 0,
+            completion_tokens=produced,
+            prompt_seconds=prompt_seconds,
+            generation_seconds=ended - (first_token_at or ended),
+        )
+
+    def close(self) -> None:
+        llm = getattr(self, "_llm", None)
+        if llm is not None:
+            llm.close()
+            self._llm = None
+
+    def __enter__(self) -> LlamaBackend:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+def _find_stop(text: str, stops: Sequence[str]) -> int | None:
+    positions = [i for i in (text.find(s) for s in stops) if i >= 0]
+    return min(positions) if positions else None
+
+
+def _stop_prefix_len(text: str, stops: Sequence[str]) -> int:
+    """Length of the longest tail of text that could be the start of a stop string."""
+    best = 0
+    for stop in stops:
+        for n in range(min(len(stop) - 1, len(text)), 0, -1):
+            if text.endswith(stop[:n]):
+                best = max(best, n)
+                break
+    return best
+
+
+def _could_start_stop(text: str, stops: Sequence[str]) -> bool:
+    return any(stop.startswith(text) for stop in stops)
+

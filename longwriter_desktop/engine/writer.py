@@ -1,0 +1,694 @@
+"""AgentWrite: plan, then write the sections one by one, with length control and a context budget.
+
+The prompt of every section call is the previous one plus what was generated plus a short new user turn,
+so llama.cpp evaluates only the new tokens (ENGINE_NOTES.md). When the document no longer fits the
+context, the oldest sections are dropped in one large step (the plan stays: it is their summary), so the
+tokens re-read stay a small fraction of the document. Each section's length is steered: end-of-text is
+banned until the section reaches its minimum, writing stops at a paragraph or sentence end past the target,
+and a loop is cut and written again with another seed and a mild penalty.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ..errors import GenerationError, InputError
+from .backend import Backend, Delta, Finish, FinishReason, GenerationRequest, Sampling, StopSignal
+from .events import (
+    Cancelled,
+    Done,
+    Event,
+    PlanReady,
+    Progress,
+    SectionFinished,
+    SectionStarted,
+    TextDelta,
+    TextRetracted,
+    Warning,
+)
+from .plan import Plan, PlanResult, Section, generate_plan, rescale
+from .prompts import Family, has_cjk, zero_system
+from .repetition import RepetitionGuard, repeated_ngram_share
+from .target import target_from_instruction
+from .words import count_words, length_score
+
+DIRECT_MAX_WORDS = 10_000  # what LongWriter-trained models write in one pass
+SECTION_MIN = 0.92  # end-of-text is banned below this share of a section's target
+STOP_AT_PARAGRAPH = 1.0
+STOP_AT_SENTENCE = 1.05
+HARD_STOP = 1.12
+MAX_REPETITION_CUTS = 4
+MAX_CALLS_PER_SECTION = 12
+PROGRESS_INTERVAL = 0.25
+
+_SENTENCE_END = re.compile(r"[.!?。！？…][\"'”’)\]]*\s*$")
+_PARAGRAPH_END = re.compile(r"[.!?。！？…:：][\"'”’)\]]*[ \t]*\n\s*$")
+
+
+@dataclass
+class WriteRequest:
+    instruction: str
+    target_words: int | None = None
+    mode: str = "auto"  # auto, direct or plan
+    notes: str = ""
+    plan: Plan | None = None
+    sampling: Sampling = field(default_factory=Sampling)
+    title: str | None = None
+
+
+@dataclass
+class ResumeState:
+    """Where an interrupted run stopped: the plan, each section's text so far, and which are finished."""
+
+    plan: Plan
+    texts: list[str]
+    finished: list[bool]
+    mode: str = "plan"
+
+
+def resolve_mode(mode: str, backend: Backend, target_words: int) -> str:
+    """`auto` is direct mode for LongWriter-trained models within their one-pass length, else plan mode."""
+    if mode in ("direct", "plan"):
+        return mode
+    if mode != "auto":
+        raise InputError(f"Unknown mode '{mode}': use auto, direct or plan.")
+    trained = bool(getattr(backend, "longwriter_trained", False))
+    return "direct" if trained and target_words <= DIRECT_MAX_WORDS else "plan"
+
+
+def document_title(instruction: str) -> str:
+    """A working title from the instruction (the user can rename the project)."""
+    text = re.sub(r"\s+", " ", instruction).strip()
+    if has_cjk(text):
+        return text[:30]
+    text = re.sub(r"^(please\s+)?(write|draft|compose|create)\s+(me\s+)?(an?\s+|the\s+)?", "", text,
+                  flags=re.IGNORECASE)
+    text = re.sub(r"^[\d,.]+[\s-]*(k\s*)?[\s-]*(words?|pages?)[\s-]*", "", text, flags=re.IGNORECASE)
+    text = text.split(".")[0]
+    words = text.split()
+    title = " ".join(words[:10])
+    return (title[:1].upper() + title[1:]) if title else "Untitled"
+
+
+def render_document(title: str | None, plan: Plan, texts: list[str]) -> str:
+    """The document as Markdown: `# title`, then `## section` headings and their text."""
+    parts = [f"# {title}"] if title else []
+    for section, text in zip(plan.sections, texts):
+        body = text.strip()
+        if section.title and len(plan.sections) > 1:
+            parts.append(f"## {section.title}")
+        if body:
+            parts.append(body)
+    return "\n\n".join(parts) + "\n"
+
+
+@dataclass
+class _Chunk:
+    text: str
+    tokens: list[int]
+    n_tokens: int
+
+
+@dataclass
+class _Turn:
+    index: int
+    user_text: str
+    reply: list[_Chunk] = field(default_factory=list)  # what the model sees of this section's text
+    closed: bool = False
+
+
+class _Counter:
+    """Words of a growing text, counted incrementally (whole words only, the tail re-counted)."""
+
+    def __init__(self) -> None:
+        self.text = ""
+        self._stable_words = 0
+        self._stable_len = 0
+
+    def set(self, text: str) -> int:
+        if not text.startswith(self.text[: self._stable_len]) or len(text) < self._stable_len:
+            self._stable_words, self._stable_len = 0, 0
+        self.text = text
+        cut = max(text.rfind(" ", 0, len(text) - 1), text.rfind("\n", 0, len(text) - 1))
+        if has_cjk(text[-4:]):
+            cut = len(text) - 1
+        if cut > self._stable_len:
+            self._stable_words += count_words(text[self._stable_len:cut])
+            self._stable_len = cut
+        return self._stable_words + count_words(text[self._stable_len:])
+
+
+class DocumentWriter:
+    """Runs one writing job on one backend; iterate :meth:`run` for its events."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        request: WriteRequest,
+        cancel: threading.Event | None = None,
+        resume: ResumeState | None = None,
+    ) -> None:
+        self.backend = backend
+        self.request = request
+        self.cancel = cancel or threading.Event()
+        self.resume = resume
+        self.fmt = backend.prompt_format
+        self.n_ctx = backend.info.n_ctx
+        guess = target_from_instruction(request.instruction)
+        self.target_words = request.target_words or guess.words
+        self.target_source = "given" if request.target_words else ("instruction" if guess.found else "default")
+        self.target_phrase = guess.describe()
+        if self.target_words <= 0:
+            raise InputError("The target length must be a positive number of words.")
+        self.mode = resume.mode if resume else resolve_mode(request.mode, backend, self.target_words)
+        self.title = request.title or document_title(request.instruction)
+        base_seed = request.sampling.seed
+        self._seed = base_seed if base_seed is not None else random.randrange(1 << 30)
+        self._calls = 0
+        self.plan = Plan([])
+        self.texts: list[str] = []
+        self.finished: list[bool] = []
+        self.turns: list[_Turn] = []
+        self.dropped_sections: list[int] = []
+        self._head: list[_Chunk] = []
+        self._chunk_cache: dict[str, _Chunk] = {}
+        # Figures for the stats.
+        self.prompt_tokens_evaluated = 0
+        self.prompt_tokens_total = 0  # what re-reading every prompt in full would evaluate
+        self.plan_prompt_tokens = 0
+        self.completion_tokens = 0
+        self.generation_seconds = 0.0
+        self.repetition_cuts = 0
+        self.repetition_retries = 0
+        self.context_drops = 0
+        self.tokens_per_word = self._initial_tokens_per_word()
+        self.started = time.perf_counter()
+        self._last_progress = 0.0
+        self.finish_reason = "stop"
+        self.warnings: list[str] = []
+        self.section_retries: list[int] = []
+        self.thinking: list[str] = []
+        self._call_started = 0.0
+        self._plan_completion = 0
+
+    # -- tokens and prompt pieces ----------------------------------------------------------------------
+
+    def _initial_tokens_per_word(self) -> float:
+        sample = self.request.instruction
+        words = count_words(sample)
+        if words < 3:
+            return 2.0 if has_cjk(sample) else 1.4
+        ratio = self.backend.count_tokens(sample) / words
+        return min(3.5, max(1.2, ratio))
+
+    def _chunk(self, text: str) -> _Chunk:
+        cached = self._chunk_cache.get(text)
+        if cached is None:
+            if self.backend.tokenizes:
+                tokens = self.backend.tokenize(text, special=True)
+                cached = _Chunk(text, tokens, len(tokens))
+            else:
+                cached = _Chunk(text, [], self.backend.count_tokens(text))
+            self._chunk_cache[text] = cached
+        return cached
+
+    def _text_chunk(self, text: str) -> _Chunk:
+        """Model-written text put back into a prompt (resume): tokenized without special tokens."""
+        if self.backend.tokenizes:
+            tokens = self.backend.tokenize(text, special=False)
+            return _Chunk(text, tokens, len(tokens))
+        return _Chunk(text, [], self.backend.count_tokens(text))
+
+    def _system_text(self, compact: bool) -> str | None:
+        if self.mode == "direct":
+            return zero_system(self.request.instruction) if self.fmt.family is Family.LONGWRITER_ZERO else None
+        lines = []
+        for i, s in enumerate(self.plan.sections, 1):
+            if compact:
+                lines.append(f"{i}. {s.title} ({s.target_words} words)")
+            else:
+                lines.append(f"{i}. {s.title}: {s.main_point} ({s.target_words} words)")
+        notes = f"\n\nWriting notes (keep to them):\n{self.request.notes.strip()}" if self.request.notes.strip() else ""
+        text = (
+            f"You are writing a long document, one section at a time.\n\nTask: {self.request.instruction.strip()}"
+            f"{notes}\n\nPlan ({self.target_words} words in all):\n" + "\n".join(lines) +
+            "\n\nWrite only the section you are asked for, as flowing prose that continues from the sections "
+            "before it. Do not repeat earlier text and do not write the section's heading."
+        )
+        if self.fmt.family is Family.LONGWRITER_ZERO:
+            text = zero_system(self.request.instruction) + "\n" + text
+        return text
+
+    def _user_text(self, index: int, note: str = "") -> str:
+        if self.mode == "direct":
+            notes = f"\n\nWriting notes:\n{self.request.notes.strip()}" if self.request.notes.strip() else ""
+            return f"{self.request.instruction.strip()}{notes}"
+        section = self.plan.sections[index]
+        total = len(self.plan.sections)
+        prefix = f"{note} " if note else ""
+        if has_cjk(self.request.instruction):
+            return f"{prefix}写第{index + 1}/{total}部分：{section.title}。{section.main_point} 约{section.target_words}字。"
+        return (f"{prefix}Write section {index + 1} of {total}, \"{section.title}\": {section.main_point} "
+                f"About {section.target_words} words.")
+
+    def _build_head(self) -> None:
+        bos = self.backend.bos_tokens() if self.backend.tokenizes else []
+        system = self._system_text(compact=False)
+        head_text = self.fmt.start(system)
+        head = self._chunk(head_text) if head_text else _Chunk("", [], 0)
+        limit = int(self.n_ctx * 0.45)
+        if head.n_tokens > limit and self.mode == "plan":
+            head = self._chunk(self.fmt.start(self._system_text(compact=True)))
+            self._warn("The plan is long for this model's context: the model sees section titles only.",
+                       "context")
+        if head.n_tokens > int(self.n_ctx * 0.6):
+            raise InputError(
+                f"The instruction and plan take {head.n_tokens} tokens, too many for a context of "
+                f"{self.n_ctx}. Shorten them, use fewer sections, or choose a larger context size."
+            )
+        self._head = [_Chunk("", bos, len(bos)), head] if bos else [head]
+
+    def _turn_chunks(self, turn: _Turn, first_kept: bool) -> list[_Chunk]:
+        note = ""
+        if first_kept and self.dropped_sections:
+            note = self._omitted_note()
+        chunks = [self._chunk(self.fmt.user_turn(self._user_text(turn.index, note)))]
+        chunks.extend(turn.reply)
+        if turn.closed:
+            chunks.append(self._chunk(self.fmt.end_of_turn) if self.fmt.end_of_turn else _Chunk("", [], 0))
+        return chunks
+
+    def _omitted_note(self) -> str:
+        first, last = self.dropped_sections[0] + 1, self.dropped_sections[-1] + 1
+        span = f"{first}" if first == last else f"{first}-{last}"
+        if has_cjk(self.request.instruction):
+            return f"（第{span}部分已写完，为节省篇幅此处省略，内容见计划。）"
+        return f"(Sections {span} are written and left out here to save space; the plan sums them up.)"
+
+    def _prompt_chunks(self) -> list[_Chunk]:
+        chunks = list(self._head)
+        for n, turn in enumerate(self.turns):
+            chunks.extend(self._turn_chunks(turn, n == 0))
+        return chunks
+
+    def _prompt(self) -> tuple[list[int] | str, int]:
+        chunks = self._prompt_chunks()
+        size = sum(c.n_tokens for c in chunks)
+        if self.backend.tokenizes:
+            tokens: list[int] = []
+            for c in chunks:
+                tokens.extend(c.tokens)
+            return tokens, size
+        return "".join(c.text for c in chunks), size
+
+    def _compact(self, room_needed: int) -> None:
+        """Drop old sections in one large step (or the start of a very long section) to make room."""
+        head = sum(c.n_tokens for c in self._head)
+        current = self.turns[-1]
+        window = self.n_ctx - head - room_needed
+        keep_budget = max(0, int(window * 0.3))
+        dropped: list[int] = []
+        while len(self.turns) > 1:
+            kept = sum(sum(c.n_tokens for c in self._turn_chunks(t, False)) for t in self.turns)
+            if kept <= keep_budget:
+                break
+            dropped.append(self.turns.pop(0).index)
+        used = sum(c.n_tokens for c in self._prompt_chunks())
+        if used + room_needed > self.n_ctx and current.reply:
+            # The section being written is itself too long: keep only its latest part in view.
+            budget = max(0, int(window * 0.5))
+            while current.reply and sum(c.n_tokens for c in current.reply) > budget:
+                current.reply.pop(0)
+            self._warn(f"Section {current.index + 1} is longer than the model's context holds; the model now sees "
+                       "only its latest part.", "context")
+        if dropped:
+            self.dropped_sections = sorted(set(self.dropped_sections) | set(dropped))
+            self.context_drops += 1
+            names = ", ".join(str(i + 1) for i in dropped)
+            self._warn(f"Context full ({self.n_ctx} tokens): sections {names} are left out of the model's view "
+                       "from here on (the plan still lists them).", "context")
+        used = sum(c.n_tokens for c in self._prompt_chunks())
+        if used + min(room_needed, 64) > self.n_ctx:
+            raise GenerationError(
+                f"The context of {self.n_ctx} tokens is too small to go on writing. Choose a larger context size."
+            )
+
+    def _warn(self, message: str, kind: str) -> None:
+        self.warnings.append(message)
+        self._pending_events.append(Warning(message, kind))
+
+    # -- running ---------------------------------------------------------------------------------------
+
+    def run(self) -> Iterator[Event]:
+        self._pending_events: list[Event] = []
+        plan_result = PlanResult(Plan([]))
+        if self.resume is not None:
+            self.plan = self.resume.plan.copy()
+            self.texts = list(self.resume.texts) + [""] * (len(self.plan.sections) - len(self.resume.texts))
+            self.finished = list(self.resume.finished) + [False] * (len(self.plan.sections) - len(self.resume.finished))
+        else:
+            if self.mode == "direct":
+                self.plan = Plan([Section("", self.request.instruction.strip(), self.target_words)])
+            elif self.request.plan is not None:
+                # The user's plan is kept as written, unless a different total was asked for.
+                if self.request.target_words:
+                    self.plan = rescale(self.request.plan, self.target_words)
+                else:
+                    self.plan = self.request.plan.copy()
+                    self.target_words = self.plan.total_words
+                    self.target_source = "plan"
+                yield PlanReady(self.plan, generated=False)
+            else:
+                for event in generate_plan(self.backend, self.request.instruction, self.target_words,
+                                           notes=self.request.notes, sampling=self.request.sampling,
+                                           cancel=self.cancel, result=plan_result):
+                    yield event
+                if self.cancel.is_set():
+                    yield Cancelled(0)
+                    return
+                self.plan = plan_result.plan
+                self.plan_prompt_tokens = plan_result.prompt_tokens_evaluated
+                self.prompt_tokens_evaluated += plan_result.prompt_tokens_evaluated
+                self.prompt_tokens_total += plan_result.prompt_tokens_evaluated
+                self.completion_tokens += plan_result.completion_tokens
+                self._plan_completion = plan_result.completion_tokens
+            self.texts = [""] * len(self.plan.sections)
+            self.finished = [False] * len(self.plan.sections)
+        self.section_retries = [0] * len(self.plan.sections)
+        self._build_head()
+        self.head_tokens = sum(c.n_tokens for c in self._head)
+        if self.resume is not None:
+            self._restore_turns()
+            yield from self._drain()
+        for index, section in enumerate(self.plan.sections):
+            if self.finished[index]:
+                continue
+            yield from self._write_section(index, section)
+            if self.cancel.is_set():
+                self.finish_reason = "cancelled"
+                yield Cancelled(self.total_words())
+                return
+        text = render_document(self.title, self.plan, self.texts)
+        yield Done(text, self.stats(text))
+
+    def _drain(self) -> Iterator[Event]:
+        while self._pending_events:
+            yield self._pending_events.pop(0)
+
+    def _restore_turns(self) -> None:
+        """Rebuild the model's view of a resumed document: the latest sections that fit."""
+        budget = int((self.n_ctx - self.head_tokens) * 0.5)
+        turns: list[_Turn] = []
+        used = 0
+        for index in range(len(self.plan.sections) - 1, -1, -1):
+            if not self.finished[index]:
+                continue
+            turn = _Turn(index, "", [self._text_chunk(self.texts[index])] if self.texts[index] else [], closed=True)
+            size = sum(c.n_tokens for c in turn.reply) + 40
+            if used + size > budget:
+                break
+            turns.insert(0, turn)
+            used += size
+        kept = {t.index for t in turns}
+        self.dropped_sections = [i for i in range(len(self.plan.sections)) if self.finished[i] and i not in kept]
+        self.turns = turns
+
+    def total_words(self) -> int:
+        return sum(count_words(t) for t in self.texts)
+
+    def _write_section(self, index: int, section: Section) -> Iterator[Event]:
+        target = max(1, section.target_words)
+        resumed = self.texts[index]
+        turn = _Turn(index, "", [self._text_chunk(resumed)] if resumed else [])
+        # A new turn: the previous one is closed (its end-of-turn text follows the reply).
+        for previous in self.turns:
+            previous.closed = True
+        self.turns.append(turn)
+        yield SectionStarted(index, section.title, target, count_words(resumed))
+        counter = _Counter()
+        words = counter.set(resumed)
+        guard = RepetitionGuard(context=self._recent_text(index))
+        if resumed:
+            guard.feed(resumed)
+        sampling = self.request.sampling
+        minimum = math.ceil(target * SECTION_MIN)
+        thinking = _ThinkingFilter() if self.fmt.thinking else None
+        calls = 0
+        retries = 0
+        stopped_for_length = False
+        while not stopped_for_length and calls < MAX_CALLS_PER_SECTION:
+            if self.cancel.is_set():
+                return
+            calls += 1
+            need = math.ceil(max(0, target * HARD_STOP - words) * self.tokens_per_word) + 48
+            prompt, size = self._prompt()
+            room = self.n_ctx - size - 4
+            if room < min(need, 256):
+                self._compact(min(need, max(256, int(self.n_ctx * 0.25))))
+                yield from self._drain()
+                prompt, size = self._prompt()
+                room = self.n_ctx - size - 4
+            max_tokens = max(16, min(room, need))
+            stop = StopSignal(self.cancel)
+            current_words = [words]
+
+            def allow_end(minimum: int = minimum, current_words: list[int] = current_words) -> bool:
+                return current_words[0] >= minimum
+
+            request = GenerationRequest(
+                prompt=prompt,
+                max_tokens=max_tokens,
+                sampling=replace(sampling, seed=self._next_seed()),
+                stop=self.fmt.stops,
+                allow_end=allow_end,
+                cancel=stop,
+            )
+            finish: Finish | None = None
+            loop_at: int | None = None
+            self._call_started = time.perf_counter()
+            for item in self.backend.generate(request):
+                if isinstance(item, Finish):
+                    finish = item
+                    continue
+                text_piece = item.text
+                if thinking is not None:
+                    text_piece, thought = thinking.feed(item.text)
+                    if thought:
+                        self.thinking.append(thought)
+                turn.reply.append(_Chunk(item.text, list(item.tokens), item.n_tokens))
+                self.completion_tokens += item.n_tokens
+                if not text_piece or stop.is_set():
+                    if text_piece:
+                        self.texts[index] += text_piece
+                        yield TextDelta(index, text_piece)
+                    continue
+                self.texts[index] += text_piece
+                words = counter.set(self.texts[index])
+                current_words[0] = words
+                loop_at = guard.feed(self.texts[index])
+                if loop_at is not None:
+                    stop.set()
+                    yield TextDelta(index, text_piece)
+                    continue
+                yield TextDelta(index, text_piece)
+                text = self.texts[index]
+                if words >= target * HARD_STOP:
+                    stopped_for_length = True
+                    stop.set()
+                elif words >= target * STOP_AT_SENTENCE and _SENTENCE_END.search(text):
+                    stopped_for_length = True
+                    stop.set()
+                elif words >= target * STOP_AT_PARAGRAPH and _PARAGRAPH_END.search(text):
+                    stopped_for_length = True
+                    stop.set()
+                now = time.perf_counter()
+                if now - self._last_progress >= PROGRESS_INTERVAL:
+                    self._last_progress = now
+                    yield self._progress(index, words, target, size + sum(c.n_tokens for c in turn.reply))
+            self._call_started = 0.0
+            if finish is not None:
+                self._account(finish)
+            if self.cancel.is_set():
+                return
+            if loop_at is not None:
+                yield from self._cut(index, turn, guard, counter, loop_at)
+                words = counter.set(self.texts[index])
+                retries += 1
+                self.repetition_cuts += 1
+                if retries == 1:
+                    self.repetition_retries += 1
+                if retries > MAX_REPETITION_CUTS:
+                    self._warn(f"Section {index + 1} kept repeating itself; it ends early.", "repetition")
+                    yield from self._drain()
+                    break
+                # Write on from the cut with another seed and a mild penalty (stronger on each further cut).
+                sampling = replace(sampling, repeat_penalty=max(sampling.repeat_penalty, 1.05 + 0.05 * retries),
+                                   presence_penalty=max(sampling.presence_penalty, 0.1 * retries))
+                continue
+            if stopped_for_length:
+                if words >= target * HARD_STOP:
+                    yield from self._trim_to_sentence(index, turn, counter, guard)
+                    words = counter.set(self.texts[index])
+                break
+            if finish is not None and finish.reason is FinishReason.STOP and words >= minimum:
+                break
+            if finish is not None and finish.reason is FinishReason.STOP and not self.backend.tokenizes:
+                # A server cannot ban end-of-text: ask it to go on in the same turn.
+                self._append_continuation(turn, index)
+        self.section_retries[index] = retries
+        if words < target * 0.85:
+            self._warn(f"Section {index + 1} ended at {words} of {target} words.", "length")
+        yield from self._drain()
+        self.finished[index] = True
+        turn.closed = True
+        self._update_tokens_per_word()
+        yield SectionFinished(index, section.title, words, target, self.texts[index], retries)
+        yield self._progress(index, words, target, self._prompt()[1])
+
+    def _append_continuation(self, turn: _Turn, index: int) -> None:
+        # Paragraph break keeps the text flowing; the model reads it as "go on".
+        piece = self._text_chunk("\n\n")
+        turn.reply.append(piece)
+        self.texts[index] += "\n\n"
+
+    def _recent_text(self, index: int) -> str:
+        return "\n\n".join(self.texts[max(0, index - 3):index])
+
+    def _cut(self, index: int, turn: _Turn, guard: RepetitionGuard, counter: _Counter, at: int) -> Iterator[Event]:
+        text = self.texts[index]
+        keep = len(text) - self._retract_reply(turn, len(text) - at)
+        self.texts[index] = text[:keep]
+        guard.truncate(keep)
+        counter.set(self.texts[index])
+        self._warn(f"Section {index + 1}: a loop was cut ({len(text) - keep} characters); writing on with another "
+                   "seed.", "repetition")
+        yield TextRetracted(index, len(text) - keep)
+        yield from self._drain()
+
+    def _retract_reply(self, turn: _Turn, chars: int) -> int:
+        """Remove at least ``chars`` characters from the end of the reply, whole tokens at a time."""
+        removed = 0
+        while turn.reply and removed < chars:
+            removed += len(turn.reply.pop().text)
+        return removed
+
+    def _trim_to_sentence(self, index: int, turn: _Turn, counter: _Counter, guard: RepetitionGuard
+                          ) -> Iterator[Event]:
+        text = self.texts[index]
+        ends = [m.end() for m in re.finditer(r"[.!?。！？…][\"'”’)\]]*", text)]
+        if not ends or ends[-1] < len(text) * 0.8:
+            return
+        cut = len(text) - ends[-1]
+        if cut <= 0:
+            return
+        removed = self._retract_reply(turn, cut)
+        self.texts[index] = text[: len(text) - removed]
+        guard.truncate(len(self.texts[index]))
+        counter.set(self.texts[index])
+        yield TextRetracted(index, removed)
+
+    def _next_seed(self) -> int:
+        self._calls += 1
+        return (self._seed + self._calls * 7919) & 0x7FFFFFFF
+
+    def _account(self, finish: Finish) -> None:
+        self.prompt_tokens_evaluated += finish.prompt_tokens_evaluated
+        self.prompt_tokens_total += finish.prompt_tokens
+        self.generation_seconds += finish.generation_seconds
+
+    def _update_tokens_per_word(self) -> None:
+        words = self.total_words()
+        generated = sum(c.n_tokens for t in self.turns for c in t.reply)
+        if words >= 100 and generated:
+            reply_words = sum(count_words("".join(c.text for c in t.reply)) for t in self.turns)
+            if reply_words >= 100:
+                self.tokens_per_word = min(4.0, max(1.0, generated / reply_words))
+
+    def _progress(self, index: int, section_words: int, section_target: int, context_used: int) -> Progress:
+        elapsed = time.perf_counter() - self.started
+        words = self.total_words()
+        live = time.perf_counter() - self._call_started if self._call_started else 0.0
+        seconds = self.generation_seconds + live
+        rate = (self.completion_tokens - self._plan_completion) / seconds if seconds > 0.5 else 0.0
+        remaining_words = max(0, self.target_words - words)
+        eta = remaining_words * self.tokens_per_word / rate if rate > 0 else None
+        return Progress(words, self.target_words, index, section_words, section_target, rate, elapsed, eta,
+                        min(context_used, self.n_ctx), self.n_ctx)
+
+    def stats(self, text: str) -> dict[str, Any]:
+        words = count_words(text)
+        elapsed = time.perf_counter() - self.started
+        document_tokens = sum(c.n_tokens for t in self.turns for c in t.reply)
+        return {
+            "words": words,
+            "target_words": self.target_words,
+            "target_source": self.target_source,
+            "target_phrase": self.target_phrase,
+            "length_score": round(length_score(self.target_words, words), 1),
+            "mode": self.mode,
+            "model": self.backend.info.model,
+            "backend": self.backend.info.name,
+            "device": self.backend.info.device,
+            "n_ctx": self.n_ctx,
+            "prompt_tokens_evaluated": self.prompt_tokens_evaluated,
+            "prompt_tokens_without_cache": self.prompt_tokens_total,
+            "plan_prompt_tokens": self.plan_prompt_tokens,
+            "writing_head_tokens": getattr(self, "head_tokens", 0),
+            "completion_tokens": self.completion_tokens,
+            "document_tokens_in_context": document_tokens,
+            "tokens_per_second": round((self.completion_tokens - self._plan_completion) / self.generation_seconds, 2)
+            if self.generation_seconds else 0.0,
+            "elapsed_s": round(elapsed, 2),
+            "finish_reason": self.finish_reason,
+            "context_drops": self.context_drops,
+            "repetition_cuts": self.repetition_cuts,
+            "repetition_retries": self.repetition_retries,
+            "repeated_4gram_share": round(repeated_ngram_share(text), 4),
+            "warnings": list(self.warnings),
+            "sections": [
+                {"title": s.title, "target_words": s.target_words, "words": count_words(t),
+                 "retries": r}
+                for s, t, r in zip(self.plan.sections, self.texts, self.section_retries)
+            ],
+        }
+
+
+class _ThinkingFilter:
+    """LongWriter-Zero thinks in <think>...</think> before its <answer>: keep the thinking apart."""
+
+    def __init__(self) -> None:
+        self.buffer = ""
+        self.in_answer = False
+
+    def feed(self, text: str) -> tuple[str, str]:
+        """Returns (document text, thinking text) for a new piece."""
+        if self.in_answer:
+            return text.replace("</answer>", ""), ""
+        self.buffer += text
+        marker = self.buffer.find("<answer>")
+        if marker < 0:
+            if len(self.buffer) > 20 and "<" not in self.buffer[-10:]:
+                thought, self.buffer = self.buffer, ""
+                return "", thought
+            return "", ""
+        self.in_answer = True
+        thought, answer = self.buffer[:marker], self.buffer[marker + len("<answer>"):]
+        self.buffer = ""
+        return answer.lstrip("\n"), thought
+
+
+def write_document(
+    backend: Backend,
+    request: WriteRequest,
+    cancel: threading.Event | None = None,
+    resume: ResumeState | None = None,
+) -> Iterator[Event]:
+    """Plan (or take the user's plan) and write the document; a generator of events ending in Done."""
+    return DocumentWriter(backend, request, cancel, resume).run()
