@@ -93,8 +93,19 @@ def east_asian_fonts(language: str) -> EastAsianFonts:
     return EastAsianFonts(_SIMPLIFIED_CHINESE.body, _SIMPLIFIED_CHINESE.headings, "")
 
 
+# XML 1.0 has no place for most control characters; lxml refuses them, so they go (tabs stay).
+_NOT_IN_XML: dict[int, None] = dict.fromkeys(
+    [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0xFFFE, 0xFFFF]
+)
+
+
+def xml_safe(text: str) -> str:
+    """``text`` without the characters a Word file cannot hold."""
+    return text.translate(_NOT_IN_XML)
+
+
 def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    return xml_safe(" ".join(text.split()))
 
 
 def _apply_east_asian_fonts(document: DocxDocument, fonts: EastAsianFonts) -> None:
@@ -199,8 +210,8 @@ class _DocxBuilder:
     def _set_properties(self) -> None:
         props = self.document.core_properties
         props.title = _one_line(self.doc.title)
-        props.author = self.doc.author
-        props.last_modified_by = self.doc.author
+        props.author = _one_line(self.doc.author)
+        props.last_modified_by = _one_line(self.doc.author)
         props.created = _utc_naive(self.doc.created)
         props.modified = _utc_naive(datetime.now(timezone.utc))
         props.revision = 1
@@ -233,7 +244,7 @@ class _DocxBuilder:
             lines = block.text.split("\n")
             for index, line in enumerate(lines):
                 paragraph = self._paragraph("macro")
-                paragraph.add_run(line)
+                paragraph.add_run(xml_safe(line))
                 if index + 1 < len(lines):
                     paragraph.paragraph_format.space_after = Pt(0)
         elif isinstance(block, Rule):
@@ -293,7 +304,7 @@ class _DocxBuilder:
 
     def _add_spans(self, paragraph: DocxParagraph, spans: Sequence[Span]) -> None:
         for span in spans:
-            run = paragraph.add_run(span.text)
+            run = paragraph.add_run(xml_safe(span.text))
             if span.bold:
                 run.bold = True
             if span.italic:

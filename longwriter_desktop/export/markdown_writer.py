@@ -73,7 +73,7 @@ def render_markdown(doc: ExportDocument) -> str:
 
 def write_markdown(doc: ExportDocument, path: Path) -> None:
     """Save the document as a UTF-8 Markdown file, replacing ``path`` in one step."""
-    data = render_markdown(doc).encode("utf-8")
+    data = render_markdown(doc).encode("utf-8", errors="replace")
 
     def write(stream: BinaryIO) -> None:
         stream.write(data)

@@ -98,7 +98,7 @@ def render_text(doc: ExportDocument) -> str:
 
 def write_text(doc: ExportDocument, path: Path) -> None:
     """Save the document as a UTF-8 text file, replacing ``path`` in one step."""
-    data = render_text(doc).encode("utf-8")
+    data = render_text(doc).encode("utf-8", errors="replace")
 
     def write(stream: BinaryIO) -> None:
         stream.write(data)
