@@ -54,6 +54,7 @@ from .markdown_text import (
 CODE_FONT = "Courier New"
 LINK_COLOR = RGBColor(0x05, 0x63, 0xC1)
 TOC_LEVELS = 2
+TABLE_GAP = Pt(10)
 _LINK_SCHEMES = ("http", "https", "mailto", "ftp")
 
 
@@ -188,6 +189,8 @@ class _DocxBuilder:
         self.document = docx.Document()
         self.break_before_next = False
         self.list_numbering: dict[int, str] = {}  # list_id -> numId of its own numbering
+        self.outer_list_id = 0  # list_id of the top-level list being written
+        self.after_table = False
 
     def build(self) -> DocxDocument:
         _drop_template_thumbnail(self.document)
@@ -226,6 +229,10 @@ class _DocxBuilder:
         if self.break_before_next:
             paragraph.paragraph_format.page_break_before = True
             self.break_before_next = False
+        if self.after_table:
+            # Word puts no space below a table; without this the next line touches its border.
+            paragraph.paragraph_format.space_before = TABLE_GAP
+            self.after_table = False
         return paragraph
 
     def _add_block(self, block: Block, following: Block | None) -> None:
@@ -236,7 +243,11 @@ class _DocxBuilder:
                 self._add_spans(self._paragraph("Quote" if block.quote else "Normal"), block.spans)
         elif isinstance(block, ListItem):
             paragraph = self._add_list_item(block)
-            if isinstance(following, ListItem) and following.nesting != block.nesting:
+            if (
+                isinstance(following, ListItem)
+                and following.nesting != block.nesting
+                and (following.nesting > 0 or following.list_id == self.outer_list_id)
+            ):
                 # Word only closes the gap between paragraphs of one style (contextualSpacing),
                 # and a nested item has a style of its own.
                 paragraph.paragraph_format.space_after = Pt(0)
@@ -255,6 +266,8 @@ class _DocxBuilder:
             self._add_table(block)
 
     def _add_list_item(self, item: ListItem) -> DocxParagraph:
+        if item.nesting == 0:
+            self.outer_list_id = item.list_id
         level = min(item.nesting, 2)
         suffix = f" {level + 1}" if level else ""
         if item.continuation:
@@ -301,6 +314,7 @@ class _DocxBuilder:
                 if block.header and row_index == 0:
                     spans = tuple(replace(span, bold=True) for span in cell_spans)
                 self._add_spans(table.cell(row_index, column).paragraphs[0], spans)
+        self.after_table = True
 
     def _add_spans(self, paragraph: DocxParagraph, spans: Sequence[Span]) -> None:
         for span in spans:

@@ -9,6 +9,7 @@ import docx
 import pytest
 from docx.document import Document as DocxDocument
 from docx.oxml.ns import qn
+from docx.shared import Pt
 
 from longwriter_desktop.export import ExportDocument, ExportSection, export_document
 from longwriter_desktop.export.docx_writer import east_asian_fonts
@@ -267,6 +268,7 @@ def test_tables_links_code_and_rules(tmp_path: Path) -> None:
         ("Normal", "* * *"),
         ("Normal", "End."),
     ]
+    assert document.paragraphs[2].paragraph_format.space_before == Pt(10)  # clear of the table
     [link] = document.paragraphs[2].hyperlinks
     assert (link.text, link.address) == ("the guide", "https://example.org/guide")
 
@@ -283,3 +285,11 @@ def test_control_characters_do_not_stop_the_export(tmp_path: Path) -> None:
     document = save(tmp_path, doc)
     assert structure(document) == [("Title", "Bad title"), ("Heading 1", "S"), ("Normal", "one two\tthree")]
     assert document.core_properties.author == "Ada"
+
+
+def test_nested_items_sit_tight_but_separate_lists_keep_their_gap(tmp_path: Path) -> None:
+    document = save(tmp_path, garden_document())
+    gaps = {p.text: p.paragraph_format.space_after for p in document.paragraphs}
+    assert gaps["seeds"] == 0  # followed by its nested "tomatoes"
+    assert gaps["tomatoes"] is None  # followed by a new numbered list
+    assert gaps["a spade"] is None  # same style next: Word's contextual spacing handles it
