@@ -1,0 +1,295 @@
+"""DOCX export, checked by reopening the file with python-docx and reading its structure."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import docx
+import pytest
+from docx.document import Document as DocxDocument
+from docx.oxml.ns import qn
+from docx.shared import Pt
+
+from longwriter_desktop.export import ExportDocument, ExportSection, export_document
+from longwriter_desktop.export.docx_writer import east_asian_fonts
+
+CREATED = datetime(2024, 5, 1, 9, 30, tzinfo=timezone(timedelta(hours=2)))
+
+INTRO = """## Introduction
+
+Gardens change with the seasons.
+This line was wrapped by the model
+and belongs to the same paragraph.
+
+A **bold** claim, an *italic* aside and `soil_ph` in code.
+
+### What you need
+
+- a spade
+- seeds
+  - tomatoes
+
+1. dig
+2. sow
+"""
+
+METHODS = """# Chapter 2: Methods
+
+We planted in rows.
+
+1. measure
+2. water
+
+#### A deeper note
+
+> Patience is the gardener's tool.
+"""
+
+
+def garden_document() -> ExportDocument:
+    return ExportDocument(
+        title="The Garden Year",
+        author="Ada Gardener",
+        created=CREATED,
+        sections=[ExportSection("Introduction", INTRO), ExportSection("Methods", METHODS)],
+    )
+
+
+def save(tmp_path: Path, doc: ExportDocument, **options: bool) -> DocxDocument:
+    path = tmp_path / "garden.docx"
+    export_document(doc, path, **options)
+    return docx.Document(str(path))
+
+
+def structure(document: DocxDocument) -> list[tuple[str, str]]:
+    return [(p.style.name if p.style is not None else "", p.text) for p in document.paragraphs]
+
+
+def test_styles_follow_the_mapping_in_order(tmp_path: Path) -> None:
+    document = save(tmp_path, garden_document())
+    assert structure(document) == [
+        ("Title", "The Garden Year"),
+        ("Heading 1", "Introduction"),  # the section's own "## Introduction" is not repeated
+        ("Normal", "Gardens change with the seasons. This line was wrapped by the model and belongs to "
+                   "the same paragraph."),
+        ("Normal", "A bold claim, an italic aside and soil_ph in code."),
+        ("Heading 2", "What you need"),
+        ("List Bullet", "a spade"),
+        ("List Bullet", "seeds"),
+        ("List Bullet 2", "tomatoes"),
+        ("List Number", "dig"),
+        ("List Number", "sow"),
+        ("Heading 1", "Methods"),  # "# Chapter 2: Methods" repeats the title too
+        ("Normal", "We planted in rows."),
+        ("List Number", "measure"),
+        ("List Number", "water"),
+        ("Heading 2", "A deeper note"),  # the only heading level used in that section
+        ("Quote", "Patience is the gardener's tool."),
+    ]  # fmt: skip
+
+
+def test_bold_italic_and_code_become_run_formats(tmp_path: Path) -> None:
+    document = save(tmp_path, garden_document())
+    paragraph = document.paragraphs[3]
+    runs = [(run.text, bool(run.bold), bool(run.italic), run.font.name) for run in paragraph.runs]
+    assert runs == [
+        ("A ", False, False, None),
+        ("bold", True, False, None),
+        (" claim, an ", False, False, None),
+        ("italic", False, True, None),
+        (" aside and ", False, False, None),
+        ("soil_ph", False, False, "Courier New"),
+        (" in code.", False, False, None),
+    ]
+
+
+def test_paragraphs_have_no_line_breaks_inside(tmp_path: Path) -> None:
+    document = save(tmp_path, garden_document())
+    for paragraph in document.paragraphs:
+        assert "\n" not in paragraph.text
+        assert paragraph._p.findall(f".//{qn('w:br')}") == []
+
+
+def test_each_numbered_list_starts_again_at_one(tmp_path: Path) -> None:
+    document = save(tmp_path, garden_document())
+    numbered = [p for p in document.paragraphs if p.style is not None and p.style.name == "List Number"]
+    num_ids = [p._p.pPr.numPr.numId.val for p in numbered]
+    assert num_ids[0] == num_ids[1] != num_ids[2] == num_ids[3]
+    numbering = document.part.numbering_part.element
+    for num_id in (num_ids[0], num_ids[2]):
+        override = numbering.num_having_numId(num_id).find(f"{qn('w:lvlOverride')}/{qn('w:startOverride')}")
+        assert override.get(qn("w:val")) == "1"
+
+
+def test_an_ordered_list_keeps_its_first_number(tmp_path: Path) -> None:
+    doc = ExportDocument("Steps", sections=[ExportSection("Later steps", "3. third\n4. fourth\n")])
+    document = save(tmp_path, doc)
+    item = document.paragraphs[-1]
+    num = document.part.numbering_part.element.num_having_numId(item._p.pPr.numPr.numId.val)
+    assert num.find(f"{qn('w:lvlOverride')}/{qn('w:startOverride')}").get(qn("w:val")) == "3"
+
+
+def test_core_properties_are_set(tmp_path: Path) -> None:
+    props = save(tmp_path, garden_document()).core_properties
+    assert props.title == "The Garden Year"
+    assert props.author == "Ada Gardener"
+    assert props.last_modified_by == "Ada Gardener"
+    assert props.created == datetime(2024, 5, 1, 7, 30, tzinfo=timezone.utc)
+    assert props.comments == ""  # not python-docx's "generated by python-docx"
+
+
+def toc_instructions(document: DocxDocument) -> list[str]:
+    return [node.text for node in document.element.body.iter(qn("w:instrText"))]
+
+
+def field_chars(document: DocxDocument) -> list[str]:
+    return [node.get(qn("w:fldCharType")) for node in document.element.body.iter(qn("w:fldChar"))]
+
+
+def test_table_of_contents_is_a_real_field_listing_the_headings(tmp_path: Path) -> None:
+    document = save(tmp_path, garden_document(), toc=True)
+    assert [text.strip() for text in toc_instructions(document)] == ['TOC \\o "1-2" \\h \\z \\u']
+    assert field_chars(document) == ["begin", "separate", "end"]
+    assert structure(document)[:6] == [
+        ("Title", "The Garden Year"),
+        ("TOC Heading", "Contents"),
+        ("toc 1", "Introduction"),
+        ("toc 2", "What you need"),
+        ("toc 1", "Methods"),
+        ("toc 2", "A deeper note"),
+    ]
+    update = document.settings.element.find(qn("w:updateFields"))
+    assert update is not None and update.get(qn("w:val")) == "true"
+    # The TOC ends its page: the first chapter starts on a new one.
+    assert document.paragraphs[6].paragraph_format.page_break_before is True
+
+
+def test_no_table_of_contents_unless_asked(tmp_path: Path) -> None:
+    document = save(tmp_path, garden_document())
+    assert toc_instructions(document) == []
+    assert document.settings.element.find(qn("w:updateFields")) is None
+
+
+def test_page_breaks_start_each_later_chapter(tmp_path: Path) -> None:
+    document = save(tmp_path, garden_document(), page_breaks=True)
+    breaks = [(p.text, p.paragraph_format.page_break_before) for p in document.paragraphs if p.style.name in
+              ("Title", "Heading 1", "Heading 2")]  # fmt: skip
+    assert breaks == [
+        ("The Garden Year", None),
+        ("Introduction", None),
+        ("What you need", None),
+        ("Methods", True),
+        ("A deeper note", None),
+    ]
+
+
+def test_no_page_breaks_unless_asked(tmp_path: Path) -> None:
+    document = save(tmp_path, garden_document())
+    assert not any(p.paragraph_format.page_break_before for p in document.paragraphs)
+
+
+CHINESE = ExportDocument(
+    title="城市花园的四季",
+    author="测试作者",
+    created=CREATED,
+    sections=[
+        ExportSection(
+            "第一章 春天",
+            "## 第一章 春天\n\n春天来了，花园里的樱花\n开得正盛。**园丁们**开始翻土。\n\n"
+            "- 修剪枝条\n- 施肥\n",
+        ),
+        ExportSection("第二章 夏天", "夏天的花园充满生机，English words stay.\n"),
+    ],
+)
+
+
+def style_east_asian_font(document: DocxDocument, style_name: str) -> str | None:
+    rfonts = document.styles[style_name].element.rPr.find(qn("w:rFonts"))
+    return rfonts.get(qn("w:eastAsia"))
+
+
+def default_run_properties(document: DocxDocument) -> object:
+    return document.styles.element.find(f"{qn('w:docDefaults')}/{qn('w:rPrDefault')}/{qn('w:rPr')}")
+
+
+def test_chinese_text_is_intact_and_has_east_asian_fonts(tmp_path: Path) -> None:
+    document = save(tmp_path, CHINESE, toc=True)
+    assert [text for style, text in structure(document) if not style.startswith("toc")] == [
+        "城市花园的四季",
+        "目录",
+        "第一章 春天",
+        "春天来了，花园里的樱花开得正盛。园丁们开始翻土。",  # no space where the line was wrapped
+        "修剪枝条",
+        "施肥",
+        "第二章 夏天",
+        "夏天的花园充满生机，English words stay.",
+    ]
+    defaults = default_run_properties(document)
+    assert defaults.find(qn("w:rFonts")).get(qn("w:eastAsia")) == "SimSun"
+    assert defaults.find(qn("w:lang")).get(qn("w:eastAsia")) == "zh-CN"
+    assert style_east_asian_font(document, "Heading 1") == "Microsoft YaHei"
+    assert style_east_asian_font(document, "Title") == "Microsoft YaHei"
+    # A theme font reference would override the named font: none may be left.
+    assert not [f for f in document.styles.element.iter(qn("w:rFonts")) if f.get(qn("w:eastAsiaTheme"))]
+
+
+def test_english_document_names_east_asian_fonts_but_no_chinese_language(tmp_path: Path) -> None:
+    document = save(tmp_path, garden_document())
+    defaults = default_run_properties(document)
+    assert defaults.find(qn("w:rFonts")).get(qn("w:eastAsia")) == "SimSun"
+    assert defaults.find(qn("w:lang")).get(qn("w:eastAsia")) == "en-US"
+
+
+@pytest.mark.parametrize(
+    ("language", "body", "lang"),
+    [("zh", "SimSun", "zh-CN"), ("zh-TW", "PMingLiU", "zh-TW"), ("zh_Hant_HK", "PMingLiU", "zh-TW"),
+     ("ja", "MS Mincho", "ja-JP"), ("en", "SimSun", ""), ("", "SimSun", "")],
+)  # fmt: skip
+def test_east_asian_fonts_follow_the_language_hint(language: str, body: str, lang: str) -> None:
+    fonts = east_asian_fonts(language)
+    assert (fonts.body, fonts.lang) == (body, lang)
+
+
+def test_tables_links_code_and_rules(tmp_path: Path) -> None:
+    text = (
+        "| Plant | Month |\n|---|---|\n| Tomato | May |\n\n"
+        "See [the guide](https://example.org/guide).\n\n```\nrow 1\nrow 2\n```\n\n---\n\nEnd."
+    )
+    document = save(tmp_path, ExportDocument("Extras", sections=[ExportSection("Extras", text)]))
+    [table] = document.tables
+    cells = [[cell.text for cell in row.cells] for row in table.rows]
+    assert cells == [["Plant", "Month"], ["Tomato", "May"]]
+    assert all(run.bold for run in table.rows[0].cells[0].paragraphs[0].runs)
+    assert structure(document)[2:] == [
+        ("Normal", "See the guide."),
+        ("macro", "row 1"),
+        ("macro", "row 2"),
+        ("Normal", "* * *"),
+        ("Normal", "End."),
+    ]
+    assert document.paragraphs[2].paragraph_format.space_before == Pt(10)  # clear of the table
+    [link] = document.paragraphs[2].hyperlinks
+    assert (link.text, link.address) == ("the guide", "https://example.org/guide")
+
+
+def test_template_thumbnail_is_not_shipped(tmp_path: Path) -> None:
+    document = save(tmp_path, garden_document())
+    assert not [rel for rel in document.part.package.rels.values() if rel.reltype.endswith("/thumbnail")]
+
+
+def test_control_characters_do_not_stop_the_export(tmp_path: Path) -> None:
+    doc = ExportDocument(
+        "Bad\x0btitle", author="A\x00da", sections=[ExportSection("S\x01", "one\x02 two\tthree")]
+    )
+    document = save(tmp_path, doc)
+    assert structure(document) == [("Title", "Bad title"), ("Heading 1", "S"), ("Normal", "one two\tthree")]
+    assert document.core_properties.author == "Ada"
+
+
+def test_nested_items_sit_tight_but_separate_lists_keep_their_gap(tmp_path: Path) -> None:
+    document = save(tmp_path, garden_document())
+    gaps = {p.text: p.paragraph_format.space_after for p in document.paragraphs}
+    assert gaps["seeds"] == 0  # followed by its nested "tomatoes"
+    assert gaps["tomatoes"] is None  # followed by a new numbered list
+    assert gaps["a spade"] is None  # same style next: Word's contextual spacing handles it
