@@ -263,6 +263,10 @@ def _bare_rate(llm: Any, tokens: list[int], max_tokens: int, sampling: Sampling,
     return rate, produced
 
 
+def _paired(rates: list[float], reference: list[float]) -> float:
+    return _median([a / b for a, b in zip(rates, reference, strict=True) if b])
+
+
 def measure_generation_overhead(model_path: Path, *, rounds: int, max_tokens: int,
                                 log: Callable[[str], None]) -> dict[str, Any]:
     """Tokens/s of the app's stream (with and without DRY) against bare create_completion, alternating."""
@@ -304,6 +308,9 @@ def measure_generation_overhead(model_path: Path, *, rounds: int, max_tokens: in
         "median": med,
         "ratio_app": med["app"] / med["bare"] if med["bare"] else 0.0,
         "ratio_app_no_dry": med["app_no_dry"] / med["bare"] if med["bare"] else 0.0,
+        # Each round's app rate over the same round's bare rate: less sensitive to load that drifts.
+        "paired_ratio_app": _paired(rates["app"], rates["bare"]),
+        "paired_ratio_app_no_dry": _paired(rates["app_no_dry"], rates["bare"]),
         "target_ratio": TARGETS["generation_ratio"],
     }
 
@@ -735,7 +742,7 @@ def run_benchmarks(model_path: Path, options: Options) -> dict[str, Any]:
             if "overhead" in options.only:
                 log("1. generation overhead: app vs bare llama-cpp-python")
                 save("overhead", measure_generation_overhead(
-                    model_path, rounds=3 if quick else 5, max_tokens=512, log=log))
+                    model_path, rounds=3 if quick else 7, max_tokens=512, log=log))
             if "document" in options.only:
                 log("2-3. a whole document with the KV-cache figures")
                 save("document", measure_document(model_path, quick=quick,

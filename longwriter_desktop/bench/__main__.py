@@ -32,6 +32,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--reuse", action="append", default=[],
                         help="a results .json from an earlier run: parts not run now are taken from it "
                              "(each keeps its own date and mode in the report); may be repeated")
+    parser.add_argument("--render", metavar="RESULTS_JSON",
+                        help="measure nothing: write the report from this results file (and any --reuse)")
     parser.add_argument("--prompts", help="dev_prompts.jsonl (default: ../shared/eval beside the repository)")
     parser.add_argument("--prompt-numbers", help="only these dev prompts, by line number (e.g. 1,2,8)")
     parser.add_argument("--model", help="a model id or GGUF path (default: the built-in model)")
@@ -71,6 +73,12 @@ def main(argv: list[str] | None = None) -> int:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(results, indent=1), encoding="utf-8")
 
+    if args.render:
+        results = json.loads(Path(args.render).read_text(encoding="utf-8"))
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(render_report(merge_results(results, earlier)), encoding="utf-8")
+        log(f"wrote {out}")
+        return 0
     options = Options(quick=args.quick, only=only, prompts_path=find_dev_prompts(args.prompts),
                       prompt_numbers=numbers, log=log, save_partial=save)
     results = run_benchmarks(model.path, options)

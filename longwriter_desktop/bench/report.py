@@ -89,6 +89,7 @@ def render_report(results: dict[str, Any]) -> str:
             ["PySide6", str(machine.get("pyside6"))],
             ["model", f"`{results['model']['path'].rsplit('/', 1)[-1]}` "
                       f"({results['model']['bytes'] / 1e6:.0f} MB, the built-in model)"],
+            ["this run's length", _duration(results["total_s"]) if "total_s" in results else "?"],
             ["date", f"{results.get('taken')} ({results.get('mode')} mode; parts reused from other "
                      f"runs say so)"],
         ]),
@@ -143,6 +144,10 @@ def _overhead(section: dict[str, Any] | None, summary: list[list[str]]) -> list[
         f"Target: app / bare >= {target}. With DRY on: {ratio:.3f} ({_verdict(ratio >= target)}); "
         f"with DRY off: {ratio_no_dry:.3f} ({_verdict(ratio_no_dry >= target)}). DRY's own cost is the gap "
         "between the two app rows: it is a sampling feature the bare reference does not have.",
+        "",
+        "Paired within each round (each app run over the bare run beside it, then the median; this cancels "
+        f"load that drifts between rounds): DRY on {section.get('paired_ratio_app', 0):.3f}, DRY off "
+        f"{section.get('paired_ratio_app_no_dry', 0):.3f}.",
         "",
     ]
     return lines
