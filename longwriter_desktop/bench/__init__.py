@@ -79,19 +79,21 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def _version(module: str) -> str:
+def _llama_cpp_version() -> str:
     try:
-        if module == "PySide6":
-            import PySide6
-
-            return str(PySide6.__version__)
-        if module == "llama_cpp":
-            import llama_cpp
-
-            return str(llama_cpp.__version__)
+        import llama_cpp
     except ImportError:
         return "not installed"
-    return "?"
+    return str(llama_cpp.__version__)
+
+
+def _toolkit_versions() -> dict[str, str]:
+    try:
+        from ..ui.latency import toolkit_versions
+
+        return toolkit_versions()
+    except ImportError:
+        return {}
 
 
 def _cuda_gpu() -> str:
@@ -117,8 +119,8 @@ def machine_info() -> dict[str, Any]:
         "os": platform.platform(),
         "python": platform.python_version(),
         "app": __version__,
-        "llama_cpp_python": _version("llama_cpp"),
-        "pyside6": _version("PySide6"),
+        "llama_cpp_python": _llama_cpp_version(),
+        "toolkit": _toolkit_versions(),
         "gpu": _cuda_gpu(),
         "load_average_at_start": list(load) if load else None,
     }
@@ -129,14 +131,6 @@ def machine_info() -> dict[str, Any]:
 
 def _median(values: list[float]) -> float:
     return statistics.median(values) if values else 0.0
-
-
-def _percentile(values: list[float], share: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))
-    return ordered[index]
 
 
 class PeakMemory:
@@ -279,8 +273,9 @@ def measure_generation_overhead(model_path: Path, *, rounds: int, max_tokens: in
         app_no_dry = Sampling(seed=SEED, dry_multiplier=0.0)
         rates: dict[str, list[float]] = {"app": [], "app_no_dry": [], "bare": []}
         # One short warm-up each: first calls pay for page faults and buffer allocation.
-        _app_rate(backend, tokens, 32, app_default)
-        _bare_rate(llm, tokens, 32, app_default, banned)
+        warm_up = min(32, max_tokens)
+        _app_rate(backend, tokens, warm_up, app_default)
+        _bare_rate(llm, tokens, warm_up, app_default, banned)
         for round_no in range(rounds):
             order = [("app", None), ("bare", None), ("app_no_dry", None)]
             if round_no % 2:
@@ -598,88 +593,28 @@ def measure_launch(runs: int, log: Callable[[str], None]) -> dict[str, Any]:
 
 
 def measure_event_loop(model_path: Path, *, stream_tokens: int, log: Callable[[str], None]) -> dict[str, Any]:
-    """Lateness of a 5 ms QTimer, idle and while a worker thread streams tokens at full speed to a text view.
+    """The GUI thread's timer lateness, idle and while the app's backend streams at full speed."""
+    from ..ui.latency import measure_event_loop as measure_loop
 
-    The worker runs the app's backend in a Python thread and hands each piece to the GUI thread through a
-    queued Qt signal, the way the app's worker does; the GUI thread appends it to a QPlainTextEdit.
-    """
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtCore import QObject, Qt, QTimer, Signal
-    from PySide6.QtWidgets import QApplication, QPlainTextEdit
-
-    app = QApplication.instance() or QApplication([sys.argv[0]])
-
-    class Pipe(QObject):
-        text = Signal(str)
-        finished = Signal()
-
-    view = QPlainTextEdit()
-    view.resize(800, 600)
-    view.show()
-    pipe = Pipe()
-
-    def append(piece: str) -> None:
-        cursor = view.textCursor()
-        cursor.movePosition(cursor.MoveOperation.End)
-        cursor.insertText(piece)
-
-    pipe.text.connect(append, Qt.ConnectionType.QueuedConnection)
-
-    def ticks(duration_s: float | None, worker: threading.Thread | None) -> list[float]:
-        lateness: list[float] = []
-        interval = 0.005
-        timer = QTimer()
-        timer.setTimerType(Qt.TimerType.PreciseTimer)
-        timer.setInterval(5)
-        state = {"last": time.perf_counter()}
-        deadline = time.perf_counter() + (duration_s or 0)
-
-        def tick() -> None:
-            now = time.perf_counter()
-            lateness.append(max(0.0, now - state["last"] - interval) * 1000)
-            state["last"] = now
-            ended = worker is not None and not worker.is_alive()
-            if ended or (duration_s is not None and now >= deadline):
-                timer.stop()
-                app.quit()
-
-        timer.timeout.connect(tick)
-        state["last"] = time.perf_counter()
-        timer.start()
-        app.exec()
-        return lateness
-
-    idle = ticks(2.0, None)
     backend = load_app_backend(model_path)
-    produced = [0]
     try:
         tokens = _overhead_prompt(backend)
 
-        def stream() -> None:
+        def stream(emit: Callable[[str], None]) -> int:
             request = GenerationRequest(tokens, stream_tokens, Sampling(seed=SEED), allow_end=lambda: False)
+            produced = 0
             for item in backend.generate(request):
                 if isinstance(item, Delta):
-                    produced[0] += item.n_tokens
-                    pipe.text.emit(item.text)
+                    produced += item.n_tokens
+                    emit(item.text)
+            return produced
 
-        worker = threading.Thread(target=stream, name="bench-stream")
-        started = time.perf_counter()
-        worker.start()
-        busy = ticks(None, worker)
-        worker.join()
-        elapsed = time.perf_counter() - started
+        result = measure_loop(stream)
     finally:
         backend.close()
-    view.close()
-    log(f"  event loop: p99 {_percentile(busy, 0.99):.1f} ms while streaming {produced[0]} tokens")
-    return {
-        "idle": {"ticks": len(idle), "p50_ms": _percentile(idle, 0.5), "p99_ms": _percentile(idle, 0.99),
-                 "max_ms": max(idle, default=0.0)},
-        "streaming": {"ticks": len(busy), "p50_ms": _percentile(busy, 0.5), "p99_ms": _percentile(busy, 0.99),
-                      "max_ms": max(busy, default=0.0), "tokens": produced[0],
-                      "tokens_per_second": produced[0] / elapsed if elapsed else 0.0},
-        "receiver": "QPlainTextEdit fed by a queued signal (the main window's own output pane is not used)",
-    }
+    busy = result["streaming"]
+    log(f"  event loop: p99 {busy['p99_ms']:.1f} ms while streaming {busy['tokens']} tokens")
+    return result
 
 
 # -- 5. downloads -------------------------------------------------------------------------------------
@@ -767,7 +702,7 @@ def run_benchmarks(model_path: Path, options: Options) -> dict[str, Any]:
                     gui["event_loop"] = measure_event_loop(model_path, stream_tokens=600 if quick else 1500,
                                                            log=log)
                 except ImportError as exc:
-                    gui["event_loop"] = {"error": f"PySide6 unavailable: {exc}"}
+                    gui["event_loop"] = {"error": f"Qt is not available: {exc}"}
                 if gui["main_window"]:
                     gui["launch"] = measure_launch(3 if quick else 5, log)
                 save("gui", gui)

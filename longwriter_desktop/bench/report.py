@@ -86,7 +86,7 @@ def render_report(results: dict[str, Any]) -> str:
             ["app", str(machine.get("app"))],
             ["Python", str(machine.get("python"))],
             ["llama-cpp-python", str(machine.get("llama_cpp_python"))],
-            ["PySide6", str(machine.get("pyside6"))],
+            *([name, version] for name, version in machine.get("toolkit", {}).items()),
             ["model", f"`{results['model']['path'].rsplit('/', 1)[-1]}` "
                       f"({results['model']['bytes'] / 1e6:.0f} MB, the built-in model)"],
             ["this run's length", _duration(results["total_s"]) if "total_s" in results else "?"],
