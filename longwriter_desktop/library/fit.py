@@ -16,7 +16,8 @@ The estimate (bytes):
 
 Checked against llama.cpp's own log for the built-in SmolLM2 at 8,192 tokens (compute buffer 103 MB with
 flash attention and 174 MB without; this formula gives 135 and 202): it errs on the safe side. An 8B
-Q4_K_M at 16k tokens comes to about 7.7 GB with flash attention, 8.3 GB without.
+Q4_K_M at 16k tokens comes to about 7.7 GB with flash attention and 8.6 GB without. The check assumes
+flash attention is on or off as the llama.cpp backend loads models by default (LoadSettings), unless told.
 
 Where layers go to a GPU with its own memory, that share of the weights and of the KV cache, and the
 compute buffer, count against the GPU's free memory instead of RAM. An integrated GPU or Apple Silicon
@@ -39,6 +40,7 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 
+from ..engine.llama_backend import LoadSettings
 from ..errors import InputError
 from .catalog import CatalogEntry, find_by_file_name
 from .gguf import GGUFInfo, SkippedArray, read_gguf
@@ -59,6 +61,9 @@ ACTIVATION_BYTES = 32 * MIB
 ACTIVATION_SHARE = 0.01
 FALLBACK_VOCAB = 128_000
 FALLBACK_HEADS = 32
+
+# The backend's default, so the estimate describes what loading the model will really allocate.
+BACKEND_FLASH_ATTN = LoadSettings().flash_attn
 
 RAM_FITS = 0.85  # of available RAM
 RAM_TIGHT = 0.90  # of total RAM
@@ -207,7 +212,7 @@ def kv_cache_bytes(kv_bytes_per_token_f16: int | None, context: int, kv_type: KV
     return int(kv_bytes_per_token_f16 / 2 * kv_type.element_bytes * context)
 
 
-def compute_buffer_bytes(model: ModelShape, context: int, *, flash_attn: bool = True,
+def compute_buffer_bytes(model: ModelShape, context: int, *, flash_attn: bool = BACKEND_FLASH_ATTN,
                          n_ubatch: int = N_UBATCH) -> int:
     """llama.cpp's compute buffer for one ubatch (see the module docstring)."""
     ubatch = min(n_ubatch, context)
@@ -220,7 +225,7 @@ def compute_buffer_bytes(model: ModelShape, context: int, *, flash_attn: bool = 
 
 
 def estimate_memory(model: ModelShape, context: int, *, kv_type: KVType = KVType.F16, gpu_layers: int = 0,
-                    flash_attn: bool = True, unified_memory: bool = False,
+                    flash_attn: bool = BACKEND_FLASH_ATTN, unified_memory: bool = False,
                     n_ubatch: int = N_UBATCH) -> Estimate:
     """Memory for running ``model`` with this context, split between RAM and GPU memory."""
     weights = model.weights_bytes
@@ -280,7 +285,7 @@ def _verdict(estimate: Estimate, machine: Machine) -> Verdict:
 
 
 def recommend_gpu_layers(model: ModelShape, machine: Machine, context: int, *, kv_type: KVType = KVType.F16,
-                         flash_attn: bool = True) -> int:
+                         flash_attn: bool = BACKEND_FLASH_ATTN) -> int:
     """The most layers whose weights, KV cache and compute buffer fit the GPUs' free memory comfortably."""
     if not machine.gpus:
         return 0
@@ -295,7 +300,7 @@ def recommend_gpu_layers(model: ModelShape, machine: Machine, context: int, *, k
 
 
 def recommend_context(model: ModelShape, machine: Machine, *, kv_type: KVType = KVType.F16,
-                      flash_attn: bool = True) -> tuple[int | None, Verdict | None]:
+                      flash_attn: bool = BACKEND_FLASH_ATTN) -> tuple[int | None, Verdict | None]:
     """The largest context that fits (or, failing that, is tight), with the GPU layers it would use."""
     top = max(CONTEXT_STEP, model.max_context // CONTEXT_STEP * CONTEXT_STEP)
     bottom = min(MIN_CONTEXT, top)
@@ -314,7 +319,7 @@ def recommend_context(model: ModelShape, machine: Machine, *, kv_type: KVType = 
 
 def check_fit(model: ModelShape, machine: Machine, *, context: int | None = None,
               kv_type: KVType | str = KVType.F16, gpu_layers: int | None = None,
-              flash_attn: bool = True) -> FitReport:
+              flash_attn: bool = BACKEND_FLASH_ATTN) -> FitReport:
     """Estimate memory for a model on a machine and recommend a context size and GPU layers."""
     kv_type = KVType.parse(kv_type)
     if kv_type is not KVType.F16 and not flash_attn:
@@ -363,7 +368,7 @@ def check_fit(model: ModelShape, machine: Machine, *, context: int | None = None
 
 def fit_catalog_entry(entry: CatalogEntry, machine: Machine | None = None, *, context: int | None = None,
                       kv_type: KVType | str = KVType.F16, gpu_layers: int | None = None,
-                      flash_attn: bool = True) -> FitReport:
+                      flash_attn: bool = BACKEND_FLASH_ATTN) -> FitReport:
     """Fit check for a catalog model, from the catalog's numbers (no download needed)."""
     return check_fit(ModelShape.from_catalog(entry), machine or Machine.current(), context=context,
                      kv_type=kv_type, gpu_layers=gpu_layers, flash_attn=flash_attn)
@@ -371,7 +376,7 @@ def fit_catalog_entry(entry: CatalogEntry, machine: Machine | None = None, *, co
 
 def fit_model_file(path: str | Path, machine: Machine | None = None, *, context: int | None = None,
                    kv_type: KVType | str = KVType.F16, gpu_layers: int | None = None,
-                   flash_attn: bool = True) -> FitReport:
+                   flash_attn: bool = BACKEND_FLASH_ATTN) -> FitReport:
     """Fit check for a GGUF file, from its header."""
     return check_fit(ModelShape.from_header(read_gguf(path)), machine or Machine.current(), context=context,
                      kv_type=kv_type, gpu_layers=gpu_layers, flash_attn=flash_attn)
@@ -379,6 +384,24 @@ def fit_model_file(path: str | Path, machine: Machine | None = None, *, context:
 
 def _gb(size: int) -> str:
     return f"{size / GB:.2f} GB" if size >= GB else f"{size / MB:.0f} MB"
+
+
+def _lighter_settings(report: FitReport, model: ModelShape) -> list[str]:
+    """Suggest flash attention and a q8_0 KV cache where they would change the verdict."""
+    machine = report.machine
+    options = []
+    if not report.flash_attn:
+        options.append(("Turning flash attention on", report.kv_type))
+    if report.kv_type is KVType.F16 and model.kv_bytes_per_token_f16:
+        options.append(("A q8_0 KV cache (with flash attention)", KVType.Q8_0))
+    suggestions = []
+    for label, kv_type in options:
+        lighter = estimate_memory(model, report.context, kv_type=kv_type, gpu_layers=report.gpu_layers,
+                                  flash_attn=True, unified_memory=machine.unified_memory)
+        verdict = _verdict(lighter, machine)
+        if verdict.rank < report.verdict.rank:
+            suggestions.append(f"{label} would bring it to {_gb(lighter.total_bytes)} ({verdict.value}).")
+    return suggestions
 
 
 def _explain(report: FitReport, model: ModelShape) -> str:
@@ -405,12 +428,8 @@ def _explain(report: FitReport, model: ModelShape) -> str:
         parts.append("It is tight: close other programs first, or use less context.")
     else:
         parts.append("It won't fit: the system would swap or the model would fail to load.")
-    if report.verdict is not Verdict.FITS and report.kv_type is KVType.F16 and model.kv_bytes_per_token_f16:
-        lighter = estimate_memory(model, report.context, kv_type=KVType.Q8_0, gpu_layers=report.gpu_layers,
-                                  unified_memory=machine.unified_memory)
-        if _verdict(lighter, machine).rank < report.verdict.rank:
-            parts.append(f"A q8_0 KV cache would bring it to {_gb(lighter.total_bytes)} "
-                         f"({_verdict(lighter, machine).value}).")
+    if report.verdict is not Verdict.FITS:
+        parts.extend(_lighter_settings(report, model))
     if report.recommended_context is None:
         parts.append(f"Not even {MIN_CONTEXT:,} tokens of context fit: pick a smaller model or quantisation.")
     else:
@@ -423,5 +442,10 @@ def _explain(report: FitReport, model: ModelShape) -> str:
             report.recommended_context >= model.max_context // CONTEXT_STEP * CONTEXT_STEP) else ""
         tight = ", and even that is tight" if report.recommended_verdict is Verdict.TIGHT else ""
         parts.append(f"Recommended: {report.recommended_context:,} tokens of context{ceiling}{where}{tight}.")
+    if not report.flash_attn:
+        with_flash, verdict = recommend_context(model, machine, kv_type=report.kv_type, flash_attn=True)
+        if with_flash and (report.recommended_context is None or with_flash > report.recommended_context):
+            tight = " (tight)" if verdict is Verdict.TIGHT else ""
+            parts.append(f"With flash attention on: up to {with_flash:,} tokens{tight}.")
     parts.extend(report.notes)
     return " ".join(parts)
