@@ -48,6 +48,9 @@ _SCALARS: dict[int, tuple[str, int]] = {
 }
 _STRING = 8
 _ARRAY = 9
+# Kept whatever ``keep`` says: the tensor offsets need the alignment, and every per-architecture
+# property (block_count, head_count...) needs the architecture's name to find its keys.
+_ALWAYS_KEPT = frozenset({"general.alignment", "general.architecture"})
 
 
 class GGUFError(ModelError):
@@ -251,7 +254,7 @@ class _Reader:
 
 
 def read_gguf(path: str | Path, *, keep: Callable[[str], bool] | None = None) -> GGUFInfo:
-    """Read a GGUF file's header; ``keep`` may filter which metadata keys are stored."""
+    """Read a GGUF file's header; ``keep`` may filter which metadata keys are stored (not the essentials)."""
     path = Path(path)
     try:
         status = path.stat()
@@ -301,7 +304,7 @@ def read_gguf(path: str | Path, *, keep: Callable[[str], bool] | None = None) ->
                 raise reader._fail("a metadata key is implausibly long")
             value_type = reader.u32()
             value = reader.value(value_type)
-            if keep is None or keep(key) or key == "general.alignment":
+            if keep is None or key in _ALWAYS_KEPT or keep(key):
                 metadata[key] = value
         data_end = _tensor_data_end(reader, tensor_count, metadata.get("general.alignment"))
         return GGUFInfo(path=path, version=version, tensor_count=tensor_count, metadata=metadata,
