@@ -32,6 +32,8 @@ Verdicts:
 
 The recommended context is the largest multiple of 256 tokens that fits (tight, where nothing fits), from
 2,048 up to what the model was trained for (for the LongWriter models: 32k tokens of input plus output).
+Context comes first, since it bounds how long a document can be; the recommended GPU layers are then the
+most that fit in the GPU's free memory beside that context (fewer than at a shorter context).
 """
 
 from __future__ import annotations
