@@ -400,6 +400,7 @@ class OpenAIBackend:
         self._closed = False
         self._tokenizer: str | None = None  # which tokenize endpoint works: "llama.cpp", "extras", "vllm", ""
         self._server_bos: list[int] = []
+        self._ollama_passes_prompts_through = False
 
         listed = self._list_models()
         self.models = [str(entry.get("id", "")) for entry in listed if entry.get("id")]
@@ -426,10 +427,10 @@ class OpenAIBackend:
             n_ctx=n_ctx or detected_ctx or FALLBACK_N_CTX,
             device=f"server {self.url} ({self.kind.value})",
         )
-        if self.kind is ServerKind.OLLAMA and not chat:
+        if self.kind is ServerKind.OLLAMA and not chat and not self._ollama_passes_prompts_through:
             log.warning(
-                "Ollama wraps /v1/completions prompts in the model's own template; the LongWriter prompt "
-                "format then arrives doubled. Use chat mode, or a model whose Modelfile has "
+                "Ollama wraps /v1/completions prompts in the model's own template, so the LongWriter prompt "
+                "format arrives wrapped twice. Use chat mode, or a model whose Modelfile has "
                 "TEMPLATE {{ .Prompt }}."
             )
         log.info(
@@ -637,6 +638,26 @@ class OpenAIBackend:
                         return value
             except (ServerError, ValueError, AttributeError):
                 pass
+        if self.kind is ServerKind.OLLAMA:
+            return self._ollama_show()
+        return None
+
+    def _ollama_show(self) -> int | None:
+        """Ollama's own /api/show: whether the model's template passes prompts through, and its num_ctx."""
+        try:
+            path = self.address.server_root + "/api/show"
+            status, body = self._request_json("POST", path, {"model": self.model})
+            shown = json.loads(body) if status == 200 else {}
+        except (ServerError, ValueError):
+            return None
+        if not isinstance(shown, dict):
+            return None
+        template = str(shown.get("template", "")).strip()
+        self._ollama_passes_prompts_through = template in ("{{ .Prompt }}", "{{.Prompt}}")
+        for line in str(shown.get("parameters", "")).splitlines():
+            name, _, value = line.strip().partition(" ")
+            if name == "num_ctx" and value.strip().isdigit():
+                return int(value.strip())
         return None
 
     def _server_tokenize(self, text: str, *, special: bool) -> list[int] | None:

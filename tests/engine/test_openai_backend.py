@@ -414,7 +414,7 @@ class StallingHandler(http.server.BaseHTTPRequestHandler):
 @pytest.fixture(params=[True, False], ids=["after-headers", "before-headers"])
 def stalling_server(request: pytest.FixtureRequest) -> Iterator[StallingServer]:
     server = StallingServer(headers_first=request.param)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield server
     server.release.set()
@@ -484,3 +484,205 @@ def test_token_estimate_covers_english_and_chinese() -> None:
     assert 180 <= estimate_tokens(english) <= 320
     chinese = "长篇写作需要计划" * 10
     assert estimate_tokens(chinese) >= 80
+
+
+# --- other servers' dialects, replayed by a scripted server ----------------------------------------------
+# No llama-server, vLLM or Ollama runs here; these replay the shapes their documentation gives
+# (llama-server: owned_by "llamacpp", /props, /tokenize, `timings` and `usage` in the last chunk;
+# vLLM: owned_by "vllm", max_model_len, usage with cached tokens; Ollama: tagged model names).
+
+
+class ScriptedServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(
+        self,
+        models: list[dict[str, Any]],
+        stream: list[str],
+        props: dict[str, Any] | None = None,
+        tokenizer: str | None = None,
+        ollama_show: dict[str, Any] | None = None,
+    ) -> None:
+        self.models = models
+        self.ollama_show = ollama_show
+        self.stream = stream
+        self.props = props
+        self.tokenizer = tokenizer
+        self.completions: list[dict[str, Any]] = []
+        super().__init__(("127.0.0.1", 0), ScriptedHandler)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class ScriptedHandler(http.server.BaseHTTPRequestHandler):
+    server: ScriptedServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _json(self, status: int, payload: Any) -> None:
+        body = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        if self.path == "/v1/models":
+            self._json(200, {"object": "list", "data": self.server.models})
+        elif self.path == "/props" and self.server.props is not None:
+            self._json(200, self.server.props)
+        else:
+            self._json(404, {"error": {"code": 404, "message": "File Not Found"}})
+
+    def do_POST(self) -> None:
+        payload = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+        if self.path == "/tokenize" and self.server.tokenizer == "llama.cpp" and "content" in payload:
+            self._json(200, {"tokens": list(range(len(payload["content"].split())))})
+        elif self.path == "/tokenize" and self.server.tokenizer == "vllm" and "prompt" in payload:
+            tokens = list(range(len(payload["prompt"].split())))
+            self._json(200, {"tokens": tokens, "count": len(tokens), "max_model_len": 16384})
+        elif self.path == "/api/show" and self.server.ollama_show is not None:
+            self._json(200, self.server.ollama_show)
+        elif self.path == "/v1/completions":
+            self.server.completions.append(payload)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            for event in self.server.stream:
+                self.wfile.write(event.encode())
+                self.wfile.flush()
+        else:
+            self._json(404, {"error": {"code": 404, "message": "File Not Found"}})
+
+
+@pytest.fixture
+def scripted() -> Iterator[list[ScriptedServer]]:
+    servers: list[ScriptedServer] = []
+    yield servers
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def serve(servers: list[ScriptedServer], server: ScriptedServer) -> ScriptedServer:
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    servers.append(server)
+    return server
+
+
+def text_chunk(text: str, finish_reason: str | None = None) -> str:
+    choice = {"text": text, "index": 0, "finish_reason": finish_reason}
+    chunk = {"object": "text_completion", "choices": [choice]}
+    return f"data: {json.dumps(chunk)}\n\n"
+
+
+def test_llama_server_dialect_gives_cache_figures_and_context(scripted: list[ScriptedServer]) -> None:
+    last = {
+        "choices": [],
+        "usage": {"prompt_tokens": 120, "completion_tokens": 2, "total_tokens": 122},
+        "timings": {"cache_n": 112, "prompt_n": 8, "prompt_ms": 31.5, "predicted_n": 2, "predicted_ms": 40.0},
+    }
+    server = serve(
+        scripted,
+        ScriptedServer(
+            models=[{"id": "LongWriter-glm4-9b.Q5_K_M.gguf", "object": "model", "owned_by": "llamacpp"}],
+            stream=[text_chunk("Hello"), text_chunk(" world", "stop"), f"data: {json.dumps(last)}\n\n",
+                    "data: [DONE]\n\n"],
+            props={"default_generation_settings": {"n_ctx": 32768}},
+            tokenizer="llama.cpp",
+        ),
+    )
+    llama = OpenAIBackend(server.url)
+    assert llama.kind is ServerKind.LLAMA_CPP
+    assert llama.info.n_ctx == 32768
+    assert llama.supports_grammar
+    assert llama.prompt_format.family is Family.GLM4
+    assert llama.count_tokens("three words here") == 3
+    sampling = Sampling(repeat_penalty=1.1, seed=5)
+    request = GenerationRequest(prompt="p", max_tokens=9, sampling=sampling, grammar="root ::= x")
+    text, finish = run(llama, request)
+    assert text == "Hello world"
+    assert finish == Finish(FinishReason.STOP, 120, 8, 2, 0.0315, 0.04)
+    sent = server.completions[0]
+    assert sent["cache_prompt"] is True
+    assert sent["grammar"] == "root ::= x"
+    assert sent["repeat_penalty"] == 1.1
+    assert sent["seed"] == 5
+    assert sent["top_k"] == 50
+    assert sent["stream_options"] == {"include_usage": True}
+
+
+def test_vllm_dialect_reads_cached_tokens_and_gets_its_field_names(scripted: list[ScriptedServer]) -> None:
+    usage = {"prompt_tokens": 120, "completion_tokens": 1, "prompt_tokens_details": {"cached_tokens": 96}}
+    server = serve(
+        scripted,
+        ScriptedServer(
+            models=[{"id": "THUDM/LongWriter-llama3.1-8b", "owned_by": "vllm", "max_model_len": 16384}],
+            stream=[text_chunk("Hi", "length"), f"data: {json.dumps({'choices': [], 'usage': usage})}\n\n",
+                    "data: [DONE]\n\n"],
+            tokenizer="vllm",
+        ),
+    )
+    vllm = OpenAIBackend(server.url + "/v1", model="LongWriter-llama3.1-8b")
+    assert vllm.kind is ServerKind.VLLM
+    assert vllm.model == "THUDM/LongWriter-llama3.1-8b"
+    assert vllm.info.n_ctx == 16384
+    assert vllm.prompt_format.family is Family.LONGWRITER_LLAMA
+    assert not vllm.supports_grammar
+    assert vllm.tokenize("two words") == [0, 1]
+    request = GenerationRequest(prompt="p", max_tokens=1, sampling=Sampling(repeat_penalty=1.2), grammar="g")
+    _, finish = run(vllm, request)
+    assert finish.reason is FinishReason.LENGTH
+    assert (finish.prompt_tokens, finish.prompt_tokens_evaluated, finish.completion_tokens) == (120, 24, 1)
+    sent = server.completions[0]
+    assert sent["repetition_penalty"] == 1.2
+    assert "repeat_penalty" not in sent
+    assert "cache_prompt" not in sent
+    assert "grammar" not in sent
+
+
+def test_ollama_names_match_without_tag_and_counts_are_estimates(
+    scripted: list[ScriptedServer], caplog: pytest.LogCaptureFixture
+) -> None:
+    server = serve(
+        scripted,
+        ScriptedServer(
+            models=[{"id": "longwriter-glm4:latest", "owned_by": "library"}],
+            stream=[text_chunk("Done.", "stop"), "data: [DONE]\n\n"],
+            ollama_show={"template": "{{ .Prompt }}", "parameters": 'num_ctx   32768\nstop "<|user|>"'},
+        ),
+    )
+    ollama = OpenAIBackend(server.url, model="longwriter-glm4")
+    assert ollama.kind is ServerKind.OLLAMA
+    assert ollama.model == "longwriter-glm4:latest"
+    assert ollama.info.n_ctx == 32768  # the Modelfile's num_ctx
+    assert "wrapped twice" not in caplog.text  # its template passes raw prompts through
+    server.ollama_show = {"template": "{{ if .System }}...{{ end }}{{ .Prompt }}<|assistant|>"}
+    OpenAIBackend(server.url)
+    assert "wrapped twice" in caplog.text
+    assert ollama.prompt_format.family is Family.GLM4
+    assert ollama.count_tokens("one two three four") == estimate_tokens("one two three four")
+    with pytest.raises(ServerError, match="no tokenize endpoint"):
+        ollama.tokenize("x")
+    prompt = "word " * 40
+    _, finish = run(ollama, GenerationRequest(prompt=prompt, max_tokens=5))
+    assert finish.prompt_tokens == estimate_tokens(prompt)
+    assert finish.completion_tokens == 1  # one chunk, no usage sent
+
+
+def test_an_error_line_mid_stream_raises_with_the_partial_text(scripted: list[ScriptedServer]) -> None:
+    server = serve(
+        scripted,
+        ScriptedServer(
+            models=[{"id": "m.gguf", "owned_by": "llamacpp"}],
+            stream=[text_chunk("Part one"), 'error: {"code": 500, "message": "KV cache is full"}\n\n'],
+        ),
+    )
+    with pytest.raises(ServerError) as caught:
+        run(OpenAIBackend(server.url, n_ctx=8192), GenerationRequest(prompt="p", max_tokens=5))
+    assert "KV cache is full" in str(caught.value)
+    assert caught.value.partial_text == "Part one"
