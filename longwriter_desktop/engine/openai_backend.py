@@ -512,12 +512,8 @@ class OpenAIBackend:
                         )
                     continue
                 last_activity = now
-                if item[0] == "data":
-                    events = parser.feed(item[1])
-                elif item[0] == "eof":
-                    events = parser.close()
-                else:  # "broken"
-                    events = parser.close()
+                # "eof" and "broken" may leave a last event that lacked its blank line.
+                events = parser.feed(item[1]) if item[0] == "data" else parser.close()
                 for event, data in events:
                     yield from self._on_event(event, data, state)
                     if state.done:
