@@ -43,6 +43,16 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--top-p", type=float, default=0.8)
     parser.add_argument("--notes", type=Path, help="a file of writing notes: audience, style, characters, facts to keep")
     parser.add_argument("--quiet", action="store_true", help="don't stream the document to stdout")
+    _server_options(parser)
+
+
+def _server_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--backend", choices=("local", "openai"), default=None,
+                        help="local: llama.cpp in this process (default); openai: an OpenAI-compatible server")
+    parser.add_argument("--base-url", help="the server's API address, e.g. http://127.0.0.1:8080/v1")
+    parser.add_argument("--api-model", help="the server's model name (default: the first one it lists)")
+    parser.add_argument("--api-key-env", help="name of the environment variable holding the API key "
+                        "(the key itself is never saved)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -72,6 +82,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     resume.add_argument("--temperature", type=float)
     resume.add_argument("--top-p", type=float)
     resume.add_argument("--quiet", action="store_true")
+    _server_options(resume)
     resume.set_defaults(func=cmd_resume)
     export = sub.add_parser("export", help="export a project to Word, Markdown or text")
     export.add_argument("project", type=int)
@@ -196,6 +207,8 @@ def _run_settings(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "model": args.model, "ctx": args.ctx, "gpu_layers": args.gpu_layers, "threads": args.threads,
         "family": args.family, "seed": args.seed, "temperature": args.temperature, "top_p": args.top_p,
+        "backend": args.backend or "local", "base_url": args.base_url, "api_model": args.api_model,
+        "api_key_env": args.api_key_env,
     }
 
 
@@ -279,7 +292,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
                 status.message(f"Saved {args.out}.")
             return 0
         saved = project.settings
-        for key in ("model", "ctx", "gpu_layers", "threads", "family", "seed", "temperature", "top_p"):
+        for key in ("model", "ctx", "gpu_layers", "threads", "family", "seed", "temperature", "top_p", "backend",
+                    "base_url", "api_model", "api_key_env"):
             if getattr(args, key, None) is None:
                 setattr(args, key, saved.get(key))
         args.gpu_layers = args.gpu_layers or "auto"
