@@ -403,13 +403,27 @@ def download(repo_id: str, filename: str, revision: str | None = None, *,
              options: DownloadOptions | None = None) -> Iterator[DownloadEvent]:
     """Download one file of a Hub repo into the models folder, resuming what earlier runs left."""
     job: _Job | None = None
+    error: LongWriterError
     try:
         job = _Job(repo_id, filename, revision, control or DownloadControl(), options or DownloadOptions())
         yield from job.run()
+        return
     except LongWriterError as exc:
-        log.warning("download of %s from %s failed: %s", filename, repo_id, exc)
+        error = exc
+    except OSError as exc:  # the models folder itself: unwritable, full, on a removed drive
+        log.exception("download of %s failed on disk", filename)
+        full = exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+        error = DownloadError(
+            ("The disk is full" if full else f"The models folder could not be used ({exc.strerror or exc})")
+            + f", so {filename} could not be downloaded. Anything downloaded so far is kept; fix this and "
+            "run the download again."
+        )
+    log.warning("download of %s from %s failed: %s", filename, repo_id, error)
+    try:
         kept = job is not None and job.files.part.is_file() and job.files.part.stat().st_size > 0
-        yield DownloadFailed(str(exc), kept, exc)
+    except OSError:
+        kept = False
+    yield DownloadFailed(str(error), kept, error)
 
 
 # ----- the job -----
@@ -977,6 +991,8 @@ def _remove(*files: Path) -> None:
             path.unlink()
         except FileNotFoundError:
             pass
+        except OSError as exc:  # e.g. held open by a virus scanner on Windows; the next run tries again
+            log.warning("could not delete %s: %s", path, exc)
 
 
 def _fsync_folder(folder: Path) -> None:

@@ -143,13 +143,15 @@ def list_gguf_files(repo_id: str, revision: str | None = None) -> list[RepoGGUF]
     token = hub_token()
     found: list[RepoGGUF] = []
     with hub_errors(repo_id, revision=revision, token=token):
-        api = HfApi(endpoint=hub_endpoint(), token=token)
-        for entry in api.list_repo_tree(repo_id, revision=revision, recursive=True):
-            path = getattr(entry, "path", "")
-            size = getattr(entry, "size", None)
-            if path.lower().endswith(".gguf") and size is not None:
-                lfs = getattr(entry, "lfs", None)
-                found.append(RepoGGUF(path, int(size), getattr(lfs, "sha256", None) if lfs else None))
+        # model_info with blobs lists every file with its size in one request; list_repo_tree would too,
+        # but it retries for 20+ seconds when offline before it gives up.
+        info = HfApi(endpoint=hub_endpoint(), token=token).model_info(repo_id, revision=revision,
+                                                                      files_metadata=True)
+        for sibling in info.siblings or []:
+            path = sibling.rfilename
+            if path.lower().endswith(".gguf") and sibling.size is not None:
+                sha256 = sibling.lfs.sha256 if sibling.lfs is not None else None
+                found.append(RepoGGUF(path, int(sibling.size), sha256))
     return sorted(found, key=lambda f: f.filename)
 
 
