@@ -10,6 +10,7 @@ import pytest
 
 from longwriter_desktop.testing.hubserver import ENABLE_ENV, FakeHub
 
+
 @pytest.fixture
 def fake_hub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeHub]:
     """A fake Hub on 127.0.0.1 with HF_ENDPOINT pointing at it and no token from the user's machine."""
