@@ -125,6 +125,8 @@ class FakeHub:
         self._host = host
         self._port = port
         self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._streaming = 0  # file bodies being sent right now
         self._repos: dict[str, HubRepo] = {}
         self._blobs: dict[str, HubFile] = {}
         self._commit_counter = 0
@@ -196,7 +198,9 @@ class FakeHub:
             return self._bytes_served
 
     def reset_counters(self) -> None:
-        with self._lock:
+        """Zero the counters once bodies still being sent (to a client that went away) have ended."""
+        with self._idle:
+            self._idle.wait_for(lambda: self._streaming == 0, timeout=10)
             self._bytes_served = 0
             self.requests.clear()
 
@@ -536,6 +540,19 @@ class _HubHandler(BaseHTTPRequestHandler):
             stall = hub._stalls.pop(0) if hub._stalls else None
             rate = hub.throttle_bytes_per_second
         chunk_size = _CHUNK if not rate else max(4096, min(_CHUNK, int(rate / 50)))
+        with hub._idle:
+            hub._streaming += 1
+        try:
+            self._stream_chunks(hub_file, start, end, chunk_size=chunk_size, drop=drop, stall=stall,
+                                rate=rate)
+        finally:
+            with hub._idle:
+                hub._streaming -= 1
+                hub._idle.notify_all()
+
+    def _stream_chunks(self, hub_file: HubFile, start: int, end: int, *, chunk_size: int,
+                       drop: _Rule | None, stall: _Rule | None, rate: float | None) -> None:
+        hub = self.server.hub
         sent = 0
         began = time.monotonic()
         for chunk in hub_file.chunks(start, end, chunk_size):
