@@ -500,6 +500,7 @@ class _Job:
         self.hasher = record.new_hasher()
         yield from self._rehash(resume_from)
         tail_from = record.durable_bytes if resume_from > record.durable_bytes else None
+        self.began = time.monotonic()  # DownloadDone.seconds: the transfer and its check, not the lookups
         yield DownloadStarted(self.repo_id, self.filename, record.commit, record.size, resume_from,
                               self.target, restart_reason)
         while True:
@@ -881,6 +882,12 @@ class _Job:
             raise DownloadError(f"Cannot download from '{split.geturl()}': only http and https work.")
         try:
             conn.connect()
+        except ssl.SSLCertVerificationError as exc:
+            conn.close()
+            raise DownloadError(
+                f"The secure connection to {host} could not be verified ({exc.verify_message}). If a proxy or "
+                "antivirus program inspects HTTPS traffic, its certificate must be trusted by the system."
+            ) from None
         except TimeoutError:
             conn.close()
             raise _Retry(f"could not connect to {host} within {timeout:g} s") from None
