@@ -885,8 +885,8 @@ class _Job:
         except ssl.SSLCertVerificationError as exc:
             conn.close()
             raise DownloadError(
-                f"The secure connection to {host} could not be verified ({exc.verify_message}). If a proxy or "
-                "antivirus program inspects HTTPS traffic, its certificate must be trusted by the system."
+                f"The secure connection to {host} could not be verified ({exc.verify_message}). If a proxy "
+                "or antivirus program inspects HTTPS traffic, its certificate must be trusted by the system."
             ) from None
         except TimeoutError:
             conn.close()
