@@ -356,7 +356,7 @@ class DocumentWriter:
             self.finished = list(self.resume.finished) + [False] * (len(self.plan.sections) - len(self.resume.finished))
         else:
             if self.mode == "direct":
-                self.plan = Plan([Section("", self.request.instruction.strip(), self.target_words)])
+                self.plan = Plan([Section(self.title, self.request.instruction.strip(), self.target_words)])
             elif self.request.plan is not None:
                 # The user's plan is kept as written, unless a different total was asked for.
                 if self.request.target_words:
@@ -369,7 +369,7 @@ class DocumentWriter:
             else:
                 for event in generate_plan(self.backend, self.request.instruction, self.target_words,
                                            notes=self.request.notes, sampling=self.request.sampling,
-                                           cancel=self.cancel, result=plan_result):
+                                           cancel=self.cancel, result=plan_result, title=self.title):
                     yield event
                 if self.cancel.is_set():
                     yield Cancelled(0)
