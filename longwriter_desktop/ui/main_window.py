@@ -233,8 +233,7 @@ class MainWindow(QMainWindow):
         """Add a project and begin: plan it (plan mode) or show its one section (one pass)."""
         if self._sync_view_edits() is False:
             return
-        if mode == "auto":
-            draft.mode = resolve_auto_mode(draft.model, draft.target_words)
+        draft.mode = resolve_auto_mode(draft.model, draft.target_words) if mode == "auto" else mode
         if draft.mode == "direct":
             draft.rows = [SectionRow(one_pass_section(draft))]
         self.drafts.append(draft)
