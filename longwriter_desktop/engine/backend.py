@@ -35,6 +35,11 @@ class Sampling:
     repeat_penalty: float = 1.0
     presence_penalty: float = 0.0
     frequency_penalty: float = 0.0
+    # DRY ("don't repeat yourself") penalises extending any sequence already in the context: the cure for
+    # small models that copy earlier sections. 0 turns it off.
+    dry_multiplier: float = 0.8
+    dry_base: float = 1.75
+    dry_allowed_length: int = 3
     seed: int | None = None
 
 

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 llama_log = logging.getLogger("longwriter_desktop.llama_cpp")
 
 DEFAULT_CTX = 8192
+DRY_WINDOW = 4096  # tokens of context the repetition samplers look back over
 MIN_CTX = 512
 CTX_STEP = 256
 
@@ -211,6 +212,10 @@ class LlamaBackend:
         self._abort_ref = llama_cpp.ggml_abort_callback(lambda _data: self._abort.is_set())
         llama_cpp.llama_set_abort_callback(self._llm.ctx, self._abort_ref, None)
         self._end_tokens: list[int] | None = None
+        # Llama.generate builds its sampler chain itself, without DRY and blind to the prompt: build it here.
+        self._history: list[int] = []
+        self._sampling = None
+        self._llm._init_sampler = self._make_sampler
         self._vocab = llama_cpp.llama_model_get_vocab(self._llm.model)
         layers = self.header.block_count or 0
         offloaded = 0 if not offload else (layers + 1 if n_gpu_layers < 0 else min(n_gpu_layers, layers + 1))
@@ -277,6 +282,51 @@ class LlamaBackend:
         return bytes(self._llm._model.token_get_text(token)).decode("utf-8", errors="replace") \
             if hasattr(self._llm._model, "token_get_text") else self.detokenize([token])
 
+    def _make_sampler(self, *, top_k: int, top_p: float, min_p: float, temp: float, repeat_penalty: float,
+                      frequency_penalty: float, presence_penalty: float, logits_processor: Any = None,
+                      grammar: Any = None, **_unused: Any) -> Any:
+        """The sampler chain for one generate call: penalties and DRY see the prompt, not only new tokens."""
+        from llama_cpp import _internals
+
+        llama_cpp = self._llama_cpp
+        llm = self._llm
+        sampler = _internals.LlamaSampler()
+        if logits_processor is not None:
+            import numpy as np
+
+            def apply(token_data_array: Any) -> None:
+                size = token_data_array.contents.size
+                address = ctypes.addressof(token_data_array.contents.data.contents)
+                records = np.recarray(
+                    shape=(size,),
+                    dtype=np.dtype([("id", np.intc), ("logit", np.single), ("p", np.single)], align=True),
+                    buf=(llama_cpp.llama_token_data * size).from_address(address),
+                )
+                for processor in logits_processor:
+                    records.logit[:] = processor(llm._input_ids, records.logit)
+
+            sampler.add_custom(apply)
+        sampler.add_penalties(llm._n_vocab, llm.last_n_tokens_size, repeat_penalty, frequency_penalty,
+                              presence_penalty)
+        sampling = self._sampling
+        if sampling is not None and sampling.dry_multiplier > 0:
+            sampler.add_dry(llm._model, sampling.dry_multiplier, sampling.dry_base, sampling.dry_allowed_length,
+                            DRY_WINDOW, ["\n", ":", "\"", "*"])
+        if grammar is not None:
+            sampler.add_grammar(llm._model, grammar)
+        if temp <= 0:
+            sampler.add_greedy()
+        else:
+            sampler.add_top_k(top_k)
+            sampler.add_top_p(top_p, 1)
+            sampler.add_min_p(min_p, 1)
+            sampler.add_temp(temp)
+            sampler.add_dist(llm._seed)
+        if grammar is None:
+            for token in self._history[-DRY_WINDOW:]:
+                llama_cpp.llama_sampler_accept(sampler.sampler, token)
+        return sampler
+
     def _cached_prefix(self, tokens: Sequence[int]) -> int:
         """How many leading tokens of this prompt llama.cpp will reuse from its KV cache."""
         n_cached = int(self._llm.n_tokens)
@@ -331,6 +381,8 @@ class LlamaBackend:
 
             logits_processor = llama_cpp.LogitsProcessorList([ban_end])
         grammar = llama_cpp.LlamaGrammar.from_string(request.grammar, verbose=False) if request.grammar else None
+        self._history = tokens
+        self._sampling = sampling
         end_tokens = set(self.end_tokens())
         stops = [s for s in request.stop if s]
         holdback = max((len(s) for s in stops), default=0)

@@ -41,9 +41,9 @@ from .words import count_words, length_score
 
 DIRECT_MAX_WORDS = 10_000  # what LongWriter-trained models write in one pass
 SECTION_MIN = 0.92  # end-of-text is banned below this share of a section's target
-STOP_AT_PARAGRAPH = 1.0
-STOP_AT_SENTENCE = 1.05
-HARD_STOP = 1.12
+STOP_AT_PARAGRAPH = 0.97
+STOP_AT_SENTENCE = 1.0
+HARD_STOP = 1.08
 MAX_REPETITION_CUTS = 4
 MAX_CALLS_PER_SECTION = 12
 PROGRESS_INTERVAL = 0.25

@@ -1,0 +1,81 @@
+"""`longwriter projects ...`: the projects saved in the projects database."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime
+
+from ..projects.store import ProjectStore
+from .output import print_table
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("projects", help="list and show saved projects")
+    projects_sub = parser.add_subparsers(dest="projects_command", metavar="ACTION")
+    projects_sub.required = True
+    list_parser = projects_sub.add_parser("list", help="every project with its status and words written")
+    list_parser.set_defaults(func=cmd_list)
+    show_parser = projects_sub.add_parser("show", help="one project: its plan, sections and run log")
+    show_parser.add_argument("project_id", type=int, metavar="ID", help="its id (see `projects list`)")
+    show_parser.add_argument("--text", action="store_true", help="print the document's text instead")
+    show_parser.add_argument("--log", type=int, default=10, metavar="N", help="run log lines (default 10)")
+    show_parser.set_defaults(func=cmd_show)
+
+
+def _local(when: datetime) -> str:
+    return when.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    with ProjectStore() as store:
+        projects = store.list_projects()
+    if not projects:
+        print("No projects yet. Start one with: longwriter write")
+        return 0
+    rows = [
+        (str(p.id), p.title, p.status, f"{p.words_written:,} / {p.target_words:,}",
+         f"{p.sections_done}/{p.sections_total}", _local(p.updated))
+        for p in projects
+    ]
+    print_table(("id", "title", "status", "words", "sections", "updated"), rows)
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    with ProjectStore() as store:
+        project = store.get_project(args.project_id)
+        if args.text:
+            print(store.document_text(project.id))
+            return 0
+        sections = store.sections(project.id)
+        writer = store.writer_of(project.id)
+        log = store.run_log(project.id, limit=args.log) if args.log > 0 else []
+    status = project.status
+    if writer is not None:
+        pid, host, _ = writer
+        status += f" (by process {pid} on {host})"
+    print(f"Project {project.id}: {project.title}")
+    for label, value in (
+        ("status", status),
+        ("words", f"{project.words_written:,} of {project.target_words:,}"),
+        ("model", project.model or "-"),
+        ("created", _local(project.created)),
+        ("updated", _local(project.updated)),
+    ):
+        print(f"  {label + ':':<9}{value}")
+    print(f"  instruction: {project.instruction}")
+    if project.notes:
+        print(f"  notes: {project.notes}")
+    if sections:
+        print()
+        rows = [
+            (str(i + 1), s.title + (" (locked)" if s.locked else ""), s.status,
+             f"{s.words:,} / {s.target_words:,}", str(s.takes))
+            for i, s in enumerate(sections)
+        ]
+        print_table(("#", "section", "status", "words", "takes"), rows)
+    if log:
+        print()
+        for entry in log:
+            print(f"  {_local(entry.at)}  {entry.kind}: {entry.message}".rstrip())
+    return 0
