@@ -13,6 +13,7 @@ from ..engine.writer import ResumeState, document_title
 from ..export.document import ExportDocument, ExportSection
 
 PENDING, WRITING, DONE, INTERRUPTED = "pending", "writing", "done", "interrupted"
+STATUS_NAMES = (PENDING, WRITING, DONE, INTERRUPTED)
 
 
 @dataclass

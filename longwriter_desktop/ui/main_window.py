@@ -12,7 +12,7 @@ from importlib import metadata
 from pathlib import Path
 
 from PySide6 import __version__ as pyside_version
-from PySide6.QtCore import QSettings, Qt, qVersion
+from PySide6.QtCore import QSettings, Qt, QTimer, qVersion
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -35,12 +35,13 @@ from ..engine import events as ev
 from ..engine.plan import Plan, Section, rescale
 from ..engine.prompts import is_longwriter_trained
 from ..engine.writer import DIRECT_MAX_WORDS, WriteRequest
-from ..errors import LongWriterError
+from ..errors import LongWriterError, ProjectError
 from ..export.api import export_document
 from ..library.gguf import read_gguf
 from ..library.installed import BUILTIN_ID, InstalledModel, list_installed, resolve_model
+from ..projects.store import ProjectStore
 from ..settings import Settings, load_settings
-from .draft import DONE, WRITING, Draft, SectionRow
+from .draft import DONE, INTERRUPTED, STATUS_NAMES, WRITING, Draft, SectionRow
 from .new_project import NewProjectDialog
 from .panes import OutputPane, PlanPane, ProgressPane, format_duration
 from .worker import EngineWorker, LoadedModel, ModelChoice, PlanJob, WriteJob
@@ -99,6 +100,8 @@ class MainWindow(QMainWindow):
         self.plan_pane.regenerateRequested.connect(self.regenerate_plan)
         self._restore_geometry()
         self.refresh_models()
+        self.store = self._open_store()
+        self._load_projects()
         self._update_actions()
 
     # -- building the window -----------------------------------------------------------------------
@@ -217,6 +220,76 @@ class MainWindow(QMainWindow):
         self.banner.setVisible(not any(not m.builtin for m in models))
         return models
 
+    # -- the project store ---------------------------------------------------------------------------
+
+    def _open_store(self) -> ProjectStore | None:
+        try:
+            return ProjectStore()
+        except ProjectError as exc:
+            QTimer.singleShot(0, lambda: self._show_error(f"{exc} Projects are not saved in this session."))
+            return None
+
+    def _load_projects(self) -> None:
+        """Show the saved projects, most recent first (their text is read when one is opened)."""
+        if self.store is None:
+            return
+        try:
+            projects = self.store.list_projects()
+        except ProjectError as exc:
+            self._show_error(str(exc))
+            return
+        for project in reversed(projects):
+            draft = Draft(instruction=project.instruction, target_words=project.target_words,
+                          mode="direct" if project.mode == "direct" else "plan", model=project.model or None,
+                          notes=project.notes, title=project.title, project_id=project.id)
+            try:
+                self._read_sections(draft)
+            except ProjectError as exc:
+                log.warning("project %s could not be read: %s", project.id, exc)
+                continue
+            self._add_to_list(draft)
+
+    def _read_sections(self, draft: Draft) -> None:
+        assert self.store is not None and draft.project_id is not None
+        state = self.store.resume_state(draft.project_id)
+        rows = []
+        for index, (record, text) in enumerate(self.store.document_sections(draft.project_id)):
+            title = "" if draft.mode == "direct" else record.title
+            if index == state.interrupted_index:
+                text = state.partial_text
+            status = record.status if record.status in STATUS_NAMES else "pending"
+            if status == WRITING:
+                status = INTERRUPTED
+            rows.append(SectionRow(Section(title, record.main_point, record.target_words, record.locked), text,
+                                   status))
+        draft.rows = rows
+
+    def _store_plan(self) -> None:
+        """Save the plan of the current project (titles stand in for the one-pass section's missing one)."""
+        draft = self.draft
+        if self.store is None or draft is None or draft.project_id is None or not draft.rows:
+            return
+        sections = [replace(r.section, title=r.section.title or draft.title) for r in draft.rows]
+        try:
+            self.store.update_plan(draft.project_id, sections)
+        except LongWriterError as exc:
+            self._show_error(f"The plan could not be saved: {exc}")
+
+    def _store_text_edits(self) -> None:
+        """Keep the user's edits of finished sections as new takes of those sections."""
+        draft = self.draft
+        if self.store is None or draft is None or draft.project_id is None:
+            return
+        try:
+            stored = self.store.document_sections(draft.project_id)
+            for row, (record, text) in zip(draft.rows, stored):
+                if row.status == DONE and row.text.strip() != text.strip():
+                    take = self.store.start_take(record.id, model="edited by hand")
+                    self.store.finish_take(take.id, text=row.text)
+            self.store.update_project(draft.project_id, title=draft.title)
+        except LongWriterError as exc:
+            self._show_error(f"The project could not be saved: {exc}")
+
     # -- projects ------------------------------------------------------------------------------------
 
     def new_project(self) -> None:
@@ -236,13 +309,27 @@ class MainWindow(QMainWindow):
         draft.mode = resolve_auto_mode(draft.model, draft.target_words) if mode == "auto" else mode
         if draft.mode == "direct":
             draft.rows = [SectionRow(one_pass_section(draft))]
+        if self.store is not None:
+            try:
+                draft.project_id = self.store.create_project(
+                    draft.title, draft.instruction, target_words=draft.target_words, notes=draft.notes,
+                    mode=draft.mode, model=draft.model or "", backend="llama.cpp").id
+            except LongWriterError as exc:
+                self._show_error(f"The project could not be saved: {exc}")
+        self._add_to_list(draft)
+        self.project_list.setCurrentRow(len(self.drafts) - 1)
+        self._store_plan()
+        if draft.mode == "plan":
+            self._start_plan("plan")
+
+    def _add_to_list(self, draft: Draft) -> None:
         self.drafts.append(draft)
         item = QListWidgetItem(draft.title)
         item.setToolTip(draft.instruction)
         self.project_list.addItem(item)
-        self.project_list.setCurrentRow(len(self.drafts) - 1)
-        if draft.mode == "plan":
-            self._start_plan("plan")
+        self.draft = draft
+        self._update_list_item()
+        self.draft = None
 
     def _project_selected(self, row: int) -> None:
         if not 0 <= row < len(self.drafts):
@@ -271,6 +358,7 @@ class MainWindow(QMainWindow):
 
     def _plan_edited(self) -> None:
         self.progress_pane.show_draft(self.draft)
+        self._store_plan()
         self._update_actions()
 
     def _sync_view_edits(self) -> bool | None:
@@ -333,13 +421,14 @@ class MainWindow(QMainWindow):
                                draft.target_words, mode=draft.mode, notes=draft.notes,
                                plan=draft.plan() if draft.mode == "plan" else None,
                                sampling=self.settings.sampling(), title=draft.title)
+        self._store_plan()
         self._job = "write"
         self.last_done = None
         self.output_pane.set_text(draft.view_text() if draft.shown_sections() else f"# {draft.title}")
         self._shown_sections = draft.shown_sections()
         self.progress_pane.set_state("Loading the model…" if self.loaded_model is None else
                                      ("Resuming…" if resume else "Writing…"))
-        self.worker.start_write(WriteJob(self._choice(), request, resume))
+        self.worker.start_write(WriteJob(self._choice(), request, resume, draft.project_id))
         self._update_actions()
 
     def stop(self) -> None:
@@ -389,6 +478,7 @@ class MainWindow(QMainWindow):
             if index < len(sections):
                 sections[index] = replace(row.section)
         self.draft.set_plan(rescale(Plan(sections), self.draft.target_words))
+        self._store_plan()
         self.plan_pane.show_draft(self.draft)
         self.progress_pane.show_draft(self.draft)
         self.output_pane.set_text("")
@@ -501,17 +591,20 @@ class MainWindow(QMainWindow):
         return written
 
     def save(self) -> None:
-        """Keep the project's text: until the project store is in, this exports Markdown beside the others."""
+        """Save the project now: the plan, the title and hand edits of the text (writing autosaves itself)."""
         draft = self.draft
         if draft is None or self.worker.busy:
             return
         if self._sync_view_edits() is False:
             return
-        folder = paths.data_dir() / "documents"
-        folder.mkdir(parents=True, exist_ok=True)
-        written = self.export(folder / f"{safe_file_name(draft.title)}.md") if draft.started else None
-        if written is not None:
-            self.statusBar().showMessage(f"Saved to {written}.", 8000)
+        if self.store is None or draft.project_id is None:
+            self._show_error("The projects database could not be opened, so projects are not saved in this "
+                             "session. Export the document (Ctrl+E) to keep it.")
+            return
+        self._store_plan()
+        self._store_text_edits()
+        self._update_list_item()
+        self.statusBar().showMessage(f"Saved \u201c{draft.title}\u201d.", 8000)
 
     # -- dialogs ---------------------------------------------------------------------------------------
 
@@ -560,6 +653,11 @@ class MainWindow(QMainWindow):
             log.error("closing while the model thread is still busy")
         if was_busy and self.draft is not None:
             self.draft.mark_interrupted()
+        elif self.output_pane.edited_by_user and self._sync_view_edits():
+            self._store_text_edits()
+        if self.store is not None:
+            self.store.close()
+            self.store = None
         window_settings().setValue("geometry", self.saveGeometry())
         event.accept()
 

@@ -25,7 +25,9 @@ from ..engine.llama_backend import LoadSettings
 from ..engine.plan import PlanResult, generate_plan
 from ..engine.plan import Plan as EnginePlan
 from ..engine.writer import ResumeState, WriteRequest, write_document
-from ..errors import LongWriterError
+from ..errors import LongWriterError, ProjectError
+from ..projects.recorder import ProjectRecorder
+from ..projects.store import ProjectStore
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +70,7 @@ class WriteJob:
     choice: ModelChoice
     request: WriteRequest
     resume: ResumeState | None = None
+    project_id: int | None = None  # autosaved into the project store when set
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,7 @@ class _ModelOwner(QObject):
         self._push = push
         self._backend: Any = None
         self._choice: ModelChoice | None = None
+        self._store: ProjectStore | None = None  # this thread's own connection (one per thread)
         self.cancel = threading.Event()
 
     @Slot(object)
@@ -105,8 +109,18 @@ class _ModelOwner(QObject):
                 if not self._ensure_model(job.choice):
                     self._push(ev.Cancelled(0))
                     return
-                for event in self._events(job):
-                    self._push(event)
+                recorder = self._recorder(job)
+                try:
+                    for event in self._events(job):
+                        if recorder is not None:
+                            recorder = self._record(recorder, event)
+                        self._push(event)
+                finally:
+                    if recorder is not None:
+                        try:
+                            recorder.close()  # commits the last text; an open section becomes interrupted
+                        except ProjectError as exc:
+                            self._push(ev.Warning(f"The last text could not be saved: {exc}", "project"))
         except LongWriterError as exc:
             log.warning("%s job failed: %s", kind, exc)
             self._push(_Failed(str(exc)))
@@ -118,6 +132,28 @@ class _ModelOwner(QObject):
             self._push(_Failed(f"Something went wrong while working: {exc}. The log file has the details."))
         finally:
             self._push(_JobEnded(kind))
+
+    def _recorder(self, job: PlanJob | WriteJob) -> ProjectRecorder | None:
+        if not isinstance(job, WriteJob) or job.project_id is None:
+            return None
+        if self._store is None:
+            self._store = ProjectStore(daily_backup=False)
+        return ProjectRecorder(self._store, job.project_id, model=job.choice.model or "")
+
+    def _record(self, recorder: ProjectRecorder, event: ev.Event) -> ProjectRecorder | None:
+        """Autosave one event; when saving fails the run goes on unsaved, after one warning."""
+        try:
+            recorder.handle(event)
+            return recorder
+        except ProjectError as exc:
+            log.warning("autosave failed: %s", exc)
+            self._push(ev.Warning(f"Autosave failed ({exc}); the text stays in the window: export it.",
+                                  "project"))
+            try:
+                recorder.close()
+            except ProjectError:
+                pass
+            return None
 
     def _events(self, job: PlanJob | WriteJob) -> Iterator[ev.Event]:
         if isinstance(job, PlanJob):
@@ -163,6 +199,17 @@ class _ModelOwner(QObject):
         return True
 
     @Slot()
+    def close_all(self) -> None:
+        """Close the model and this thread's project store connection (on shutdown)."""
+        self.close_model()
+        if self._store is not None:
+            try:
+                self._store.close()
+            except ProjectError:
+                log.exception("closing the project store failed")
+            self._store = None
+
+    @Slot()
     def close_model(self) -> None:
         if self._backend is not None:
             try:
@@ -191,6 +238,7 @@ class EngineWorker(QObject):
     jobEnded = Signal(str)  # "plan" or "write", after any of the above
     _jobRequested = Signal(object)
     _closeRequested = Signal()
+    _shutdownRequested = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -202,6 +250,7 @@ class EngineWorker(QObject):
         self._owner.moveToThread(self._thread)
         self._jobRequested.connect(self._owner.run_job)
         self._closeRequested.connect(self._owner.close_model)
+        self._shutdownRequested.connect(self._owner.close_all)
         self._thread.start()
         self._timer = QTimer(self)
         self._timer.setInterval(FLUSH_INTERVAL_MS)
@@ -257,7 +306,7 @@ class EngineWorker(QObject):
             return True
         self._stopped = True
         self._owner.cancel.set()
-        self._closeRequested.emit()
+        self._shutdownRequested.emit()
         self._thread.quit()
         ended = self._thread.wait(int(timeout_s * 1000))
         self._timer.stop()

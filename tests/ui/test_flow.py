@@ -9,6 +9,7 @@ import docx
 from pytestqt.qtbot import QtBot
 
 from longwriter_desktop.engine.words import count_words
+from longwriter_desktop.settings import Settings
 from longwriter_desktop.ui.draft import DONE, INTERRUPTED, Draft
 from longwriter_desktop.ui.main_window import MainWindow
 
@@ -88,3 +89,45 @@ def test_closing_mid_run_stops_the_worker(window: MainWindow, qtbot: QtBot, buil
     assert win.worker.shutdown(10)
     assert time.perf_counter() - started < 5.0
     assert win.draft.rows[0].status == INTERRUPTED
+    written = win.draft.rows[0].text
+
+    again = reopen(qtbot)  # the autosave kept the text of the interrupted run
+    try:
+        again.project_list.setCurrentRow(0)
+        assert again.draft.rows[0].status == INTERRUPTED
+        assert again.draft.rows[0].text == written
+        assert again.write_action.text() == "Resume"
+    finally:
+        again.close()
+
+
+def reopen(qtbot: QtBot) -> MainWindow:
+    """A second window on the same projects database, as after restarting the app."""
+    again = MainWindow(Settings(n_ctx=2048))
+    qtbot.addWidget(again)
+    return again
+
+
+def test_projects_are_saved_and_reopened(window: MainWindow, qtbot: QtBot, builtin_gguf: Path) -> None:
+    win = window
+    win.create_project(Draft("Write a 120-word note about tea.", 120), "direct")
+    win.write()
+    wait_job(qtbot, win, 90)
+    draft = win.draft
+    assert draft.complete, win.last_error
+    # A hand edit of the text, kept by Ctrl+S.
+    win.output_pane.editor.appendPlainText("\nAn added closing line.")
+    win.save_action.trigger()
+    assert win.last_error is None
+    win.close()
+
+    again = reopen(qtbot)
+    try:
+        assert again.project_list.count() == 1
+        again.project_list.setCurrentRow(0)
+        loaded = again.draft
+        assert loaded is not None and loaded.project_id == draft.project_id
+        assert loaded.complete and loaded.rows[0].text.endswith("An added closing line.")
+        assert again.output_pane.editor.toPlainText() == loaded.view_text()
+    finally:
+        again.close()
