@@ -1,0 +1,784 @@
+"""Benchmarks: the app against bare llama-cpp-python and against its targets, side by side in one run.
+
+Each measurement returns a plain dict (JSON-friendly) so a run can be saved and parts of it reused; the
+report (:mod:`.report`) puts every figure next to its target. Where the app and a reference are compared,
+they run in the same process, alternating A, B, A, B, so that load from other processes on a shared machine
+hits both alike: read the ratios, not the absolute figures.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import importlib
+import importlib.util
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..engine.backend import Delta, Finish, GenerationRequest, Sampling
+from ..engine.events import Done
+from ..engine.llama_backend import LlamaBackend, LoadSettings
+from ..engine.words import length_score
+from ..engine.writer import WriteRequest, write_document
+
+BENCH_CTX = 8192  # the app's default context
+SEED = 1234
+OVERHEAD_PROMPT = (
+    "Write a long, detailed story about a lighthouse keeper on a remote island, with many scenes, "
+    "dialogue and descriptions of the sea, the weather and the people who visit."
+)
+DOCUMENT_PROMPTS = {
+    "quick": "Write a 2500-word guide to starting a community vegetable garden.",
+    "full": "Write a 10000-word guide to starting a community vegetable garden, from the first meeting "
+            "to the third harvest.",
+}
+TARGETS = {
+    "generation_ratio": 0.97,  # app tokens/s divided by bare llama-cpp-python tokens/s
+    "cache_bound_factor": 1.2,  # evaluated <= 1.2 x (plan prompt + writing head + document in context)
+    "document_seconds_10k": 300.0,  # 10,000 words in 5 minutes on 2 cores
+    "gui_p99_ms": 50.0,
+    "launch_s": 1.5,
+    "idle_rss_mb": 200.0,
+}
+
+
+def now_iso() -> str:
+    """The current local time, to the second, with its offset."""
+    return _dt.datetime.now().astimezone().replace(microsecond=0).isoformat()
+
+
+# -- the machine --------------------------------------------------------------------------------------
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    if sys.platform == "darwin":
+        try:
+            brand = subprocess.run(["sysctl", "-n", "machdep.cpu.brand_string"], capture_output=True,
+                                   text=True, check=False, timeout=5).stdout.strip()
+            return brand or platform.processor()
+        except OSError:
+            pass
+    return platform.processor() or platform.machine()
+
+
+def _version(module: str) -> str:
+    try:
+        if module == "PySide6":
+            import PySide6
+
+            return str(PySide6.__version__)
+        if module == "llama_cpp":
+            import llama_cpp
+
+            return str(llama_cpp.__version__)
+    except ImportError:
+        return "not installed"
+    return "?"
+
+
+def _cuda_gpu() -> str:
+    try:
+        import llama_cpp
+
+        offload = bool(llama_cpp.llama_supports_gpu_offload())
+    except ImportError:
+        offload = False
+    return "yes (llama.cpp built with GPU offload)" if offload else "no (CPU build of llama.cpp; no GPU here)"
+
+
+def machine_info() -> dict[str, Any]:
+    """CPU model, cores, RAM, OS and the versions that matter for the figures."""
+    import psutil
+
+    load = os.getloadavg() if hasattr(os, "getloadavg") else None
+    return {
+        "cpu": _cpu_model(),
+        "logical_cores": os.cpu_count(),
+        "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "ram_bytes": psutil.virtual_memory().total,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "app": __version__,
+        "llama_cpp_python": _version("llama_cpp"),
+        "pyside6": _version("PySide6"),
+        "gpu": _cuda_gpu(),
+        "load_average_at_start": list(load) if load else None,
+    }
+
+
+# -- helpers ------------------------------------------------------------------------------------------
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values) if values else 0.0
+
+
+def _percentile(values: list[float], share: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))
+    return ordered[index]
+
+
+class PeakMemory:
+    """Samples this process's resident memory in a thread (every 0.1 s) and keeps the peak."""
+
+    def __init__(self, interval: float = 0.1) -> None:
+        import psutil
+
+        self._process = psutil.Process()
+        self.interval = interval
+        self.peak = self._process.memory_info().rss
+        self.start = self.peak
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="bench-rss", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.peak = max(self.peak, self._process.memory_info().rss)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self._process.memory_info().rss)
+
+
+@dataclass
+class MeasuredBackend:
+    """Passes every call to the app's backend; records each prompt and its Finish (for the cache figures)."""
+
+    inner: LlamaBackend
+    prompts: list[list[int]] = field(default_factory=list)
+    finishes: list[Finish] = field(default_factory=list)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    @property
+    def tokenizes(self) -> bool:
+        return self.inner.tokenizes
+
+    def generate(self, request: GenerationRequest) -> Iterator[Delta | Finish]:
+        """The inner backend's stream, unchanged."""
+        if not isinstance(request.prompt, str):
+            self.prompts.append(list(request.prompt))
+        for item in self.inner.generate(request):
+            if isinstance(item, Finish):
+                self.finishes.append(item)
+            yield item
+
+
+def load_app_backend(model_path: Path, n_ctx: int = BENCH_CTX) -> LlamaBackend:
+    """The app's backend with the app's default settings (threads as llama.cpp chooses)."""
+    return LlamaBackend(model_path, LoadSettings(n_ctx=n_ctx), model_id="bench")
+
+
+def load_bare_llama(model_path: Path, n_ctx: int = BENCH_CTX) -> Any:
+    """A bare llama_cpp.Llama with the same context and llama.cpp's default threads, as the app uses."""
+    import llama_cpp
+
+    return llama_cpp.Llama(model_path=str(model_path), n_ctx=n_ctx, verbose=False, logits_all=False)
+
+
+# -- 1. generation overhead ---------------------------------------------------------------------------
+
+
+def _overhead_prompt(backend: LlamaBackend) -> list[int]:
+    fmt = backend.prompt_format
+    text = fmt.start(None) + fmt.user_turn(OVERHEAD_PROMPT)
+    return backend.bos_tokens() + backend.tokenize(text, special=True)
+
+
+def _app_rate(backend: LlamaBackend, tokens: list[int], max_tokens: int, sampling: Sampling
+              ) -> tuple[float, int]:
+    request = GenerationRequest(tokens, max_tokens, sampling, allow_end=lambda: False)
+    first_at = last_at = 0.0
+    first_n = produced = 0
+    for item in backend.generate(request):
+        if isinstance(item, Delta) and item.n_tokens:
+            now = time.perf_counter()
+            if not first_at:
+                first_at, first_n = now, item.n_tokens
+            produced += item.n_tokens
+            last_at = now
+    rate = (produced - first_n) / (last_at - first_at) if last_at > first_at else 0.0
+    return rate, produced
+
+
+def _bare_rate(llm: Any, tokens: list[int], max_tokens: int, sampling: Sampling, banned: list[int]
+               ) -> tuple[float, int]:
+    import llama_cpp
+    import numpy as np
+
+    ban = np.array(banned, dtype=np.intc)
+
+    def ban_end(_ids: Any, scores: Any) -> Any:
+        scores[ban] = -np.inf
+        return scores
+
+    first_at = last_at = 0.0
+    chunks = 0
+    finish = None
+    stream = llm.create_completion(
+        tokens, max_tokens=max_tokens, temperature=sampling.temperature, top_p=sampling.top_p,
+        top_k=sampling.top_k, min_p=sampling.min_p, repeat_penalty=sampling.repeat_penalty,
+        seed=sampling.seed, stream=True, logits_processor=llama_cpp.LogitsProcessorList([ban_end]),
+    )
+    for chunk in stream:
+        now = time.perf_counter()
+        choice = chunk["choices"][0]
+        if choice.get("text"):
+            if not first_at:
+                first_at = now
+            chunks += 1
+            last_at = now
+        finish = choice.get("finish_reason") or finish
+    # With end-of-text banned the stream runs to max_tokens; a chunk is one token except where a
+    # multi-byte character spans two, so the token count is max_tokens rather than the chunk count.
+    produced = max_tokens if finish == "length" else chunks
+    rate = (produced - 1) / (last_at - first_at) if last_at > first_at else 0.0
+    return rate, produced
+
+
+def _paired(rates: list[float], reference: list[float]) -> float:
+    return _median([a / b for a, b in zip(rates, reference, strict=True) if b])
+
+
+def measure_generation_overhead(model_path: Path, *, rounds: int, max_tokens: int,
+                                log: Callable[[str], None]) -> dict[str, Any]:
+    """Tokens/s of the app's stream (with and without DRY) against bare create_completion, alternating."""
+    backend = load_app_backend(model_path)
+    llm = load_bare_llama(model_path)
+    try:
+        tokens = _overhead_prompt(backend)
+        banned = backend.end_tokens()
+        app_default = Sampling(seed=SEED)
+        app_no_dry = Sampling(seed=SEED, dry_multiplier=0.0)
+        rates: dict[str, list[float]] = {"app": [], "app_no_dry": [], "bare": []}
+        # One short warm-up each: first calls pay for page faults and buffer allocation.
+        _app_rate(backend, tokens, 32, app_default)
+        _bare_rate(llm, tokens, 32, app_default, banned)
+        for round_no in range(rounds):
+            order = [("app", None), ("bare", None), ("app_no_dry", None)]
+            if round_no % 2:
+                order.reverse()
+            for name, _ in order:
+                if name == "bare":
+                    rate, _n = _bare_rate(llm, tokens, max_tokens, app_default, banned)
+                else:
+                    rate, _n = _app_rate(backend, tokens, max_tokens,
+                                         app_default if name == "app" else app_no_dry)
+                rates[name].append(rate)
+                log(f"  overhead round {round_no + 1}/{rounds}: {name} {rate:.1f} tok/s")
+    finally:
+        backend.close()
+        llm.close()
+    med = {k: _median(v) for k, v in rates.items()}
+    return {
+        "rounds": rounds,
+        "max_tokens": max_tokens,
+        "prompt_tokens": len(tokens),
+        "sampling": {"temperature": app_default.temperature, "top_p": app_default.top_p,
+                     "top_k": app_default.top_k, "min_p": app_default.min_p, "seed": SEED,
+                     "dry_multiplier": app_default.dry_multiplier},
+        "rates": rates,
+        "median": med,
+        "ratio_app": med["app"] / med["bare"] if med["bare"] else 0.0,
+        "ratio_app_no_dry": med["app_no_dry"] / med["bare"] if med["bare"] else 0.0,
+        # Each round's app rate over the same round's bare rate: less sensitive to load that drifts.
+        "paired_ratio_app": _paired(rates["app"], rates["bare"]),
+        "paired_ratio_app_no_dry": _paired(rates["app_no_dry"], rates["bare"]),
+        "target_ratio": TARGETS["generation_ratio"],
+    }
+
+
+# -- 2 and 3. a whole document, and the KV cache over it -----------------------------------------------
+
+
+def run_document(backend: LlamaBackend, instruction: str, *, target_words: int | None = None,
+                 log: Callable[[str], None] | None = None) -> tuple[dict[str, Any], MeasuredBackend, int]:
+    """Plan and write one document with the app's writer; returns its stats, the recorder and peak RSS."""
+    measured = MeasuredBackend(backend)
+    request = WriteRequest(instruction, target_words=target_words, mode="plan", sampling=Sampling(seed=SEED))
+    done: Done | None = None
+    started = time.perf_counter()
+    last_log = started
+    with PeakMemory() as memory:
+        for event in write_document(measured, request, threading.Event()):
+            if isinstance(event, Done):
+                done = event
+            elif log is not None and time.perf_counter() - last_log > 30:
+                last_log = time.perf_counter()
+                words = getattr(event, "words", None)
+                log(f"  ... {time.perf_counter() - started:.0f} s" + (f", {words} words" if words else ""))
+    if done is None:
+        raise RuntimeError("the writer ended without a document")
+    stats = dict(done.stats)
+    stats["wall_s"] = time.perf_counter() - started
+    stats["prompt_seconds_app"] = sum(f.prompt_seconds for f in measured.finishes)
+    stats["calls"] = len(measured.finishes)
+    stats.pop("warnings", None)
+    return stats, measured, memory.peak
+
+
+def naive_prompt_cost(llm: Any, prompts: list[list[int]], *, time_budget_s: float) -> dict[str, Any]:
+    """Time re-evaluating each prompt from an empty cache with bare llama.cpp (what no reuse would cost).
+
+    Prompts are taken in an order that spreads over the run (first, last, middle, ...) until the time budget
+    is spent; the rest are extrapolated at the tokens/s measured on those evaluated.
+    """
+    order = _spread_order(len(prompts))
+    measured_tokens = 0
+    measured_seconds = 0.0
+    measured_count = 0
+    for index in order:
+        if measured_count and measured_seconds >= time_budget_s:
+            break
+        tokens = prompts[index]
+        llm.reset()
+        started = time.perf_counter()
+        llm.eval(tokens)
+        measured_seconds += time.perf_counter() - started
+        measured_tokens += len(tokens)
+        measured_count += 1
+    llm.reset()
+    total_tokens = sum(len(p) for p in prompts)
+    rate = measured_tokens / measured_seconds if measured_seconds else 0.0
+    extrapolated = (total_tokens - measured_tokens) / rate if rate else 0.0
+    return {
+        "prompts": len(prompts),
+        "prompts_evaluated": measured_count,
+        "tokens": total_tokens,
+        "tokens_evaluated": measured_tokens,
+        "seconds_measured": measured_seconds,
+        "seconds_total": measured_seconds + extrapolated,
+        "prompt_eval_tokens_per_s": rate,
+    }
+
+
+def _spread_order(n: int) -> list[int]:
+    """0, n-1, the middle, then the quarter points ...: any prefix of it samples the whole range."""
+    order: list[int] = []
+    seen: set[int] = set()
+    step = n
+    for candidate in [0, n - 1] if n else []:
+        if candidate not in seen:
+            seen.add(candidate)
+            order.append(candidate)
+    while step >= 1 and len(order) < n:
+        for i in range(0, n, step):
+            if i not in seen:
+                seen.add(i)
+                order.append(i)
+        step //= 2
+    return order
+
+
+def cache_figures(stats: dict[str, Any], naive: dict[str, Any]) -> dict[str, Any]:
+    """KV-cache reuse over one run: evaluated against the naive total and against the target bound."""
+    floor = stats["plan_prompt_tokens"] + stats["writing_head_tokens"] + stats["document_tokens_in_context"]
+    bound = TARGETS["cache_bound_factor"] * floor
+    return {
+        "prompt_tokens_evaluated": stats["prompt_tokens_evaluated"],
+        "prompt_tokens_without_cache": stats["prompt_tokens_without_cache"],
+        "plan_prompt_tokens": stats["plan_prompt_tokens"],
+        "writing_head_tokens": stats["writing_head_tokens"],
+        "document_tokens_in_context": stats["document_tokens_in_context"],
+        "context_drops": stats["context_drops"],
+        "bound": bound,
+        "met": stats["prompt_tokens_evaluated"] <= bound,
+        "share_of_naive": stats["prompt_tokens_evaluated"] / stats["prompt_tokens_without_cache"]
+        if stats["prompt_tokens_without_cache"] else 0.0,
+        "app_prompt_seconds": stats["prompt_seconds_app"],
+        "naive": naive,
+    }
+
+
+def measure_document(model_path: Path, *, quick: bool, naive_budget_s: float,
+                     log: Callable[[str], None]) -> dict[str, Any]:
+    """One whole document (2,500 words quick, 10,000 full), its KV-cache figures and its peak memory."""
+    instruction = DOCUMENT_PROMPTS["quick" if quick else "full"]
+    backend = load_app_backend(model_path)
+    try:
+        loaded_rss = _rss()
+        stats, measured, peak = run_document(backend, instruction, log=log)
+        n_ctx = backend.n_ctx
+        header = backend.header
+    finally:
+        backend.close()
+    log(f"  document: {stats['words']} words in {stats['wall_s']:.0f} s; re-evaluating prompts without cache")
+    llm = load_bare_llama(model_path)
+    try:
+        naive = naive_prompt_cost(llm, measured.prompts, time_budget_s=naive_budget_s)
+    finally:
+        llm.close()
+    words = stats["words"]
+    target = stats["target_words"]
+    scaled_target = TARGETS["document_seconds_10k"] * target / 10_000
+    return {
+        "instruction": instruction,
+        "stats": stats,
+        "wall_s": stats["wall_s"],
+        "words_per_minute": words / stats["wall_s"] * 60 if stats["wall_s"] else 0.0,
+        "time_target_s": scaled_target,
+        "time_target_scaled": target != 10_000,
+        "cache": cache_figures(stats, naive),
+        "memory": {"n_ctx": n_ctx, "rss_after_load": loaded_rss, "peak_rss": peak,
+                   "fit_estimate": fit_estimate(header, n_ctx)},
+    }
+
+
+def _rss() -> int:
+    import psutil
+
+    return int(psutil.Process().memory_info().rss)
+
+
+def fit_estimate(header: Any, n_ctx: int) -> dict[str, Any] | None:
+    """The fit check's memory estimate for this model and context, where library/fit.py exists."""
+    if importlib.util.find_spec("longwriter_desktop.library.fit") is None:
+        return None
+    try:
+        fit = importlib.import_module("longwriter_desktop.library.fit")
+        shape = fit.ModelShape.from_header(header)
+        estimate = fit.estimate_memory(shape, n_ctx)
+        total = int(estimate.total_bytes)
+    except (AttributeError, TypeError, ValueError) as exc:
+        return {"error": f"fit.py's interface differs from what the benchmark expects: {exc}"}
+    return {"total_bytes": total}
+
+
+# -- 3b. the dev prompts ------------------------------------------------------------------------------
+
+
+def find_dev_prompts(explicit: str | None = None) -> Path | None:
+    """dev_prompts.jsonl: the given path, else ../shared/eval beside the repository (or one level up)."""
+    if explicit:
+        return Path(explicit)
+    repo = Path(__file__).resolve().parents[2]
+    for base in (repo.parent, repo.parent.parent):
+        candidate = base / "shared" / "eval" / "dev_prompts.jsonl"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_dev_prompts(path: Path) -> list[dict[str, Any]]:
+    """The prompts, one JSON object a line (prompt, type, length)."""
+    items = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            items.append(json.loads(line))
+    return items
+
+
+def measure_dev_prompts(model_path: Path, prompts_path: Path | None, *, quick: bool, which: list[int] | None,
+                        log: Callable[[str], None], on_row: Callable[[dict[str, Any]], None] | None = None
+                        ) -> dict[str, Any]:
+    """Each dev prompt written by the app (plan mode, target from the instruction): the per-prompt table."""
+    if prompts_path is None or not prompts_path.is_file():
+        return {"skipped": "dev_prompts.jsonl not found (looked in ../shared/eval beside the repository)"}
+    prompts = load_dev_prompts(prompts_path)
+    indexed = list(enumerate(prompts))
+    if which:
+        indexed = [(i, p) for i, p in indexed if i + 1 in which]
+    elif quick:
+        indexed = sorted(indexed, key=lambda ip: ip[1]["length"])[:3]
+    rows = []
+    backend = load_app_backend(model_path)
+    try:
+        for number, item in indexed:
+            log(f"  dev prompt {number + 1}: {item['length']} words ...")
+            stats, _measured, peak = run_document(backend, item["prompt"], log=log)
+            words = stats["words"]
+            row = {
+                "number": number + 1,
+                "prompt": item["prompt"],
+                "type": item.get("type", ""),
+                "target": item["length"],
+                "app_target": stats["target_words"],
+                "words": words,
+                "length_score": round(length_score(item["length"], words), 1),
+                "wall_s": stats["wall_s"],
+                "tokens_per_second": stats["tokens_per_second"],
+                "prompt_tokens_evaluated": stats["prompt_tokens_evaluated"],
+                "prompt_tokens_without_cache": stats["prompt_tokens_without_cache"],
+                "completion_tokens": stats["completion_tokens"],
+                "sections": len(stats["sections"]),
+                "context_drops": stats["context_drops"],
+                "repeated_4gram_share": stats["repeated_4gram_share"],
+                "peak_rss": peak,
+            }
+            rows.append(row)
+            log(f"  dev prompt {number + 1}: {words}/{item['length']} words, score {row['length_score']}, "
+                f"{row['wall_s']:.0f} s")
+            if on_row is not None:
+                on_row(row)
+    finally:
+        backend.close()
+    return {"file": str(prompts_path), "rows": rows,
+            "mean_length_score": _mean([r["length_score"] for r in rows]),
+            "subset": "all" if len(rows) == len(prompts) else f"{len(rows)} of {len(prompts)}"}
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
+# -- 4. the GUI ---------------------------------------------------------------------------------------
+
+_LAUNCH_SCRIPT = """
+import json, sys, time
+t0 = float(sys.argv[1])
+from longwriter_desktop.ui.app import make_application
+app = make_application([sys.argv[0]])
+from longwriter_desktop.ui.main_window import MainWindow
+window = MainWindow()
+window.show()
+app.processEvents()
+shown = time.time() - t0
+import psutil
+print(json.dumps({"shown_s": shown, "rss": psutil.Process().memory_info().rss,
+                  "llama_cpp_loaded": "llama_cpp" in sys.modules}))
+"""
+
+
+def main_window_available() -> bool:
+    """True when the app's main window module is on this branch."""
+    try:
+        return importlib.util.find_spec("longwriter_desktop.ui.main_window") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def measure_launch(runs: int, log: Callable[[str], None]) -> dict[str, Any]:
+    """Launch-to-window-shown time and RSS with no model, in fresh processes (offscreen Qt)."""
+    repo = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
+    env["PYTHONPATH"] = str(repo) + os.pathsep + env.get("PYTHONPATH", "")
+    shown, rss = [], []
+    llama_loaded = False
+    for n in range(runs):
+        started = time.time()
+        result = subprocess.run([sys.executable, "-c", _LAUNCH_SCRIPT, repr(started)], capture_output=True,
+                                text=True, env=env, cwd=repo, timeout=120, check=False)
+        if result.returncode != 0:
+            return {"error": (result.stderr.strip().splitlines() or ["failed"])[-1]}
+        data = json.loads(result.stdout.strip().splitlines()[-1])
+        shown.append(data["shown_s"])
+        rss.append(data["rss"])
+        llama_loaded = llama_loaded or data["llama_cpp_loaded"]
+        log(f"  launch {n + 1}/{runs}: window shown after {data['shown_s']:.2f} s, "
+            f"RSS {data['rss'] / 2**20:.0f} MiB")
+    return {"runs": runs, "shown_s": shown, "shown_median_s": _median(shown), "rss": rss,
+            "rss_median": _median([float(r) for r in rss]), "llama_cpp_loaded": llama_loaded}
+
+
+def measure_event_loop(model_path: Path, *, stream_tokens: int, log: Callable[[str], None]) -> dict[str, Any]:
+    """Lateness of a 5 ms QTimer, idle and while a worker thread streams tokens at full speed to a text view.
+
+    The worker runs the app's backend in a Python thread and hands each piece to the GUI thread through a
+    queued Qt signal, the way the app's worker does; the GUI thread appends it to a QPlainTextEdit.
+    """
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QObject, Qt, QTimer, Signal
+    from PySide6.QtWidgets import QApplication, QPlainTextEdit
+
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+
+    class Pipe(QObject):
+        text = Signal(str)
+        finished = Signal()
+
+    view = QPlainTextEdit()
+    view.resize(800, 600)
+    view.show()
+    pipe = Pipe()
+
+    def append(piece: str) -> None:
+        cursor = view.textCursor()
+        cursor.movePosition(cursor.MoveOperation.End)
+        cursor.insertText(piece)
+
+    pipe.text.connect(append, Qt.ConnectionType.QueuedConnection)
+
+    def ticks(duration_s: float | None, worker: threading.Thread | None) -> list[float]:
+        lateness: list[float] = []
+        interval = 0.005
+        timer = QTimer()
+        timer.setTimerType(Qt.TimerType.PreciseTimer)
+        timer.setInterval(5)
+        state = {"last": time.perf_counter()}
+        deadline = time.perf_counter() + (duration_s or 0)
+
+        def tick() -> None:
+            now = time.perf_counter()
+            lateness.append(max(0.0, now - state["last"] - interval) * 1000)
+            state["last"] = now
+            ended = worker is not None and not worker.is_alive()
+            if ended or (duration_s is not None and now >= deadline):
+                timer.stop()
+                app.quit()
+
+        timer.timeout.connect(tick)
+        state["last"] = time.perf_counter()
+        timer.start()
+        app.exec()
+        return lateness
+
+    idle = ticks(2.0, None)
+    backend = load_app_backend(model_path)
+    produced = [0]
+    try:
+        tokens = _overhead_prompt(backend)
+
+        def stream() -> None:
+            request = GenerationRequest(tokens, stream_tokens, Sampling(seed=SEED), allow_end=lambda: False)
+            for item in backend.generate(request):
+                if isinstance(item, Delta):
+                    produced[0] += item.n_tokens
+                    pipe.text.emit(item.text)
+
+        worker = threading.Thread(target=stream, name="bench-stream")
+        started = time.perf_counter()
+        worker.start()
+        busy = ticks(None, worker)
+        worker.join()
+        elapsed = time.perf_counter() - started
+    finally:
+        backend.close()
+    view.close()
+    log(f"  event loop: p99 {_percentile(busy, 0.99):.1f} ms while streaming {produced[0]} tokens")
+    return {
+        "idle": {"ticks": len(idle), "p50_ms": _percentile(idle, 0.5), "p99_ms": _percentile(idle, 0.99),
+                 "max_ms": max(idle, default=0.0)},
+        "streaming": {"ticks": len(busy), "p50_ms": _percentile(busy, 0.5), "p99_ms": _percentile(busy, 0.99),
+                      "max_ms": max(busy, default=0.0), "tokens": produced[0],
+                      "tokens_per_second": produced[0] / elapsed if elapsed else 0.0},
+        "receiver": "QPlainTextEdit fed by a queued signal (the main window's own output pane is not used)",
+    }
+
+
+# -- 5. downloads -------------------------------------------------------------------------------------
+
+
+def downloads_available() -> bool:
+    """True when library/download.py is on this branch."""
+    return importlib.util.find_spec("longwriter_desktop.library.download") is not None
+
+
+def measure_sha256(path: Path) -> dict[str, Any]:
+    """hashlib sha256 over a file in 1 MiB reads: the limit for any download verification."""
+    size = path.stat().st_size
+    digest = hashlib.sha256()
+    started = time.perf_counter()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    seconds = time.perf_counter() - started
+    return {"bytes": size, "seconds": seconds, "mb_per_s": size / 1e6 / seconds if seconds else 0.0}
+
+
+# -- the run ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Options:
+    quick: bool
+    only: set[str]
+    prompts_path: Path | None
+    prompt_numbers: list[int] | None
+    log: Callable[[str], None]
+    save_partial: Callable[[dict[str, Any]], None] | None = None
+
+
+SECTIONS = ("overhead", "document", "prompts", "gui", "downloads")
+
+
+def run_benchmarks(model_path: Path, options: Options) -> dict[str, Any]:
+    """Run the chosen measurements in a temporary LONGWRITER_HOME; returns the results for the report."""
+    quick = options.quick
+    mode = "quick" if quick else "full"
+    log = options.log
+    results: dict[str, Any] = {"machine": machine_info(), "taken": now_iso(), "mode": mode,
+                               "model": {"path": str(model_path), "bytes": model_path.stat().st_size},
+                               "sections": {}}
+    sections: dict[str, Any] = results["sections"]
+
+    def save(name: str, value: dict[str, Any]) -> None:
+        value.setdefault("mode", mode)
+        value.setdefault("taken", now_iso())
+        sections[name] = value
+        if options.save_partial is not None:
+            options.save_partial(results)
+
+    with tempfile.TemporaryDirectory(prefix="longwriter-bench-") as home:
+        previous_home = os.environ.get("LONGWRITER_HOME")
+        os.environ["LONGWRITER_HOME"] = home
+        try:
+            if "overhead" in options.only:
+                log("1. generation overhead: app vs bare llama-cpp-python")
+                save("overhead", measure_generation_overhead(
+                    model_path, rounds=3 if quick else 7, max_tokens=512, log=log))
+            if "document" in options.only:
+                log("2-3. a whole document with the KV-cache figures")
+                save("document", measure_document(model_path, quick=quick,
+                                                  naive_budget_s=20.0 if quick else 600.0, log=log))
+            if "prompts" in options.only:
+                log("3. dev prompts")
+                rows: list[dict[str, Any]] = []
+
+                def partial(row: dict[str, Any]) -> None:
+                    rows.append(row)
+                    if options.save_partial is not None:
+                        sections["prompts"] = {"rows": list(rows), "partial": True, "mode": mode,
+                                               "taken": now_iso()}
+                        options.save_partial(results)
+
+                save("prompts", measure_dev_prompts(model_path, options.prompts_path, quick=quick,
+                                                    which=options.prompt_numbers, log=log, on_row=partial))
+            if "gui" in options.only:
+                log("4. GUI")
+                gui: dict[str, Any] = {"main_window": main_window_available()}
+                try:
+                    gui["event_loop"] = measure_event_loop(model_path, stream_tokens=600 if quick else 1500,
+                                                           log=log)
+                except ImportError as exc:
+                    gui["event_loop"] = {"error": f"PySide6 unavailable: {exc}"}
+                if gui["main_window"]:
+                    gui["launch"] = measure_launch(3 if quick else 5, log)
+                save("gui", gui)
+            if "downloads" in options.only:
+                log("5. downloads")
+                save("downloads", {"download_module": downloads_available(),
+                                   "sha256": measure_sha256(model_path)})
+        finally:
+            if previous_home is None:
+                os.environ.pop("LONGWRITER_HOME", None)
+            else:
+                os.environ["LONGWRITER_HOME"] = previous_home
+    results["finished"] = now_iso()
+    return results

@@ -1,0 +1,62 @@
+"""The benchmark command's parts, run tiny with the real model, and its report from those results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from longwriter_desktop.bench import (
+    _spread_order,
+    find_dev_prompts,
+    load_bare_llama,
+    machine_info,
+    measure_generation_overhead,
+    measure_sha256,
+    naive_prompt_cost,
+)
+from longwriter_desktop.bench.report import merge_results, render_report
+
+
+def test_spread_order_covers_every_prompt_once_starting_with_both_ends() -> None:
+    for n in range(1, 40):
+        order = _spread_order(n)
+        assert sorted(order) == list(range(n))
+        assert order[: min(n, 2)] == [0, n - 1][: min(n, 2)] if n > 1 else order == [0]
+
+
+def test_overhead_and_sha256_produce_a_report_with_verdicts(builtin_gguf: Path) -> None:
+    messages: list[str] = []
+    overhead = measure_generation_overhead(builtin_gguf, rounds=1, max_tokens=24, log=messages.append)
+    assert set(overhead["rates"]) == {"app", "app_no_dry", "bare"}
+    assert all(rates[0] > 0 for rates in overhead["rates"].values())
+    assert overhead["ratio_app"] > 0
+    sha = measure_sha256(builtin_gguf)
+    assert sha["bytes"] == builtin_gguf.stat().st_size
+    results = {"machine": machine_info(), "taken": "2025-01-01T00:00:00+00:00", "mode": "quick",
+               "model": {"path": str(builtin_gguf), "bytes": sha["bytes"]},
+               "sections": {"overhead": overhead, "downloads": {"sha256": sha}}}
+    earlier = {"mode": "full", "taken": "2024-12-31T00:00:00+00:00", "machine": {"cpu": "x"},
+               "sections": {"prompts": {"skipped": "no file"}}}
+    text = render_report(merge_results(results, [earlier]))
+    assert "## Summary" in text
+    assert "generation speed, app (DRY on) / bare" in text
+    assert "**met**" in text or "**missed**" in text
+    assert "Skipped: no file." in text
+    assert "not measured yet" in text  # the download comparison
+
+
+def test_naive_prompt_cost_extrapolates_past_its_time_budget(builtin_gguf: Path) -> None:
+    llm = load_bare_llama(builtin_gguf, n_ctx=1024)
+    try:
+        prompts = [list(range(100, 100 + n)) for n in (40, 80, 120)]
+        full = naive_prompt_cost(llm, prompts, time_budget_s=60)
+        sampled = naive_prompt_cost(llm, prompts, time_budget_s=0)
+    finally:
+        llm.close()
+    assert full["prompts_evaluated"] == 3 and full["tokens_evaluated"] == 240
+    assert sampled["prompts_evaluated"] == 1 and sampled["tokens"] == 240
+    assert sampled["seconds_total"] > sampled["seconds_measured"] > 0
+
+
+def test_dev_prompts_are_found_from_an_explicit_path(tmp_path: Path) -> None:
+    path = tmp_path / "dev.jsonl"
+    assert find_dev_prompts(str(path)) == path
