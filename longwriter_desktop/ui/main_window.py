@@ -34,6 +34,7 @@ from .. import APP_NAME, __version__, paths
 from ..engine import events as ev
 from ..engine.plan import Plan, Section, rescale
 from ..engine.prompts import is_longwriter_trained
+from ..engine.words import count_words
 from ..engine.writer import DIRECT_MAX_WORDS, WriteRequest
 from ..errors import LongWriterError, ProjectError
 from ..export.api import export_document
@@ -589,8 +590,10 @@ class MainWindow(QMainWindow):
     def _finished(self, done: ev.Done) -> None:
         self.last_done = done
         stats = done.stats
+        # The sections' words, as the bar and the table count them (the stats also count the headings).
+        words = sum(count_words(r.text) for r in self.draft.rows) if self.draft else stats.get("words", 0)
         self.progress_pane.set_state(
-            f"Done: {stats.get('words', 0):,} words in {format_duration(stats.get('elapsed_s'))}. "
+            f"Done: {words:,} words in {format_duration(stats.get('elapsed_s'))}. "
             "Edit the text freely, then Export (Ctrl+E)."
         )
         self.progress_pane.remaining.setText("–")
