@@ -51,8 +51,9 @@ class Settings:
 
     def load_settings(self) -> LoadSettings:
         """What the engine needs to load a model with these settings."""
-        return LoadSettings(n_ctx=self.n_ctx, gpu_layers=self.gpu_layers, threads=self.threads,
-                            kv_type=self.kv_type)
+        return LoadSettings(
+            n_ctx=self.n_ctx, gpu_layers=self.gpu_layers, threads=self.threads, kv_type=self.kv_type
+        )
 
     def sampling(self) -> Sampling:
         """What the engine needs to sample with these settings."""

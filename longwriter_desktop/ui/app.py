@@ -52,7 +52,7 @@ def make_application(argv: list[str] | None = None) -> QApplication:
     app.setApplicationVersion(__version__)
     app.setOrganizationName("LongWriter Desktop")
     # Fusion follows the palette Qt reads from the system, light or dark, the same on every platform.
-    if "Fusion" in QStyleFactory.keys():
+    if "Fusion" in QStyleFactory.keys():  # noqa: SIM118 - a Qt list, not a dict
         app.setStyle("Fusion")
     app.styleHints().setColorScheme(Qt.ColorScheme.Unknown)
     return app

@@ -73,8 +73,9 @@ class Draft:
 
     def resume_state(self) -> ResumeState:
         """Where writing stopped, for the engine to go on from."""
-        return ResumeState(self.plan(), [r.text for r in self.rows], [r.status == DONE for r in self.rows],
-                           mode=self.mode)
+        return ResumeState(
+            self.plan(), [r.text for r in self.rows], [r.status == DONE for r in self.rows], mode=self.mode
+        )
 
     def mark_interrupted(self) -> None:
         for row in self.rows:
@@ -124,11 +125,13 @@ class Draft:
             pieces = re.split(r"^## [^\n]*\n?", body, flags=re.MULTILINE)
             texts = pieces[1:]
             if len(texts) != shown:
-                return (f"The text has {len(texts)} section headings ('## ...' lines) but {shown} sections are "
-                        "written. Keep one heading per section, then try again.")
+                return (
+                    f"The text has {len(texts)} section headings ('## ...' lines) but {shown} sections are "
+                    "written. Keep one heading per section, then try again."
+                )
         else:
             texts = [body]
-        for row, piece in zip(self.rows, texts):
+        for row, piece in zip(self.rows, texts, strict=False):
             row.text = piece.strip("\n")
             if row.text:
                 row.text = row.text.rstrip() if row.status == DONE else row.text
@@ -136,6 +139,9 @@ class Draft:
 
     def export_document(self) -> ExportDocument:
         """The document for the exporters: the title and each section that has text."""
-        sections = [ExportSection(r.section.title if self.headings else "", r.text.strip())
-                    for r in self.rows if r.text.strip()]
+        sections = [
+            ExportSection(r.section.title if self.headings else "", r.text.strip())
+            for r in self.rows
+            if r.text.strip()
+        ]
         return ExportDocument(title=self.title, sections=sections)

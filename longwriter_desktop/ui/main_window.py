@@ -34,6 +34,7 @@ from .. import APP_NAME, __version__, paths
 from ..engine import events as ev
 from ..engine.plan import Plan, Section, rescale
 from ..engine.prompts import is_longwriter_trained
+from ..engine.words import count_words
 from ..engine.writer import DIRECT_MAX_WORDS, WriteRequest
 from ..errors import LongWriterError, ProjectError
 from ..export.api import export_document
@@ -53,7 +54,7 @@ SHUTDOWN_TIMEOUT_S = 10.0
 
 
 def resolve_auto_mode(model_id: str | None, target_words: int) -> str:
-    """"auto" as the engine reads it: one pass for LongWriter-trained models within their length, else plan."""
+    """The engine's "auto": one pass for LongWriter-trained models within their length, else plan."""
     try:
         model = resolve_model(model_id)
         trained = is_longwriter_trained(read_gguf(model.path).metadata, model.path.name)
@@ -90,6 +91,8 @@ class MainWindow(QMainWindow):
         self.output_pane = OutputPane()
         self.project_list = QListWidget()
         self.project_list.currentRowChanged.connect(self._project_selected)
+        self.project_list.setWordWrap(True)
+        self.project_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.new_button = QPushButton("New project…")
         self.banner = self._make_banner()
 
@@ -111,20 +114,28 @@ class MainWindow(QMainWindow):
             item = QAction(text, self)
             if shortcut is not None:
                 item.setShortcut(QKeySequence(shortcut))
-            item.setToolTip(f"{tip} ({QKeySequence(shortcut).toString(QKeySequence.SequenceFormat.NativeText)})"
-                            if shortcut else tip)
+            item.setToolTip(
+                f"{tip} ({QKeySequence(shortcut).toString(QKeySequence.SequenceFormat.NativeText)})"
+                if shortcut
+                else tip
+            )
             item.triggered.connect(slot)
             self.addAction(item)
             return item
 
-        self.new_action = action("New", QKeySequence.StandardKey.New, self.new_project, "Start a new document")
+        self.new_action = action(
+            "New", QKeySequence.StandardKey.New, self.new_project, "Start a new document"
+        )
         self.plan_action = action("Plan", None, self.regenerate_plan, "Ask the model for a plan")
         self.write_action = action("Write", "Ctrl+Return", self.write, "Write the document from the plan")
         self.stop_action = action("Stop", "Esc", self.stop, "Stop writing; the text so far is kept")
-        self.export_action = action("Export…", "Ctrl+E", self.export, "Save the document as Word, Markdown or text")
+        self.export_action = action(
+            "Export…", "Ctrl+E", self.export, "Save the document as Word, Markdown or text"
+        )
         self.save_action = action("Save", QKeySequence.StandardKey.Save, self.save, "Save the project")
-        self.models_action = action("Models…", None, self.open_model_manager,
-                                    "Installed models, downloads and settings")
+        self.models_action = action(
+            "Models…", None, self.open_model_manager, "Installed models, downloads and settings"
+        )
         self.about_action = action("About", None, self.show_about, "Versions and licences")
         # Ctrl+Enter on the keypad too.
         self.write_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
@@ -138,8 +149,9 @@ class MainWindow(QMainWindow):
         for item in (self.save_action, self.export_action):
             toolbar.addAction(item)
         spacer = QWidget()
-        spacer.setSizePolicy(spacer.sizePolicy().horizontalPolicy().Expanding,
-                             spacer.sizePolicy().verticalPolicy().Preferred)
+        spacer.setSizePolicy(
+            spacer.sizePolicy().horizontalPolicy().Expanding, spacer.sizePolicy().verticalPolicy().Preferred
+        )
         toolbar.addWidget(spacer)
         toolbar.addAction(self.models_action)
         toolbar.addAction(self.about_action)
@@ -151,8 +163,10 @@ class MainWindow(QMainWindow):
         frame.setObjectName("first-run-banner")
         frame.setFrameShape(QFrame.Shape.StyledPanel)
         frame.setStyleSheet("#first-run-banner { background: palette(alternate-base); border-radius: 4px; }")
-        text = QLabel(f"You are using the built-in model ({BUILTIN_ID}): tiny, offline, and meant for trying the "
-                      "app. The LongWriter models write far longer and better documents.")
+        text = QLabel(
+            f"You are using the built-in model ({BUILTIN_ID}): tiny, offline, and meant for trying the "
+            "app. The LongWriter models write far longer and better documents."
+        )
         text.setWordWrap(True)
         button = QPushButton("Open the model manager")
         button.clicked.connect(self.open_model_manager)
@@ -226,7 +240,8 @@ class MainWindow(QMainWindow):
         try:
             return ProjectStore()
         except ProjectError as exc:
-            QTimer.singleShot(0, lambda: self._show_error(f"{exc} Projects are not saved in this session."))
+            message = f"{exc} Projects are not saved in this session."
+            QTimer.singleShot(0, lambda: self._show_error(message))
             return None
 
     def _load_projects(self) -> None:
@@ -239,9 +254,15 @@ class MainWindow(QMainWindow):
             self._show_error(str(exc))
             return
         for project in reversed(projects):
-            draft = Draft(instruction=project.instruction, target_words=project.target_words,
-                          mode="direct" if project.mode == "direct" else "plan", model=project.model or None,
-                          notes=project.notes, title=project.title, project_id=project.id)
+            draft = Draft(
+                instruction=project.instruction,
+                target_words=project.target_words,
+                mode="direct" if project.mode == "direct" else "plan",
+                model=project.model or None,
+                notes=project.notes,
+                title=project.title,
+                project_id=project.id,
+            )
             try:
                 self._read_sections(draft)
             except ProjectError as exc:
@@ -253,15 +274,17 @@ class MainWindow(QMainWindow):
         assert self.store is not None and draft.project_id is not None
         state = self.store.resume_state(draft.project_id)
         rows = []
-        for index, (record, text) in enumerate(self.store.document_sections(draft.project_id)):
+        for index, (record, chosen_text) in enumerate(self.store.document_sections(draft.project_id)):
             title = "" if draft.mode == "direct" else record.title
-            if index == state.interrupted_index:
-                text = state.partial_text
+            text = state.partial_text if index == state.interrupted_index else chosen_text
             status = record.status if record.status in STATUS_NAMES else "pending"
             if status == WRITING:
                 status = INTERRUPTED
-            rows.append(SectionRow(Section(title, record.main_point, record.target_words, record.locked), text,
-                                   status))
+            rows.append(
+                SectionRow(
+                    Section(title, record.main_point, record.target_words, record.locked), text, status
+                )
+            )
         draft.rows = rows
 
     def _store_plan(self) -> None:
@@ -282,7 +305,7 @@ class MainWindow(QMainWindow):
             return
         try:
             stored = self.store.document_sections(draft.project_id)
-            for row, (record, text) in zip(draft.rows, stored):
+            for row, (record, text) in zip(draft.rows, stored, strict=False):
                 if row.status == DONE and row.text.strip() != text.strip():
                     take = self.store.start_take(record.id, model="edited by hand")
                     self.store.finish_take(take.id, text=row.text)
@@ -312,8 +335,14 @@ class MainWindow(QMainWindow):
         if self.store is not None:
             try:
                 draft.project_id = self.store.create_project(
-                    draft.title, draft.instruction, target_words=draft.target_words, notes=draft.notes,
-                    mode=draft.mode, model=draft.model or "", backend="llama.cpp").id
+                    draft.title,
+                    draft.instruction,
+                    target_words=draft.target_words,
+                    notes=draft.notes,
+                    mode=draft.mode,
+                    model=draft.model or "",
+                    backend="llama.cpp",
+                ).id
             except LongWriterError as exc:
                 self._show_error(f"The project could not be saved: {exc}")
         self._add_to_list(draft)
@@ -362,7 +391,7 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def _sync_view_edits(self) -> bool | None:
-        """Take the user's edits of the text into the sections; False (after saying why) when they don't fit."""
+        """Take the user's edits of the text into the sections; False (after saying why) if they don't fit."""
         if self.draft is None or not self.output_pane.edited_by_user:
             return None
         problem = self.draft.take_view_text(self.output_pane.editor.toPlainText())
@@ -386,8 +415,11 @@ class MainWindow(QMainWindow):
         self._job = job
         self._locked_before_regenerate = [(i, r) for i, r in enumerate(draft.rows) if r.section.locked]
         self.progress_pane.set_state("Loading the model…" if self.loaded_model is None else "Planning…")
-        self.worker.start_plan(PlanJob(self._choice(), draft.instruction, draft.target_words, draft.notes,
-                                       self.settings.sampling()))
+        self.worker.start_plan(
+            PlanJob(
+                self._choice(), draft.instruction, draft.target_words, draft.notes, self.settings.sampling()
+            )
+        )
         self._update_actions()
 
     def regenerate_plan(self) -> None:
@@ -395,8 +427,9 @@ class MainWindow(QMainWindow):
         if self.worker.busy or self.draft is None or self.draft.mode != "plan":
             return
         if self.draft.started:
-            answer = QMessageBox.question(self, "Regenerate the plan",
-                                          "A new plan discards the text written so far. Go on?")
+            answer = QMessageBox.question(
+                self, "Regenerate the plan", "A new plan discards the text written so far. Go on?"
+            )
             if answer != QMessageBox.StandardButton.Yes:
                 return
         self._start_plan("regenerate" if self.draft.rows else "plan")
@@ -409,25 +442,33 @@ class MainWindow(QMainWindow):
         if self._sync_view_edits() is False:
             return
         if draft.complete:
-            answer = QMessageBox.question(self, "Write again",
-                                          "The document is finished. Write it again from the plan, replacing "
-                                          "the text?")
+            answer = QMessageBox.question(
+                self,
+                "Write again",
+                "The document is finished. Write it again from the plan, replacing the text?",
+            )
             if answer != QMessageBox.StandardButton.Yes:
                 return
             for row in draft.rows:
                 row.text, row.status = "", "pending"
         resume = draft.resume_state() if draft.resumable else None
-        request = WriteRequest(instruction=draft.instruction, target_words=None if draft.mode == "plan" else
-                               draft.target_words, mode=draft.mode, notes=draft.notes,
-                               plan=draft.plan() if draft.mode == "plan" else None,
-                               sampling=self.settings.sampling(), title=draft.title)
+        request = WriteRequest(
+            instruction=draft.instruction,
+            target_words=None if draft.mode == "plan" else draft.target_words,
+            mode=draft.mode,
+            notes=draft.notes,
+            plan=draft.plan() if draft.mode == "plan" else None,
+            sampling=self.settings.sampling(),
+            title=draft.title,
+        )
         self._store_plan()
         self._job = "write"
         self.last_done = None
         self.output_pane.set_text(draft.view_text() if draft.shown_sections() else f"# {draft.title}")
         self._shown_sections = draft.shown_sections()
-        self.progress_pane.set_state("Loading the model…" if self.loaded_model is None else
-                                     ("Resuming…" if resume else "Writing…"))
+        self.progress_pane.set_state(
+            "Loading the model…" if self.loaded_model is None else ("Resuming…" if resume else "Writing…")
+        )
         self.worker.start_write(WriteJob(self._choice(), request, resume, draft.project_id))
         self._update_actions()
 
@@ -464,8 +505,9 @@ class MainWindow(QMainWindow):
         self.loaded_model = model
         self.progress_pane.show_model(model.model, model.device, model.n_ctx)
         self.progress_pane.set_state(f"Model loaded in {model.load_seconds:.1f} s.")
-        self.statusBar().showMessage(f"{model.model} loaded on {model.device}, context {model.n_ctx:,} tokens.",
-                                     8000)
+        self.statusBar().showMessage(
+            f"{model.model} loaded on {model.device}, context {model.n_ctx:,} tokens.", 8000
+        )
 
     def _planning_started(self, target_words: int, sections: int) -> None:
         self.progress_pane.set_state(f"Planning {sections} sections for {target_words:,} words…")
@@ -539,16 +581,21 @@ class MainWindow(QMainWindow):
             return
         self.draft.mark_interrupted()
         if self._job == "write":
-            self.progress_pane.set_state(f"Stopped at {words:,} words. Resume (Ctrl+Enter) goes on from here.")
+            self.progress_pane.set_state(
+                f"Stopped at {words:,} words. Resume (Ctrl+Enter) goes on from here."
+            )
         else:
             self.progress_pane.set_state("Planning stopped.")
 
     def _finished(self, done: ev.Done) -> None:
         self.last_done = done
         stats = done.stats
+        # The sections' words, as the bar and the table count them (the stats also count the headings).
+        words = sum(count_words(r.text) for r in self.draft.rows) if self.draft else stats.get("words", 0)
         self.progress_pane.set_state(
-            f"Done: {stats.get('words', 0):,} words in {format_duration(stats.get('elapsed_s'))}. "
-            "Edit the text freely, then Export (Ctrl+E).")
+            f"Done: {words:,} words in {format_duration(stats.get('elapsed_s'))}. "
+            "Edit the text freely, then Export (Ctrl+E)."
+        )
         self.progress_pane.remaining.setText("–")
 
     def _job_ended(self, kind: str) -> None:
@@ -598,8 +645,10 @@ class MainWindow(QMainWindow):
         if self._sync_view_edits() is False:
             return
         if self.store is None or draft.project_id is None:
-            self._show_error("The projects database could not be opened, so projects are not saved in this "
-                             "session. Export the document (Ctrl+E) to keep it.")
+            self._show_error(
+                "The projects database could not be opened, so projects are not saved in this "
+                "session. Export the document (Ctrl+E) to keep it."
+            )
             return
         self._store_plan()
         self._store_text_edits()
@@ -632,21 +681,25 @@ class MainWindow(QMainWindow):
             try:
                 installed = resolve_model(self.settings.model)
                 model = installed.id
-                licence = str(read_gguf(installed.path).metadata.get("general.license")
-                              or "not stated in the model file")
+                licence = str(
+                    read_gguf(installed.path).metadata.get("general.license")
+                    or "not stated in the model file"
+                )
             except LongWriterError as exc:
                 model, licence = "none", str(exc)
-        return (f"<h3>{APP_NAME} {__version__}</h3>"
-                "<p>Writes long documents with language models on this computer: plan, then write.</p>"
-                f"<p>llama-cpp-python {llama_version}<br>Qt {qVersion()}, PySide6 {pyside_version}</p>"
-                f"<p>Model in use: {model}<br>Its licence: {licence}</p>")
+        return (
+            f"<h3>{APP_NAME} {__version__}</h3>"
+            "<p>Writes long documents with language models on this computer: plan, then write.</p>"
+            f"<p>llama-cpp-python {llama_version}<br>Qt {qVersion()}, PySide6 {pyside_version}</p>"
+            f"<p>Model in use: {model}<br>Its licence: {licence}</p>"
+        )
 
     def show_about(self) -> None:
         QMessageBox.about(self, f"About {APP_NAME}", self.about_text())
 
     # -- closing ---------------------------------------------------------------------------------------
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+    def closeEvent(self, event: QCloseEvent) -> None:
         """Stop any job, let the worker close the model, and remember the window's place."""
         was_busy = self.worker.busy
         if not self.worker.shutdown(SHUTDOWN_TIMEOUT_S):
@@ -671,4 +724,3 @@ def safe_file_name(title: str) -> str:
     """A file name from a title: no path separators or characters Windows refuses."""
     cleaned = "".join("_" if c in '<>:"/\\|?*' or ord(c) < 32 else c for c in title).strip(" .")
     return cleaned[:80] or "document"
-

@@ -77,14 +77,16 @@ class ModelManagerDialog(QDialog):
         self.import_button = QPushButton("Import a .gguf file…")
         self.remove_button = QPushButton("Remove")
         self.use_button.clicked.connect(self.use_selected)
-        self.import_button.clicked.connect(lambda: self.import_file())
+        self.import_button.clicked.connect(self.import_file)
         self.remove_button.clicked.connect(self.remove_selected)
         if _import_model is None:
             self.import_button.setEnabled(False)
             self.import_button.setToolTip("Importing needs the model library update.")
-        note = QLabel("The built-in model is tiny and meant for trying the app offline. The LongWriter models "
-                      "(LongWriter-llama3.1-8b, LongWriter-glm4-9b) write far longer and better documents: "
-                      "download a GGUF of one and import it here.")
+        note = QLabel(
+            "The built-in model is tiny and meant for trying the app offline. The LongWriter models "
+            "(LongWriter-llama3.1-8b, LongWriter-glm4-9b) write far longer and better documents: "
+            "download a GGUF of one and import it here."
+        )
         note.setWordWrap(True)
         self.current_label = QLabel()
         buttons = QHBoxLayout()
@@ -134,11 +136,13 @@ class ModelManagerDialog(QDialog):
             self.refresh()
 
     def import_file(self, path: str | None = None) -> installed.InstalledModel | None:
-        """Copy a GGUF file into the models folder after checking it (asks for the file when none is given)."""
+        """Copy a checked GGUF file into the models folder (asks for the file when none is given)."""
         if _import_model is None:
             return None
         if path is None:
-            path, _ = QFileDialog.getOpenFileName(self, "Import a model", "", "GGUF models (*.gguf);;All files (*)")
+            path, _ = QFileDialog.getOpenFileName(
+                self, "Import a model", "", "GGUF models (*.gguf);;All files (*)"
+            )
             if not path:
                 return None
         try:
@@ -179,11 +183,14 @@ class ModelManagerDialog(QDialog):
         self.ctx.setSpecialValueText("Automatic (8,192, or less if the model is smaller)")
         self.ctx.setValue(s.n_ctx or 0)
         self.ctx.setSuffix(" tokens")
+        self.ctx.setGroupSeparatorShown(True)
         self.gpu = QComboBox()
         self.gpu.setEditable(True)
         self.gpu.addItems(["auto", "all", "0"])
         self.gpu.setCurrentText(s.gpu_layers)
-        self.gpu.setToolTip("auto: all layers on the GPU when llama.cpp has one; 0: CPU only; or a number of layers.")
+        self.gpu.setToolTip(
+            "auto: all layers on the GPU when llama.cpp has one; 0: CPU only; or a number of layers."
+        )
         self.threads = QSpinBox()
         self.threads.setRange(0, 256)
         self.threads.setSpecialValueText("Automatic")
@@ -202,8 +209,14 @@ class ModelManagerDialog(QDialog):
         self.repeat.setValue(s.repeat_penalty)
         self.kv = QComboBox()
         for kind in KV_TYPES:
-            self.kv.addItem({"f16": "f16 (full precision)", "q8_0": "q8_0 (half the memory)",
-                             "q4_0": "q4_0 (a quarter; some quality loss)"}[kind], kind)
+            self.kv.addItem(
+                {
+                    "f16": "f16 (full precision)",
+                    "q8_0": "q8_0 (half the memory)",
+                    "q4_0": "q4_0 (a quarter; some quality loss)",
+                }[kind],
+                kind,
+            )
         self.kv.setCurrentIndex(KV_TYPES.index(s.kv_type))
         form = QFormLayout()
         form.addRow("Context size:", self.ctx)
@@ -213,8 +226,10 @@ class ModelManagerDialog(QDialog):
         form.addRow("Top-p:", self.top_p)
         form.addRow("Repetition penalty:", self.repeat)
         form.addRow("KV cache type:", self.kv)
-        note = QLabel("A larger context lets the model see more of the document, at the cost of memory. "
-                      "New settings apply from the next plan or writing run.")
+        note = QLabel(
+            "A larger context lets the model see more of the document, at the cost of memory. "
+            "New settings apply from the next plan or writing run."
+        )
         note.setWordWrap(True)
         save = QPushButton("Save settings")
         save.clicked.connect(self.save_settings_from_form)
@@ -227,10 +242,16 @@ class ModelManagerDialog(QDialog):
         return page
 
     def settings_from_form(self) -> Settings:
-        return replace(self.settings, n_ctx=self.ctx.value() or None, gpu_layers=self.gpu.currentText().strip(),
-                       threads=self.threads.value() or None, temperature=round(self.temperature.value(), 2),
-                       top_p=round(self.top_p.value(), 2), repeat_penalty=round(self.repeat.value(), 2),
-                       kv_type=str(self.kv.currentData()))
+        return replace(
+            self.settings,
+            n_ctx=self.ctx.value() or None,
+            gpu_layers=self.gpu.currentText().strip(),
+            threads=self.threads.value() or None,
+            temperature=round(self.temperature.value(), 2),
+            top_p=round(self.top_p.value(), 2),
+            repeat_penalty=round(self.repeat.value(), 2),
+            kv_type=str(self.kv.currentData()),
+        )
 
     def save_settings_from_form(self) -> bool:
         return self._save(self.settings_from_form())

@@ -1,4 +1,4 @@
-"""The "New project" form: instruction, length (read from the instruction as it is typed), mode, model, notes."""
+"""The "New project" form: instruction, length (read from the instruction as typed), mode, model, notes."""
 
 from __future__ import annotations
 
@@ -18,9 +18,11 @@ from ..engine.target import MAX_WORDS, target_from_instruction
 from ..library.installed import InstalledModel
 from .draft import Draft
 
-MODES = (("auto", "Automatic (one pass for LongWriter models, else plan first)"),
-         ("plan", "Plan first, then write section by section"),
-         ("direct", "One pass, no plan (LongWriter models)"))
+MODES = (
+    ("auto", "Automatic (one pass for LongWriter models, else plan first)"),
+    ("plan", "Plan first, then write section by section"),
+    ("direct", "One pass, no plan (LongWriter models)"),
+)
 
 
 def model_label(model: InstalledModel) -> str:
@@ -32,14 +34,17 @@ def model_label(model: InstalledModel) -> str:
 class NewProjectDialog(QDialog):
     """Collects what a new document needs; :meth:`draft` builds it."""
 
-    def __init__(self, models: list[InstalledModel], current_model: str | None,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, models: list[InstalledModel], current_model: str | None, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("New project")
         self.setMinimumWidth(620)
         self.instruction = QPlainTextEdit()
-        self.instruction.setPlaceholderText("What should be written? For example: Write a 3,000-word guide to "
-                                            "keeping bees in a small garden, for beginners.")
+        self.instruction.setPlaceholderText(
+            "What should be written? For example: Write a 3,000-word guide to "
+            "keeping bees in a small garden, for beginners."
+        )
         self.instruction.setMinimumHeight(110)
         self.words = QSpinBox()
         self.words.setRange(50, MAX_WORDS)
@@ -74,7 +79,9 @@ class NewProjectDialog(QDialog):
         form.addRow("Mode:", self.mode)
         form.addRow("Model:", self.model)
         form.addRow("Writing notes:", self.notes)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Create")
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
@@ -93,10 +100,11 @@ class NewProjectDialog(QDialog):
         self.words.setValue(guess.words)
         self._setting_words = False
         if guess.found:
-            self.words_hint.setText(f"Read from the instruction: \"{guess.phrase}\".")
+            self.words_hint.setText(f'Read from the instruction: "{guess.phrase}".')
         else:
-            self.words_hint.setText("The instruction names no length: the default applies. Type a number to "
-                                    "choose.")
+            self.words_hint.setText(
+                "The instruction names no length: the default applies. Type a number to choose."
+            )
 
     def _words_changed(self) -> None:
         if not self._setting_words:
@@ -106,7 +114,11 @@ class NewProjectDialog(QDialog):
     def draft(self) -> tuple[Draft, str]:
         """The new project and the mode asked for ("auto", "plan" or "direct")."""
         mode = str(self.mode.currentData())
-        draft = Draft(instruction=self.instruction.toPlainText().strip(), target_words=self.words.value(),
-                      mode="direct" if mode == "direct" else "plan", model=self.model.currentData(),
-                      notes=self.notes.toPlainText().strip())
+        draft = Draft(
+            instruction=self.instruction.toPlainText().strip(),
+            target_words=self.words.value(),
+            mode="direct" if mode == "direct" else "plan",
+            model=self.model.currentData(),
+            notes=self.notes.toPlainText().strip(),
+        )
         return draft, mode

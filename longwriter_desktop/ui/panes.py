@@ -85,8 +85,10 @@ class PlanPane(QGroupBox):
         self.regenerate_button.clicked.connect(self.regenerateRequested)
         self.total_label = QLabel()
         self.total_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.empty_label = QLabel("Create a project (Ctrl+N) and the model drafts a plan here: one row per "
-                                  "section, with its main point and length. Edit it freely before writing.")
+        self.empty_label = QLabel(
+            "Create a project (Ctrl+N) and the model drafts a plan here: one row per "
+            "section, with its main point and length. Edit it freely before writing."
+        )
         self.empty_label.setWordWrap(True)
         self.empty_label.setStyleSheet("color: palette(placeholder-text); padding: 8px;")
 
@@ -127,7 +129,9 @@ class PlanPane(QGroupBox):
         words.setData(Qt.ItemDataRole.EditRole, section.target_words)
         words.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         lock = QTableWidgetItem()
-        lock.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsSelectable)
+        lock.setFlags(
+            Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsSelectable
+        )
         lock.setCheckState(Qt.CheckState.Checked if section.locked else Qt.CheckState.Unchecked)
         lock.setToolTip("A locked section keeps its title, point and length when the plan is regenerated.")
         for column, item in enumerate((title, point, words, lock)):
@@ -136,8 +140,11 @@ class PlanPane(QGroupBox):
     def set_editable(self, editable: bool) -> None:
         """Allow edits only while nothing is running."""
         self._editable = editable
-        triggers = (QAbstractItemView.EditTrigger.DoubleClicked | QAbstractItemView.EditTrigger.EditKeyPressed
-                    | QAbstractItemView.EditTrigger.AnyKeyPressed)
+        triggers = (
+            QAbstractItemView.EditTrigger.DoubleClicked
+            | QAbstractItemView.EditTrigger.EditKeyPressed
+            | QAbstractItemView.EditTrigger.AnyKeyPressed
+        )
         self.table.setEditTriggers(triggers if editable else QAbstractItemView.EditTrigger.NoEditTriggers)
         self._update_buttons()
 
@@ -160,8 +167,10 @@ class PlanPane(QGroupBox):
         note = ""
         if wanted and abs(total - wanted) > max(50, wanted * 0.1):
             note = "  (the plan differs from the requested length; the plan's targets are what is written)"
-        self.total_label.setText(f"Plan: {len(self._draft.rows)} sections, {total:,} words in all; "
-                                 f"requested {wanted:,} words.{note}")
+        self.total_label.setText(
+            f"Plan: {len(self._draft.rows)} sections, {total:,} words in all; "
+            f"requested {wanted:,} words.{note}"
+        )
 
     # -- editing -------------------------------------------------------------------------------------
 
@@ -199,8 +208,12 @@ class PlanPane(QGroupBox):
             return
         at = self.table.currentRow() + 1 if self.table.currentRow() >= 0 else len(self._draft.rows)
         number = len(self._draft.rows) + 1
-        self._draft.rows.insert(at, SectionRow(Section(f"New section {number}", "What this section says.",
-                                                       max(MIN_SECTION_WORDS, 300))))
+        self._draft.rows.insert(
+            at,
+            SectionRow(
+                Section(f"New section {number}", "What this section says.", max(MIN_SECTION_WORDS, 300))
+            ),
+        )
         self.show_draft(self._draft)
         self.table.setCurrentCell(at, 0)
         self.planEdited.emit()
@@ -217,7 +230,11 @@ class PlanPane(QGroupBox):
     def move_section(self, step: int) -> None:
         row = self.table.currentRow()
         target = row + step
-        if self._draft is None or not 0 <= row < len(self._draft.rows) or not 0 <= target < len(self._draft.rows):
+        if (
+            self._draft is None
+            or not 0 <= row < len(self._draft.rows)
+            or not 0 <= target < len(self._draft.rows)
+        ):
             return
         rows = self._draft.rows
         rows[row], rows[target] = rows[target], rows[row]
@@ -283,9 +300,16 @@ class ProgressPane(QGroupBox):
         for i in range(len(rows)):
             self.update_row(i)
         words = sum(count_words(r.text) for r in rows)
-        self.set_overall(words, draft.planned_words if draft and rows else (draft.target_words if draft else 0))
+        self.set_overall(
+            words, draft.planned_words if draft and rows else (draft.target_words if draft else 0)
+        )
 
     def set_overall(self, words: int, target: int) -> None:
+        if target <= 0:
+            self.overall.setRange(0, 1)
+            self.overall.setValue(0)
+            self.overall.setFormat("No document yet")
+            return
         self.overall.setRange(0, max(1, target))
         self.overall.setValue(min(words, max(1, target)))
         self.overall.setFormat(f"{words:,} of {target:,} words")
@@ -297,7 +321,11 @@ class ProgressPane(QGroupBox):
         title = row.section.title or "The whole text"
         if words is None:
             words = count_words(row.text)
-        values = (f"{index + 1}. {title}", STATUS_TEXT[row.status], f"{words:,} / {row.section.target_words:,}")
+        values = (
+            f"{index + 1}. {title}",
+            STATUS_TEXT[row.status],
+            f"{words:,} / {row.section.target_words:,}",
+        )
         for column, value in enumerate(values):
             item = self.sections.item(index, column)
             if item is None:
@@ -313,14 +341,18 @@ class ProgressPane(QGroupBox):
     def show_progress(self, progress: Progress) -> None:
         self.set_overall(progress.words, progress.target_words)
         self.update_row(progress.section_index, progress.section_words)
-        self.speed.setText(f"{progress.tokens_per_second:.1f} tokens/s" if progress.tokens_per_second else "–")
+        self.speed.setText(
+            f"{progress.tokens_per_second:.1f} tokens/s" if progress.tokens_per_second else "–"
+        )
         self.elapsed.setText(format_duration(progress.elapsed_s))
         self.remaining.setText(format_duration(progress.eta_s))
         if progress.context_size:
             self.context.setRange(0, progress.context_size)
             self.context.setValue(progress.context_used)
             share = 100 * progress.context_used / progress.context_size
-            self.context.setFormat(f"{progress.context_used:,} of {progress.context_size:,} tokens ({share:.0f}%)")
+            self.context.setFormat(
+                f"{progress.context_used:,} of {progress.context_size:,} tokens ({share:.0f}%)"
+            )
 
     def show_model(self, name: str, device: str, n_ctx: int) -> None:
         self.model.setText(name)
@@ -401,7 +433,10 @@ class OutputPane(QGroupBox):
 
     def update_word_count(self) -> None:
         text = self.editor.toPlainText()
-        body = text.split("\n", 1)[1] if text.startswith("# ") and "\n" in text else ("" if text.startswith("# ")
-                                                                                       else text)
+        body = (
+            text.split("\n", 1)[1]
+            if text.startswith("# ") and "\n" in text
+            else ("" if text.startswith("# ") else text)
+        )
         lines = [line for line in body.splitlines() if not line.startswith("## ")]
         self.set_words(count_words("\n".join(lines)))

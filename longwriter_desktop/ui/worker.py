@@ -22,8 +22,8 @@ from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 from ..engine import events as ev
 from ..engine.backend import Sampling
 from ..engine.llama_backend import LoadSettings
-from ..engine.plan import PlanResult, generate_plan
 from ..engine.plan import Plan as EnginePlan
+from ..engine.plan import PlanResult, generate_plan
 from ..engine.writer import ResumeState, WriteRequest, write_document
 from ..errors import LongWriterError, ProjectError
 from ..projects.recorder import ProjectRecorder
@@ -126,7 +126,9 @@ class _ModelOwner(QObject):
             self._push(_Failed(str(exc)))
         except MemoryError:
             log.exception("%s job ran out of memory", kind)
-            self._push(_Failed("The computer ran out of memory. Choose a smaller model or a smaller context size."))
+            self._push(
+                _Failed("The computer ran out of memory. Choose a smaller model or a smaller context size.")
+            )
         except Exception as exc:  # the GUI must get a message, never a dead worker
             log.exception("%s job failed", kind)
             self._push(_Failed(f"Something went wrong while working: {exc}. The log file has the details."))
@@ -147,8 +149,9 @@ class _ModelOwner(QObject):
             return recorder
         except ProjectError as exc:
             log.warning("autosave failed: %s", exc)
-            self._push(ev.Warning(f"Autosave failed ({exc}); the text stays in the window: export it.",
-                                  "project"))
+            self._push(
+                ev.Warning(f"Autosave failed ({exc}); the text stays in the window: export it.", "project")
+            )
             try:
                 recorder.close()
             except ProjectError:
@@ -158,8 +161,15 @@ class _ModelOwner(QObject):
     def _events(self, job: PlanJob | WriteJob) -> Iterator[ev.Event]:
         if isinstance(job, PlanJob):
             result = PlanResult(EnginePlan([]))
-            yield from generate_plan(self._backend, job.instruction, job.target_words, notes=job.notes,
-                                     sampling=job.sampling, cancel=self.cancel, result=result)
+            yield from generate_plan(
+                self._backend,
+                job.instruction,
+                job.target_words,
+                notes=job.notes,
+                sampling=job.sampling,
+                cancel=self.cancel,
+                result=result,
+            )
             if self.cancel.is_set():
                 yield ev.Cancelled(0)
             return
@@ -186,16 +196,20 @@ class _ModelOwner(QObject):
         self._backend, self._choice = backend, choice
         header = getattr(backend, "header", None)
         metadata = header.metadata if header is not None else {}
-        self._push(_Loaded(LoadedModel(
-            model=backend.info.model,
-            path=str(header.path) if header is not None else "",
-            device=backend.info.device,
-            gpu_layers=backend.info.gpu_layers,
-            n_ctx=backend.info.n_ctx,
-            load_seconds=backend.load_seconds,
-            licence=str(metadata.get("general.license") or "not stated in the model file"),
-            longwriter_trained=bool(getattr(backend, "longwriter_trained", False)),
-        )))
+        self._push(
+            _Loaded(
+                LoadedModel(
+                    model=backend.info.model,
+                    path=str(header.path) if header is not None else "",
+                    device=backend.info.device,
+                    gpu_layers=backend.info.gpu_layers,
+                    n_ctx=backend.info.n_ctx,
+                    load_seconds=backend.load_seconds,
+                    licence=str(metadata.get("general.license") or "not stated in the model file"),
+                    longwriter_trained=bool(getattr(backend, "longwriter_trained", False)),
+                )
+            )
+        )
         return True
 
     @Slot()
@@ -378,9 +392,7 @@ class EngineWorker(QObject):
             self.sectionFinished.emit(item.index, item.words, item.target_words)
         elif isinstance(item, ev.Warning):
             self.warned.emit(item.message)
-        elif isinstance(item, ev.ErrorEvent):
-            self.failed.emit(item.message)
-        elif isinstance(item, _Failed):
+        elif isinstance(item, (ev.ErrorEvent, _Failed)):
             self.failed.emit(item.message)
         elif isinstance(item, ev.Cancelled):
             self.cancelled.emit(item.words)

@@ -1,4 +1,4 @@
-"""GUI test harness: offscreen Qt (tests/conftest.py), Qt warnings fail the test, workers drained in teardown."""
+"""GUI test harness: offscreen Qt (tests/conftest.py), Qt warnings fail tests, workers drained in teardown."""
 
 from __future__ import annotations
 

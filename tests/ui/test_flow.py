@@ -20,8 +20,9 @@ def wait_job(qtbot: QtBot, win: MainWindow, timeout_s: float) -> None:
     qtbot.waitUntil(lambda: not win.worker.busy, timeout=int(timeout_s * 1000))
 
 
-def test_plan_edit_write_stop_resume_export(window: MainWindow, qtbot: QtBot, tmp_path: Path,
-                                            builtin_gguf: Path) -> None:
+def test_plan_edit_write_stop_resume_export(
+    window: MainWindow, qtbot: QtBot, tmp_path: Path, builtin_gguf: Path
+) -> None:
     win = window
     assert win.banner.isVisibleTo(win), "first run on the built-in model shows the note about better models"
     assert not win.write_action.isEnabled()

@@ -79,8 +79,11 @@ def test_only_the_ui_package_imports_qt() -> None:
 
 
 def test_the_window_module_does_not_load_llama_cpp() -> None:
-    code = ("import sys; import longwriter_desktop.ui.main_window, longwriter_desktop.ui.app; "
-            "print('llama_cpp' in sys.modules)")
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
-                            check=True)
+    code = (
+        "import sys; import longwriter_desktop.ui.main_window, longwriter_desktop.ui.app; "
+        "print('llama_cpp' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
+    )
     assert result.stdout.strip() == "False"
