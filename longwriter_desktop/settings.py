@@ -12,7 +12,7 @@ from . import paths
 from .engine.backend import Sampling
 from .engine.llama_backend import LoadSettings, parse_gpu_layers
 from .errors import InputError
-from .fsutil import write_text_atomic
+from .export.atomic_file import write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -92,5 +92,6 @@ def save_settings(settings: Settings, path: Path | None = None) -> Path:
     """Check and save the settings atomically; returns the file."""
     path = path or paths.settings_file()
     checked = settings.validated()
-    write_text_atomic(path, json.dumps(asdict(checked), indent=2) + "\n")
+    text = json.dumps(asdict(checked), indent=2) + "\n"
+    write_atomically(path, lambda handle: handle.write(text.encode("utf-8")))
     return path

@@ -582,6 +582,12 @@ class DocumentWriter:
         """Remove at least ``chars`` characters from the end of the reply, whole tokens at a time."""
         removed = 0
         while turn.reply and removed < chars:
+            last = turn.reply[-1]
+            needed = chars - removed
+            if len(last.tokens) > 1 and needed < len(last.text):
+                # A long chunk (text put back on resume): keep its start, re-tokenized.
+                turn.reply[-1] = self._text_chunk(last.text[: len(last.text) - needed])
+                return removed + needed
             removed += len(turn.reply.pop().text)
         return removed
 
