@@ -13,13 +13,17 @@ from types import FrameType
 from typing import Any, TextIO
 
 from ..errors import InputError
-from ..fsutil import write_text_atomic
 from ..engine import events as ev
 from ..engine.backend import Sampling
-from ..engine.plan import Plan, PlanResult, generate_plan, load_plan
+from ..engine.plan import Plan, PlanResult, Section, generate_plan, load_plan
 from ..engine.session import open_backend
 from ..engine.target import target_from_instruction
-from ..engine.writer import WriteRequest, render_document, write_document
+from ..engine.writer import DocumentWriter, ResumeState, WriteRequest, render_document
+from ..export.api import export_document
+from ..export.atomic_file import write_atomically
+from ..export.document import ExportDocument, ExportSection
+from ..projects.recorder import ProjectRecorder
+from ..projects.store import ProjectStore
 from .output import format_duration
 
 
@@ -39,6 +43,16 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--top-p", type=float, default=0.8)
     parser.add_argument("--notes", type=Path, help="a file of writing notes: audience, style, characters, facts to keep")
     parser.add_argument("--quiet", action="store_true", help="don't stream the document to stdout")
+    _server_options(parser)
+
+
+def _server_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--backend", choices=("local", "openai"), default=None,
+                        help="local: llama.cpp in this process (default); openai: an OpenAI-compatible server")
+    parser.add_argument("--base-url", help="the server's API address, e.g. http://127.0.0.1:8080/v1")
+    parser.add_argument("--api-model", help="the server's model name (default: the first one it lists)")
+    parser.add_argument("--api-key-env", help="name of the environment variable holding the API key "
+                        "(the key itself is never saved)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -48,13 +62,32 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="direct: one pass (LongWriter models); plan: plan, then write section by section")
     write.add_argument("--plan", type=Path, help="use this plan (JSON, or lines 'Paragraph 1 - Main Point: ... - "
                        "Word Count: 400 words') instead of asking the model for one")
-    write.add_argument("--out", type=Path, help="write the document to FILE (.md or .txt)")
+    write.add_argument("--out", type=Path, help="write the document to FILE (.docx, .md or .txt)")
     write.add_argument("--stats-json", type=Path, help="write run statistics as JSON to FILE")
     write.set_defaults(func=cmd_write)
     plan = sub.add_parser("plan", help="ask the model for a plan only")
     _common(plan)
     plan.add_argument("--out", type=Path, help="write the plan to FILE (.json, or .txt for the line form)")
     plan.set_defaults(func=cmd_plan)
+    resume = sub.add_parser("resume", help="continue an interrupted project where it stopped")
+    resume.add_argument("project", type=int, help="the project id (see: longwriter projects list)")
+    resume.add_argument("--out", type=Path, help="export the finished document to FILE (.docx, .md or .txt)")
+    resume.add_argument("--stats-json", type=Path, help="write run statistics as JSON to FILE")
+    resume.add_argument("--model", help="use another model than the project's")
+    resume.add_argument("--ctx", type=int)
+    resume.add_argument("--gpu-layers")
+    resume.add_argument("--threads", type=int)
+    resume.add_argument("--family")
+    resume.add_argument("--seed", type=int)
+    resume.add_argument("--temperature", type=float)
+    resume.add_argument("--top-p", type=float)
+    resume.add_argument("--quiet", action="store_true")
+    _server_options(resume)
+    resume.set_defaults(func=cmd_resume)
+    export = sub.add_parser("export", help="export a project to Word, Markdown or text")
+    export.add_argument("project", type=int)
+    export.add_argument("--out", type=Path, required=True, help="FILE.docx, FILE.md or FILE.txt")
+    export.set_defaults(func=cmd_export)
 
 
 def _sampling(args: argparse.Namespace) -> Sampling:
@@ -142,7 +175,9 @@ class _ProgressLine:
 
 def cmd_write(args: argparse.Namespace) -> int:
     _check_words(args.words)
-    _check_out(args.out, (".md", ".markdown", ".txt"))
+    _check_out(args.out, OUT_SUFFIXES)
+    if not args.prompt.strip():
+        raise InputError("The prompt is empty: say what to write.")
     plan = load_plan(args.plan) if args.plan else None
     request = WriteRequest(
         instruction=args.prompt,
@@ -152,34 +187,55 @@ def cmd_write(args: argparse.Namespace) -> int:
         plan=plan,
         sampling=_sampling(args),
     )
-    if not args.prompt.strip():
-        raise InputError("The prompt is empty: say what to write.")
     status = _ProgressLine(sys.stderr, enabled=True)
+    with _CancelOnSigint() as cancel, open_backend(args, status.message) as backend, ProjectStore() as store:
+        writer = DocumentWriter(backend, request, cancel)
+        project = store.create_project(
+            writer.title, args.prompt, target_words=writer.target_words, notes=request.notes, mode=writer.mode,
+            model=backend.info.model, backend=backend.info.name,
+            settings=_run_settings(args),
+        )
+        status.message(f"Project {project.id}: \"{project.title}\" (resume it with: longwriter resume {project.id})")
+        return _run(writer, store, project.id, args, status, cancel)
+
+
+OUT_SUFFIXES = (".md", ".markdown", ".txt", ".docx")
+
+
+def _run_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """What a resumed run needs to load the model and sample the same way."""
+    return {
+        "model": args.model, "ctx": args.ctx, "gpu_layers": args.gpu_layers, "threads": args.threads,
+        "family": args.family, "seed": args.seed, "temperature": args.temperature, "top_p": args.top_p,
+        "backend": args.backend or "local", "base_url": args.base_url, "api_model": args.api_model,
+        "api_key_env": args.api_key_env,
+    }
+
+
+def _run(writer: DocumentWriter, store: ProjectStore, project_id: int, args: argparse.Namespace,
+         status: _ProgressLine, cancel: threading.Event) -> int:
+    """Stream a run to stdout while the recorder saves every word; export at the end."""
     out = sys.stdout
-    with _CancelOnSigint() as cancel, open_backend(args, status.message) as backend:
-        done: ev.Done | None = None
-        writer_events = write_document(backend, request, cancel)
-        plan_seen = None
-        texts: list[str] = []
-        for event in writer_events:
+    done: ev.Done | None = None
+    with ProjectRecorder(store, project_id, model=writer.backend.info.model, seed=writer.request.sampling.seed
+                         ) as recorder:
+        for event in writer.run():
+            recorder.handle(event)
             if isinstance(event, ev.PlanReady):
-                plan_seen = event.plan
-                texts = [""] * len(event.plan.sections)
                 if len(event.plan.sections) > 1:
                     status.message(f"Plan: {len(event.plan.sections)} sections, {event.plan.total_words:,} words.")
             elif isinstance(event, ev.SectionStarted):
-                if event.title and plan_seen is not None and len(plan_seen.sections) > 1 and not args.quiet:
-                    out.write(("\n\n" if event.index else "") + f"## {event.title}\n\n")
+                if not args.quiet:
+                    if event.title and len(writer.plan.sections) > 1:
+                        out.write(("\n\n" if event.index else "") + f"## {event.title}\n\n")
+                    if event.resumed_words:
+                        out.write(writer.texts[event.index])
                     out.flush()
             elif isinstance(event, ev.TextDelta):
-                if texts:
-                    texts[event.index] += event.text
                 if not args.quiet:
                     out.write(event.text)
                     out.flush()
             elif isinstance(event, ev.TextRetracted):
-                if texts:
-                    texts[event.index] = texts[event.index][: len(texts[event.index]) - event.chars]
                 if not args.quiet:
                     out.write(f"\n[... {event.chars} characters of repeated text removed ...]\n")
             elif isinstance(event, ev.Progress):
@@ -187,32 +243,90 @@ def cmd_write(args: argparse.Namespace) -> int:
             elif isinstance(event, ev.Warning):
                 status.message(f"longwriter: note: {event.message}")
             elif isinstance(event, ev.Cancelled):
-                status.message(f"longwriter: stopped at {event.words:,} words; the text so far is kept.")
+                status.message(f"longwriter: stopped at {event.words:,} words; everything written is saved in "
+                               f"project {project_id} (continue with: longwriter resume {project_id}).")
             elif isinstance(event, ev.Done):
                 done = event
-        if not args.quiet:
-            out.write("\n")
-            out.flush()
-        if done is None:
-            # Cancelled: keep what was written.
-            if plan_seen is not None and args.out:
-                partial = render_document(None, plan_seen, texts)
-                _save_text(args.out, partial)
-            return 130 if cancel.is_set() else 1
-        if args.out:
-            _save_text(args.out, done.text)
-        if args.stats_json:
-            _save_text(args.stats_json, json.dumps(done.stats, indent=2, ensure_ascii=False) + "\n")
-        stats = done.stats
-        status.message(
-            f"Done: {stats['words']:,} words (target {stats['target_words']:,}, length score "
-            f"{stats['length_score']}), {stats['tokens_per_second']} tok/s, {format_duration(stats['elapsed_s'])}."
-        )
+    if not args.quiet:
+        out.write("\n")
+        out.flush()
+    if args.out:
+        export_project(store, project_id, args.out)
+        status.message(f"Saved {args.out}.")
+    if done is None:
+        return 130 if cancel.is_set() else 1
+    if args.stats_json:
+        stats = dict(done.stats, project=project_id)
+        _save_text(args.stats_json, json.dumps(stats, indent=2, ensure_ascii=False) + "\n")
+    stats = done.stats
+    status.message(
+        f"Done: {stats['words']:,} words (target {stats['target_words']:,}, length score "
+        f"{stats['length_score']}), {stats['tokens_per_second']} tok/s, {format_duration(stats['elapsed_s'])}."
+    )
+    return 0
+
+
+def export_project(store: ProjectStore, project_id: int, path: Path) -> None:
+    """Export a project's chosen takes (DOCX, Markdown or text by suffix)."""
+    project = store.get_project(project_id)
+    sections = store.document_sections(project_id)
+    titled = len(sections) > 1
+    doc = ExportDocument(
+        title=project.title,
+        created=project.created,
+        sections=[ExportSection(record.title if titled else "", text) for record, text in sections],
+    )
+    export_document(doc, path)
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    _check_out(args.out, OUT_SUFFIXES)
+    status = _ProgressLine(sys.stderr, enabled=True)
+    with ProjectStore() as store:
+        state = store.resume_state(args.project)
+        project = state.project
+        if state.next_index is None:
+            status.message(f"Project {project.id} is already complete.")
+            if args.out:
+                export_project(store, project.id, args.out)
+                status.message(f"Saved {args.out}.")
+            return 0
+        saved = project.settings
+        for key in ("model", "ctx", "gpu_layers", "threads", "family", "seed", "temperature", "top_p", "backend",
+                    "base_url", "api_model", "api_key_env"):
+            if getattr(args, key, None) is None:
+                setattr(args, key, saved.get(key))
+        args.gpu_layers = args.gpu_layers or "auto"
+        args.temperature = 0.5 if args.temperature is None else args.temperature
+        args.top_p = 0.8 if args.top_p is None else args.top_p
+        if args.model is None and project.model:
+            args.model = project.model
+        plan = Plan([Section(s.title, s.main_point, s.target_words, s.locked) for s in state.sections])
+        texts = [state.finished.get(i, state.partial_text if i == state.interrupted_index else "")
+                 for i in range(len(state.sections))]
+        finished = [i in state.finished for i in range(len(state.sections))]
+        resume = ResumeState(plan, texts, finished, mode=project.mode if project.mode in ("direct", "plan")
+                             else "plan")
+        request = WriteRequest(project.instruction, project.target_words, project.mode, project.notes,
+                               sampling=_sampling(args), title=project.title)
+        done_words = sum(len(t.split()) for t in texts)
+        status.message(f"Resuming project {project.id} \"{project.title}\" at section "
+                       f"{state.next_index + 1} of {len(state.sections)} ({done_words:,} words so far).")
+        with _CancelOnSigint() as cancel, open_backend(args, status.message) as backend:
+            writer = DocumentWriter(backend, request, cancel, resume)
+            return _run(writer, store, project.id, args, status, cancel)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    _check_out(args.out, OUT_SUFFIXES)
+    with ProjectStore() as store:
+        export_project(store, args.project, args.out)
+    print(f"Saved {args.out}.", file=sys.stderr)
     return 0
 
 
 def _save_text(path: Path, text: str) -> None:
-    write_text_atomic(path, text)
+    write_atomically(path, lambda handle: handle.write(text.encode("utf-8")))
 
 
 def cmd_plan(args: argparse.Namespace) -> int:

@@ -466,6 +466,7 @@ class LlamaBackend:
                     continue  # an incomplete UTF-8 sequence: its token goes out with the next piece
         finally:
             watcher_done.set()
+            watcher.join()  # it must not set the abort flag after it is cleared for the next call
             stream.close()
             self._abort.clear()
         tail = pending_text + decoder.decode(b"", final=True)

@@ -361,13 +361,14 @@ def generate_plan(
     cancel: threading.Event | None = None,
     result: PlanResult | None = None,
     count: int | None = None,
+    title: str = "",
 ) -> Iterator[Event]:
     """Ask the model for a plan (grammar-constrained where the backend allows); ends with PlanReady."""
     count = count or section_count_for(target_words)
     result = result if result is not None else PlanResult(Plan([]))
     yield PlanningStarted(target_words, count)
     if count == 1:
-        result.plan = Plan([Section("", instruction.strip(), target_words)])
+        result.plan = Plan([Section(title or _title_from_point(instruction), instruction.strip(), target_words)])
         yield PlanReady(result.plan, generated=False)
         return
     sampling = sampling or Sampling()

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from ..errors import InputError
 from ..library.installed import resolve_model
 from .backend import Backend
 from .llama_backend import LlamaBackend, LoadSettings
@@ -31,12 +33,38 @@ def load_local(model: str | None, settings: LoadSettings,
     return LlamaBackend(installed.path, settings, model_id=installed.id, progress=progress)
 
 
+def connect_server(args: argparse.Namespace) -> Backend:
+    """An OpenAI-compatible server (llama.cpp server, vLLM, Ollama) from --base-url and friends."""
+    from .openai_backend import OpenAIBackend
+    from .prompts import format_for
+
+    base_url = getattr(args, "base_url", None)
+    if not base_url:
+        raise InputError("--backend openai needs --base-url, for example http://127.0.0.1:8080/v1")
+    key_env = getattr(args, "api_key_env", None)
+    api_key = None
+    if key_env:
+        api_key = os.environ.get(key_env)
+        if not api_key:
+            raise InputError(f"The environment variable {key_env} (named by --api-key-env) is not set.")
+    family = getattr(args, "family", None)
+    return OpenAIBackend(
+        base_url,
+        api_key=api_key,
+        model=getattr(args, "api_model", None),
+        prompt_format=format_for(Family.parse(family)) if family else None,
+        n_ctx=getattr(args, "ctx", None),
+    )
+
+
 @contextlib.contextmanager
 def open_backend(args: argparse.Namespace, message: Callable[[str], Any]) -> Iterator[Backend]:
     """The backend the command line asked for, closed afterwards."""
-    settings = load_settings_from_args(args)
     started = time.perf_counter()
-    backend = load_local(getattr(args, "model", None), settings)
+    if getattr(args, "backend", "local") == "openai":
+        backend: Backend = connect_server(args)
+    else:
+        backend = load_local(getattr(args, "model", None), load_settings_from_args(args))
     message(f"Model {backend.info.model} loaded in {time.perf_counter() - started:.1f} s "
             f"({backend.info.device}, context {backend.info.n_ctx:,} tokens).")
     try:

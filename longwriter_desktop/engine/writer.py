@@ -196,7 +196,8 @@ class DocumentWriter:
         self.section_retries: list[int] = []
         self.thinking: list[str] = []
         self._call_started = 0.0
-        self._plan_completion = 0
+        self._call_tokens = 0
+        self._section_tokens = 0  # tokens of finished section calls (the rate's numerator)
 
     # -- tokens and prompt pieces ----------------------------------------------------------------------
 
@@ -355,7 +356,7 @@ class DocumentWriter:
             self.finished = list(self.resume.finished) + [False] * (len(self.plan.sections) - len(self.resume.finished))
         else:
             if self.mode == "direct":
-                self.plan = Plan([Section("", self.request.instruction.strip(), self.target_words)])
+                self.plan = Plan([Section(self.title, self.request.instruction.strip(), self.target_words)])
             elif self.request.plan is not None:
                 # The user's plan is kept as written, unless a different total was asked for.
                 if self.request.target_words:
@@ -368,7 +369,7 @@ class DocumentWriter:
             else:
                 for event in generate_plan(self.backend, self.request.instruction, self.target_words,
                                            notes=self.request.notes, sampling=self.request.sampling,
-                                           cancel=self.cancel, result=plan_result):
+                                           cancel=self.cancel, result=plan_result, title=self.title):
                     yield event
                 if self.cancel.is_set():
                     yield Cancelled(0)
@@ -378,7 +379,6 @@ class DocumentWriter:
                 self.prompt_tokens_evaluated += plan_result.prompt_tokens_evaluated
                 self.prompt_tokens_total += plan_result.prompt_tokens_evaluated
                 self.completion_tokens += plan_result.completion_tokens
-                self._plan_completion = plan_result.completion_tokens
             self.texts = [""] * len(self.plan.sections)
             self.finished = [False] * len(self.plan.sections)
         self.section_retries = [0] * len(self.plan.sections)
@@ -472,11 +472,16 @@ class DocumentWriter:
             )
             finish: Finish | None = None
             loop_at: int | None = None
-            self._call_started = time.perf_counter()
+            self._call_started = 0.0
+            call_tokens = 0
             for item in self.backend.generate(request):
                 if isinstance(item, Finish):
                     finish = item
                     continue
+                if not self._call_started:
+                    self._call_started = time.perf_counter()  # the rate counts from the first token
+                call_tokens += item.n_tokens
+                self._call_tokens = call_tokens
                 text_piece = item.text
                 if thinking is not None:
                     text_piece, thought = thinking.feed(item.text)
@@ -513,6 +518,7 @@ class DocumentWriter:
                     self._last_progress = now
                     yield self._progress(index, words, target, size + sum(c.n_tokens for c in turn.reply))
             self._call_started = 0.0
+            self._call_tokens = 0
             if finish is not None:
                 self._account(finish)
             if self.cancel.is_set():
@@ -576,6 +582,12 @@ class DocumentWriter:
         """Remove at least ``chars`` characters from the end of the reply, whole tokens at a time."""
         removed = 0
         while turn.reply and removed < chars:
+            last = turn.reply[-1]
+            needed = chars - removed
+            if len(last.tokens) > 1 and needed < len(last.text):
+                # A long chunk (text put back on resume): keep its start, re-tokenized.
+                turn.reply[-1] = self._text_chunk(last.text[: len(last.text) - needed])
+                return removed + needed
             removed += len(turn.reply.pop().text)
         return removed
 
@@ -599,6 +611,7 @@ class DocumentWriter:
         return (self._seed + self._calls * 7919) & 0x7FFFFFFF
 
     def _account(self, finish: Finish) -> None:
+        self._section_tokens += finish.completion_tokens
         self.prompt_tokens_evaluated += finish.prompt_tokens_evaluated
         self.prompt_tokens_total += finish.prompt_tokens
         self.generation_seconds += finish.generation_seconds
@@ -616,7 +629,8 @@ class DocumentWriter:
         words = self.total_words()
         live = time.perf_counter() - self._call_started if self._call_started else 0.0
         seconds = self.generation_seconds + live
-        rate = (self.completion_tokens - self._plan_completion) / seconds if seconds > 0.5 else 0.0
+        tokens = self._section_tokens + self._call_tokens
+        rate = tokens / seconds if seconds > 0.5 and tokens >= 20 else 0.0
         remaining_words = max(0, self.target_words - words)
         eta = remaining_words * self.tokens_per_word / rate if rate > 0 else None
         return Progress(words, self.target_words, index, section_words, section_target, rate, elapsed, eta,
@@ -643,7 +657,7 @@ class DocumentWriter:
             "writing_head_tokens": getattr(self, "head_tokens", 0),
             "completion_tokens": self.completion_tokens,
             "document_tokens_in_context": document_tokens,
-            "tokens_per_second": round((self.completion_tokens - self._plan_completion) / self.generation_seconds, 2)
+            "tokens_per_second": round(self._section_tokens / self.generation_seconds, 2)
             if self.generation_seconds else 0.0,
             "elapsed_s": round(elapsed, 2),
             "finish_reason": self.finish_reason,

@@ -8,6 +8,7 @@ header gives a :class:`GGUFError`, never a hang or a huge allocation.
 
 from __future__ import annotations
 
+import stat
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +26,12 @@ MAX_TENSOR_COUNT = 1_000_000
 MAX_KEY_LEN = 65_536
 MAX_STRING_KEPT = 1 << 20  # longer strings (never seen in practice) are skipped, not kept
 MAX_ARRAY_KEPT = 4_096  # arrays longer than this are skipped and only their length kept
+# Whole-header budgets. Real headers hold well under a million array items (a 256k vocabulary plus its
+# merges); these bound the time a hostile header can take (each item is a step of a Python loop) and the
+# memory kept values take (a kept number costs ~8-40 bytes of Python objects per 1-8 bytes of file).
+MAX_TOTAL_ITEMS = 16_000_000
+MAX_KEPT_ITEMS = 1_000_000
+MAX_KEPT_STRING_BYTES = 32 << 20
 
 _SCALARS: dict[int, tuple[str, int]] = {
     0: ("<B", 1),
@@ -41,6 +48,9 @@ _SCALARS: dict[int, tuple[str, int]] = {
 }
 _STRING = 8
 _ARRAY = 9
+# Kept whatever ``keep`` says: the tensor offsets need the alignment, and every per-architecture
+# property (block_count, head_count...) needs the architecture's name to find its keys.
+_ALWAYS_KEPT = frozenset({"general.alignment", "general.architecture"})
 
 
 class GGUFError(ModelError):
@@ -153,6 +163,9 @@ class _Reader:
         self._size = size
         self._path = path
         self.pos = 0
+        self.items_left = MAX_TOTAL_ITEMS
+        self.kept_items_left = MAX_KEPT_ITEMS
+        self.kept_bytes_left = MAX_KEPT_STRING_BYTES
 
     def _fail(self, what: str) -> GGUFError:
         return GGUFError(f"{self._path.name} is not a valid GGUF model: {what} (at byte {self.pos}).")
@@ -184,18 +197,33 @@ class _Reader:
     def u64(self) -> int:
         return int(struct.unpack("<Q", self.read(8, "a length"))[0])
 
-    def string(self, limit: int, what: str) -> str | None:
+    def string(self, limit: int, what: str, *, kept: bool = False) -> str | None:
+        """A string, or None (skipped) when longer than ``limit`` or, for kept values, the budget."""
         length = self.u64()
-        if length > limit:
+        if length > limit or (kept and length > self.kept_bytes_left):
             self.skip(length, what)
             return None
+        if kept:
+            self.kept_bytes_left -= length
         return self.read(length, what).decode("utf-8", errors="replace")
+
+    def count_items(self, count: int) -> None:
+        self.items_left -= count
+        if self.items_left < 0:
+            raise self._fail("implausibly many array items in the header")
+
+    def keep_items(self, count: int) -> bool:
+        """Whether an array of ``count`` items still fits the budget of kept values (and take it)."""
+        if count > MAX_ARRAY_KEPT or count > self.kept_items_left:
+            return False
+        self.kept_items_left -= count
+        return True
 
     def value(self, value_type: int, depth: int = 0) -> Any:
         if value_type in _SCALARS:
             return self.scalar(value_type)
         if value_type == _STRING:
-            return self.string(MAX_STRING_KEPT, "a string")
+            return self.string(MAX_STRING_KEPT, "a string", kept=True)
         if value_type == _ARRAY:
             if depth > 2:
                 raise self._fail("arrays nested too deeply")
@@ -204,15 +232,17 @@ class _Reader:
             if item_type in _SCALARS:
                 width = _SCALARS[item_type][1]
                 self._need(length * width, "an array")
-                if length > MAX_ARRAY_KEPT:
+                if not self.keep_items(length):
                     self.skip(length * width, "an array")
                     return SkippedArray(item_type, length)
                 return [self.scalar(item_type) for _ in range(length)]
             if item_type not in (_STRING, _ARRAY):
                 raise self._fail(f"unknown array item type {item_type}")
-            # Each item takes at least 8 bytes (its own length), so this bounds the loop by the file size.
+            # Each item takes at least 8 bytes (its own length), so this bounds the loop by the file size;
+            # the item budget bounds it for a huge hostile file.
             self._need(length * 8, "an array")
-            if length > MAX_ARRAY_KEPT:
+            self.count_items(length)
+            if not self.keep_items(length):
                 for _ in range(length):
                     if item_type == _STRING:
                         self.skip(self.u64(), "a string")
@@ -224,10 +254,16 @@ class _Reader:
 
 
 def read_gguf(path: str | Path, *, keep: Callable[[str], bool] | None = None) -> GGUFInfo:
-    """Read a GGUF file's header; ``keep`` may filter which metadata keys are stored."""
+    """Read a GGUF file's header; ``keep`` may filter which metadata keys are stored (not the essentials)."""
     path = Path(path)
     try:
-        size = path.stat().st_size
+        status = path.stat()
+        if stat.S_ISDIR(status.st_mode):
+            raise GGUFError(f"{path} is a folder, not a GGUF model file.")
+        if not stat.S_ISREG(status.st_mode):
+            # Opening a pipe or a device would block or never end.
+            raise GGUFError(f"{path} is not a regular file, so it cannot be a GGUF model.")
+        size = status.st_size
         stream = path.open("rb")
     except FileNotFoundError:
         raise GGUFError(f"Model file not found: {path}") from None
@@ -242,6 +278,13 @@ def read_gguf(path: str | Path, *, keep: Callable[[str], bool] | None = None) ->
         if reader.read(4, "the magic number") != MAGIC:
             raise GGUFError(f"{path.name} is not a GGUF model file (it does not start with 'GGUF').")
         version = reader.u32()
+        if version not in SUPPORTED_VERSIONS and int.from_bytes(version.to_bytes(4, "little"), "big") in (
+            SUPPORTED_VERSIONS
+        ):
+            raise GGUFError(
+                f"{path.name} is a big-endian GGUF file (made for IBM mainframes); this app reads the "
+                "little-endian files every PC and Mac uses."
+            )
         if version not in SUPPORTED_VERSIONS:
             raise GGUFError(
                 f"{path.name} uses GGUF version {version}; this app reads versions 2 and 3. "
@@ -251,6 +294,9 @@ def read_gguf(path: str | Path, *, keep: Callable[[str], bool] | None = None) ->
         kv_count = reader.u64()
         if tensor_count > MAX_TENSOR_COUNT or kv_count > MAX_KV_COUNT:
             raise reader._fail(f"implausible counts ({tensor_count} tensors, {kv_count} metadata keys)")
+        # A metadata entry takes at least 13 bytes and a tensor description at least 24.
+        reader._need(kv_count * 13 + tensor_count * 24,
+                     f"{kv_count} metadata keys and {tensor_count} tensors")
         metadata: dict[str, Any] = {}
         for _ in range(kv_count):
             key = reader.string(MAX_KEY_LEN, "a metadata key")
@@ -258,9 +304,7 @@ def read_gguf(path: str | Path, *, keep: Callable[[str], bool] | None = None) ->
                 raise reader._fail("a metadata key is implausibly long")
             value_type = reader.u32()
             value = reader.value(value_type)
-            if keep is None or keep(key):
-                metadata[key] = value
-            elif key == "general.alignment":
+            if keep is None or key in _ALWAYS_KEPT or keep(key):
                 metadata[key] = value
         data_end = _tensor_data_end(reader, tensor_count, metadata.get("general.alignment"))
         return GGUFInfo(path=path, version=version, tensor_count=tensor_count, metadata=metadata,

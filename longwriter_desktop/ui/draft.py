@@ -1,0 +1,147 @@
+"""The document being worked on, as the window holds it: the plan with each section's text and status.
+
+Plain Python (no Qt), so the panes, the worker glue and the tests share one picture of a project.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+
+from ..engine.plan import Plan, Section
+from ..engine.writer import ResumeState, document_title
+from ..export.document import ExportDocument, ExportSection
+
+PENDING, WRITING, DONE, INTERRUPTED = "pending", "writing", "done", "interrupted"
+STATUS_NAMES = (PENDING, WRITING, DONE, INTERRUPTED)
+
+
+@dataclass
+class SectionRow:
+    """One section of the plan and what has been written of it."""
+
+    section: Section
+    text: str = ""
+    status: str = PENDING
+
+
+@dataclass
+class Draft:
+    """A project in the window: the request, the plan rows, and where writing stands."""
+
+    instruction: str
+    target_words: int
+    mode: str = "plan"  # "plan" or "direct" (auto is resolved when the project is created)
+    model: str | None = None
+    notes: str = ""
+    title: str = ""
+    rows: list[SectionRow] = field(default_factory=list)
+    project_id: int | None = None  # set once the project store holds it
+
+    def __post_init__(self) -> None:
+        if not self.title:
+            self.title = document_title(self.instruction)
+
+    # -- the plan ----------------------------------------------------------------------------------
+
+    def plan(self) -> Plan:
+        """The plan as the engine takes it."""
+        return Plan([replace(r.section) for r in self.rows])
+
+    def set_plan(self, plan: Plan) -> None:
+        """Take a new plan; text already written is dropped (the old plan no longer fits it)."""
+        self.rows = [SectionRow(replace(s)) for s in plan.sections]
+
+    @property
+    def planned_words(self) -> int:
+        return sum(r.section.target_words for r in self.rows)
+
+    # -- writing state -------------------------------------------------------------------------------
+
+    @property
+    def started(self) -> bool:
+        """True once any section has text."""
+        return any(r.text for r in self.rows)
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.rows) and all(r.status == DONE for r in self.rows)
+
+    @property
+    def resumable(self) -> bool:
+        return self.started and not self.complete
+
+    def resume_state(self) -> ResumeState:
+        """Where writing stopped, for the engine to go on from."""
+        return ResumeState(
+            self.plan(), [r.text for r in self.rows], [r.status == DONE for r in self.rows], mode=self.mode
+        )
+
+    def mark_interrupted(self) -> None:
+        for row in self.rows:
+            if row.status == WRITING:
+                row.status = INTERRUPTED
+
+    @property
+    def headings(self) -> bool:
+        """Sections get `## title` headings unless the document is one untitled piece."""
+        return len(self.rows) > 1 or bool(self.rows and self.rows[0].section.title)
+
+    # -- the text view -------------------------------------------------------------------------------
+
+    def section_opening(self, index: int) -> str:
+        """What the text view shows before a section's text: a blank line and its heading."""
+        title = self.rows[index].section.title
+        return f"\n\n## {title}\n\n" if self.headings and title else "\n\n"
+
+    def shown_sections(self) -> int:
+        """How many sections the text view shows: up to the last one that has text or is being written."""
+        shown = 0
+        for i, row in enumerate(self.rows):
+            if row.text or row.status in (WRITING, DONE, INTERRUPTED):
+                shown = i + 1
+        return shown
+
+    def view_text(self) -> str:
+        """The whole text view: `# title`, then each shown section's opening and text, exactly as streamed."""
+        parts = [f"# {self.title}"]
+        for i in range(self.shown_sections()):
+            parts.append(self.section_opening(i) + self.rows[i].text)
+        return "".join(parts)
+
+    def take_view_text(self, text: str) -> str | None:
+        """Read the user's edits of the text view back into the sections; a message when it cannot."""
+        shown = self.shown_sections()
+        if shown == 0:
+            return None
+        body = text
+        first = body.find("\n")
+        if body.startswith("# "):
+            title = (body[:first] if first >= 0 else body)[2:].strip()
+            if title:
+                self.title = title
+            body = body[first:] if first >= 0 else ""
+        if self.headings:
+            pieces = re.split(r"^## [^\n]*\n?", body, flags=re.MULTILINE)
+            texts = pieces[1:]
+            if len(texts) != shown:
+                return (
+                    f"The text has {len(texts)} section headings ('## ...' lines) but {shown} sections are "
+                    "written. Keep one heading per section, then try again."
+                )
+        else:
+            texts = [body]
+        for row, piece in zip(self.rows, texts, strict=False):
+            row.text = piece.strip("\n")
+            if row.text:
+                row.text = row.text.rstrip() if row.status == DONE else row.text
+        return None
+
+    def export_document(self) -> ExportDocument:
+        """The document for the exporters: the title and each section that has text."""
+        sections = [
+            ExportSection(r.section.title if self.headings else "", r.text.strip())
+            for r in self.rows
+            if r.text.strip()
+        ]
+        return ExportDocument(title=self.title, sections=sections)

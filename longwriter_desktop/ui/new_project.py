@@ -1,0 +1,124 @@
+"""The "New project" form: instruction, length (read from the instruction as typed), mode, model, notes."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QPlainTextEdit,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..engine.target import MAX_WORDS, target_from_instruction
+from ..library.installed import InstalledModel
+from .draft import Draft
+
+MODES = (
+    ("auto", "Automatic (one pass for LongWriter models, else plan first)"),
+    ("plan", "Plan first, then write section by section"),
+    ("direct", "One pass, no plan (LongWriter models)"),
+)
+
+
+def model_label(model: InstalledModel) -> str:
+    size = model.size_bytes / 1_000_000
+    unit = f"{size / 1000:.1f} GB" if size >= 1000 else f"{size:.0f} MB"
+    return f"{model.id} (built-in, {unit})" if model.builtin else f"{model.id} ({unit})"
+
+
+class NewProjectDialog(QDialog):
+    """Collects what a new document needs; :meth:`draft` builds it."""
+
+    def __init__(
+        self, models: list[InstalledModel], current_model: str | None, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("New project")
+        self.setMinimumWidth(620)
+        self.instruction = QPlainTextEdit()
+        self.instruction.setPlaceholderText(
+            "What should be written? For example: Write a 3,000-word guide to "
+            "keeping bees in a small garden, for beginners."
+        )
+        self.instruction.setMinimumHeight(110)
+        self.words = QSpinBox()
+        self.words.setRange(50, MAX_WORDS)
+        self.words.setSingleStep(100)
+        self.words.setGroupSeparatorShown(True)
+        self.words.setSuffix(" words")
+        self.words_hint = QLabel()
+        self.words_hint.setWordWrap(True)
+        self.words_hint.setStyleSheet("color: palette(placeholder-text);")
+        self.mode = QComboBox()
+        for key, label in MODES:
+            self.mode.addItem(label, key)
+        self.model = QComboBox()
+        for model in models:
+            self.model.addItem(model_label(model), model.id)
+        if current_model:
+            found = self.model.findData(current_model)
+            if found >= 0:
+                self.model.setCurrentIndex(found)
+        self.notes = QPlainTextEdit()
+        self.notes.setPlaceholderText("Optional: audience, tone, names and facts to keep, what to avoid.")
+        self.notes.setMaximumHeight(90)
+        self._words_touched = False
+        self._setting_words = False
+        self.instruction.textChanged.connect(self._instruction_changed)
+        self.words.valueChanged.connect(self._words_changed)
+
+        form = QFormLayout()
+        form.addRow("Instruction:", self.instruction)
+        form.addRow("Length:", self.words)
+        form.addRow("", self.words_hint)
+        form.addRow("Mode:", self.mode)
+        form.addRow("Model:", self.model)
+        form.addRow("Writing notes:", self.notes)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Create")
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.buttons)
+        self._instruction_changed()
+
+    def _instruction_changed(self) -> None:
+        text = self.instruction.toPlainText()
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(bool(text.strip()))
+        if self._words_touched:
+            return
+        guess = target_from_instruction(text)
+        self._setting_words = True
+        self.words.setValue(guess.words)
+        self._setting_words = False
+        if guess.found:
+            self.words_hint.setText(f'Read from the instruction: "{guess.phrase}".')
+        else:
+            self.words_hint.setText(
+                "The instruction names no length: the default applies. Type a number to choose."
+            )
+
+    def _words_changed(self) -> None:
+        if not self._setting_words:
+            self._words_touched = True
+            self.words_hint.setText("Set by hand.")
+
+    def draft(self) -> tuple[Draft, str]:
+        """The new project and the mode asked for ("auto", "plan" or "direct")."""
+        mode = str(self.mode.currentData())
+        draft = Draft(
+            instruction=self.instruction.toPlainText().strip(),
+            target_words=self.words.value(),
+            mode="direct" if mode == "direct" else "plan",
+            model=self.model.currentData(),
+            notes=self.notes.toPlainText().strip(),
+        )
+        return draft, mode

@@ -1,0 +1,87 @@
+"""`longwriter write`, `resume` and `export` end to end, in subprocesses, as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from docx import Document
+
+
+def _cli(home: Path, *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, LONGWRITER_HOME=str(home), PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    return subprocess.run([sys.executable, "-m", "longwriter_desktop.cli", *args], capture_output=True,
+                          text=True, env=env, timeout=timeout)
+
+
+def test_write_streams_the_document_and_writes_stats(longwriter_home: Path, tmp_path: Path) -> None:
+    out, stats_path = tmp_path / "x.md", tmp_path / "s.json"
+    result = _cli(longwriter_home, "write", "Write a 300-word welcome email for a book club.", "--words", "300",
+                  "--out", str(out), "--stats-json", str(stats_path), "--seed", "1")
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    stats = json.loads(stats_path.read_text())
+    for key in ("words", "target_words", "length_score", "mode", "model", "backend", "prompt_tokens_evaluated",
+                "completion_tokens", "tokens_per_second", "elapsed_s", "finish_reason", "sections"):
+        assert key in stats, key
+    assert stats["target_words"] == 300 and stats["model"] == "smollm2-135m" and stats["backend"] == "llama.cpp"
+    assert stats["length_score"] >= 80 and stats["finish_reason"] == "stop"
+    assert stats["completion_tokens"] > 0 and stats["tokens_per_second"] > 0
+    assert sum(s["words"] for s in stats["sections"]) <= stats["words"]
+    document = out.read_text()
+    # What streamed to stdout is the document body.
+    body = document.split("\n", 2)[-1].strip()
+    assert body[:200] in result.stdout
+    assert "words" in result.stderr and "Project 1" in result.stderr
+    listing = _cli(longwriter_home, "projects", "list")
+    assert listing.returncode == 0 and "done" in listing.stdout
+
+
+def test_export_to_docx_keeps_structure(longwriter_home: Path, tmp_path: Path) -> None:
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"sections": [
+        {"title": "Morning", "main_point": "The market opens.", "words": 80},
+        {"title": "Evening", "main_point": "The market closes.", "words": 80},
+    ]}))
+    result = _cli(longwriter_home, "write", "Write about a market day.", "--plan", str(plan), "--quiet",
+                  "--out", str(tmp_path / "m.docx"), "--seed", "3")
+    assert result.returncode == 0, result.stderr
+    doc = Document(str(tmp_path / "m.docx"))
+    styles = [(p.style.name, p.text) for p in doc.paragraphs if p.text.strip()]
+    assert styles[0][0] == "Title"
+    headings = [text for style, text in styles if style == "Heading 1"]
+    assert headings == ["Morning", "Evening"]
+    again = _cli(longwriter_home, "export", "1", "--out", str(tmp_path / "again.md"))
+    assert again.returncode == 0, again.stderr
+    assert "## Morning" in (tmp_path / "again.md").read_text()
+
+
+def test_bad_input_exits_2_with_one_line(longwriter_home: Path, tmp_path: Path) -> None:
+    for args in (["write", "x", "--words", "-5"], ["write", "x", "--out", "a.pdf"],
+                 ["write", "x", "--model", "no-such-model"], ["write", "x", "--plan", str(tmp_path / "none.json")],
+                 ["resume", "999"]):
+        result = _cli(longwriter_home, *args, timeout=60)
+        assert result.returncode in (1, 2), (args, result.returncode, result.stderr)
+        assert "Traceback" not in result.stderr
+        assert result.stderr.strip().startswith("longwriter:"), result.stderr
+    missing = _cli(longwriter_home, "write", "x", "--model", str(tmp_path / "gone.gguf"), timeout=60)
+    assert missing.returncode == 1 and "not found" in missing.stderr
+
+
+def test_engine_never_imports_qt() -> None:
+    code = (
+        "import sys, pkgutil, importlib, longwriter_desktop\n"
+        "for m in pkgutil.walk_packages(longwriter_desktop.__path__, 'longwriter_desktop.'):\n"
+        "    if '.ui' in m.name or m.name.endswith('__main__') or m.name.startswith('longwriter_desktop.bench'):\n"
+        "        continue\n"
+        "    importlib.import_module(m.name)\n"
+        "bad = [n for n in sys.modules if n.startswith('PySide6')]\n"
+        "print(bad)\n"
+        "sys.exit(1 if bad else 0)\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -1,0 +1,134 @@
+"""The whole writing flow on the real built-in model: plan, edit, write, stop, resume, finish, export."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import docx
+from pytestqt.qtbot import QtBot
+
+from longwriter_desktop.engine.words import count_words
+from longwriter_desktop.settings import Settings
+from longwriter_desktop.ui.draft import DONE, INTERRUPTED, Draft
+from longwriter_desktop.ui.main_window import MainWindow
+
+INSTRUCTION = "Write a 500-word article about keeping bees in a small city garden."
+
+
+def wait_job(qtbot: QtBot, win: MainWindow, timeout_s: float) -> None:
+    qtbot.waitUntil(lambda: not win.worker.busy, timeout=int(timeout_s * 1000))
+
+
+def test_plan_edit_write_stop_resume_export(
+    window: MainWindow, qtbot: QtBot, tmp_path: Path, builtin_gguf: Path
+) -> None:
+    win = window
+    assert win.banner.isVisibleTo(win), "first run on the built-in model shows the note about better models"
+    assert not win.write_action.isEnabled()
+
+    win.create_project(Draft(INSTRUCTION, 500), "plan")
+    assert win.worker.busy and win.stop_action.isEnabled() and not win.new_action.isEnabled()
+    wait_job(qtbot, win, 90)
+    draft = win.draft
+    assert draft is not None and len(draft.rows) == 2, win.last_error
+    assert win.loaded_model is not None and win.loaded_model.device == "CPU"
+    assert win.plan_pane.table.rowCount() == 2
+    assert win.write_action.isEnabled() and win.write_action.text() == "Write"
+    assert not win.export_action.isEnabled()
+
+    # Edit the targets in the table, as a user would, to keep the run short.
+    win.plan_pane.set_target(0, 150)
+    win.plan_pane.set_target(1, 120)
+    assert [r.section.target_words for r in draft.rows] == [150, 120]
+    assert "270 words in all" in win.plan_pane.total_label.text()
+
+    win.write()
+    assert win.output_pane.editor.isReadOnly()
+    qtbot.waitUntil(lambda: count_words(draft.rows[0].text) >= 40, timeout=90_000)
+    win.stop()
+    wait_job(qtbot, win, 30)
+    assert draft.resumable and not draft.complete
+    assert draft.rows[0].status == INTERRUPTED
+    assert win.write_action.text() == "Resume"
+    assert not win.output_pane.editor.isReadOnly()
+    assert win.output_pane.editor.toPlainText() == draft.view_text()
+    stopped_text = draft.rows[0].text
+
+    resumed: list[tuple[int, int]] = []
+    win.worker.sectionStarted.connect(lambda index, _title, _target, words: resumed.append((index, words)))
+    win.write()  # resume
+    wait_job(qtbot, win, 120)
+    assert win.last_error is None
+    assert draft.complete and all(r.status == DONE for r in draft.rows)
+    assert resumed[0][0] == 0 and resumed[0][1] >= 40, "the resumed section went on from its text"
+    if not any("loop was cut" in w for w in win.warnings):  # a cut may reach back into the resumed text
+        assert draft.rows[0].text.startswith(stopped_text.rstrip()[:200])
+    assert win.last_done is not None
+    assert win.output_pane.editor.toPlainText() == draft.view_text()
+    assert win.export_action.isEnabled() and win.write_action.text() == "Write"
+    # Text is flushed in batches, never a view update per token.
+    assert win.worker.text_signals < win.worker.deltas_received
+
+    path = win.export(tmp_path / "bees.docx")
+    assert path is not None and path.is_file()
+    document = docx.Document(str(path))
+    headings = [p.text for p in document.paragraphs if p.style.name == "Heading 1"]
+    assert headings == [" ".join(r.section.title.split()) for r in draft.rows]
+    body = " ".join(p.text for p in document.paragraphs if p.style.name not in ("Heading 1", "Title"))
+    assert count_words(body) >= 150
+
+
+def test_closing_mid_run_stops_the_worker(window: MainWindow, qtbot: QtBot, builtin_gguf: Path) -> None:
+    win = window
+    win.create_project(Draft("Write a 2,000-word story about a lighthouse keeper.", 2000), "direct")
+    assert len(win.draft.rows) == 1 and win.draft.mode == "direct"
+    win.write()
+    qtbot.waitUntil(lambda: count_words(win.draft.rows[0].text) >= 10, timeout=90_000)
+    started = time.perf_counter()
+    win.close()
+    assert win.worker.shutdown(10)
+    assert time.perf_counter() - started < 5.0
+    assert win.draft.rows[0].status == INTERRUPTED
+    written = win.draft.rows[0].text
+
+    again = reopen(qtbot)  # the autosave kept the text of the interrupted run
+    try:
+        again.project_list.setCurrentRow(0)
+        assert again.draft.rows[0].status == INTERRUPTED
+        assert again.draft.rows[0].text == written
+        assert again.write_action.text() == "Resume"
+    finally:
+        again.close()
+
+
+def reopen(qtbot: QtBot) -> MainWindow:
+    """A second window on the same projects database, as after restarting the app."""
+    again = MainWindow(Settings(n_ctx=2048))
+    qtbot.addWidget(again)
+    return again
+
+
+def test_projects_are_saved_and_reopened(window: MainWindow, qtbot: QtBot, builtin_gguf: Path) -> None:
+    win = window
+    win.create_project(Draft("Write a 120-word note about tea.", 120), "direct")
+    win.write()
+    wait_job(qtbot, win, 90)
+    draft = win.draft
+    assert draft.complete, win.last_error
+    # A hand edit of the text, kept by Ctrl+S.
+    win.output_pane.editor.appendPlainText("\nAn added closing line.")
+    win.save_action.trigger()
+    assert win.last_error is None
+    win.close()
+
+    again = reopen(qtbot)
+    try:
+        assert again.project_list.count() == 1
+        again.project_list.setCurrentRow(0)
+        loaded = again.draft
+        assert loaded is not None and loaded.project_id == draft.project_id
+        assert loaded.complete and loaded.rows[0].text.endswith("An added closing line.")
+        assert again.output_pane.editor.toPlainText() == loaded.view_text()
+    finally:
+        again.close()
