@@ -368,9 +368,9 @@ def _downloads(section: dict[str, Any] | None, summary: list[list[str]]) -> list
             "",
             f"The built-in model ({section['bytes'] / 1e6:.0f} MB) served by "
             "`longwriter_desktop.testing.hubserver` on 127.0.0.1 (Hub port, then a 302 to its CDN port), "
-            "fetched by the app's downloader (`library.download.download`: metadata requests, ranged GET, sha256 while the bytes arrive, "
-            "checkpoints, the final move) and by plain urllib (the same URL, 1 MiB reads to a file, no "
-            f"checks), alternating, {section['rounds']} rounds.",
+            "fetched by the app's downloader (`library.download.download`: metadata requests, ranged GET, "
+            "sha256 while the bytes arrive, checkpoints, the final move) and by plain urllib (the same URL, "
+            f"1 MiB reads to a file, no checks), alternating, {section['rounds']} rounds.",
             "",
             *_table(["client", "median MB/s", "each round"], [
                 ["app's downloader", f"{med['app']:.0f}", _each(section["rates"]["app"])],
