@@ -15,7 +15,7 @@ def merge_results(current: dict[str, Any], earlier: list[dict[str, Any]]) -> dic
     merged = copy.deepcopy(current)
     for old in earlier:
         for name, value in old.get("sections", {}).items():
-            if name not in merged["sections"] and not value.get("partial"):
+            if name not in merged["sections"]:
                 section = copy.deepcopy(value)
                 section.setdefault("mode", old.get("mode", "?"))
                 section.setdefault("taken", old.get("taken", "?"))
@@ -268,16 +268,20 @@ def _prompts(section: dict[str, Any] | None, summary: list[list[str]]) -> list[s
         rows.append([str(r["number"]), prompt, f"{r['target']:,}", f"{r['words']:,}", f"{r['length_score']}",
                      _duration(r["wall_s"]), f"{r['tokens_per_second']}", f"{r['prompt_tokens_evaluated']:,}",
                      f"{r['prompt_tokens_without_cache']:,}", str(r["sections"]), str(r["context_drops"])])
-    mean = section["mean_length_score"]
-    summary.append([f"mean length score, dev prompts ({section['subset']})", f"{mean:.1f}", "-", "-"])
+    scores = [r["length_score"] for r in section["rows"]]
+    mean = section.get("mean_length_score", sum(scores) / len(scores) if scores else 0.0)
+    subset = section.get("subset", f"{len(scores)} so far")
+    if section.get("partial"):
+        subset = f"the first {len(scores)}, all that had finished when this report was written"
+    source = section.get("file", "shared/eval/dev_prompts.jsonl")
+    summary.append([f"mean length score, dev prompts ({subset})", f"{mean:.1f}", "-", "-"])
     lines += [
         _taken(section),
         "",
-        f"From `{section['file'].rsplit('/', 2)[-2]}/{section['file'].rsplit('/', 1)[-1]}` "
-        f"({section['subset']} "
-        "prompts), written by the app's writer in plan mode on the built-in model (the target read from the "
-        "instruction, seed fixed), one after another on one loaded model. Length score as LongBench-Write "
-        "scores it, against the prompt's own length.",
+        f"From `{'/'.join(source.rsplit('/', 3)[-3:])}`, prompts: {subset}. Each was written by the app's "
+        "writer in plan mode on the built-in model (the target read from the instruction, seed fixed), one "
+        "after another on one loaded model (so a prompt's start can come from the KV cache of the one "
+        "before). Length score as LongBench-Write scores it, against the prompt's own length.",
         "",
         *_table(["#", "prompt", "target", "words", "length score", "time", "tok/s", "prompt tokens evaluated",
                  "naive total", "sections", "context drops"], rows),
