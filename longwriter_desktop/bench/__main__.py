@@ -32,6 +32,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--reuse", action="append", default=[],
                         help="a results .json from an earlier run: parts not run now are taken from it "
                              "(each keeps its own date and mode in the report); may be repeated")
+    parser.add_argument("--prefer-reused", default="",
+                        help="comma-separated parts to take from --reuse files even where this run has them "
+                             "(e.g. prompts: a full dev-prompt table over a quick run's subset)")
     parser.add_argument("--render", metavar="RESULTS_JSON",
                         help="measure nothing: write the report from this results file (and any --reuse)")
     parser.add_argument("--prompts", help="dev_prompts.jsonl (default: ../shared/eval beside the repository)")
@@ -64,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench: {exc}", file=sys.stderr)
         return 1
     earlier: list[dict[str, Any]] = [json.loads(Path(p).read_text(encoding="utf-8")) for p in args.reuse]
+    prefer = frozenset(_parts(args.prefer_reused))
     started = time.perf_counter()
 
     def log(message: str) -> None:
@@ -76,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.render:
         results = json.loads(Path(args.render).read_text(encoding="utf-8"))
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(render_report(merge_results(results, earlier)), encoding="utf-8")
+        out.write_text(render_report(merge_results(results, earlier, prefer)), encoding="utf-8")
         log(f"wrote {out}")
         return 0
     options = Options(quick=args.quick, only=only, prompts_path=find_dev_prompts(args.prompts),
@@ -84,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     results = run_benchmarks(model.path, options)
     results["total_s"] = time.perf_counter() - started
     save(results)
-    merged = merge_results(results, earlier)
+    merged = merge_results(results, earlier, prefer)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render_report(merged), encoding="utf-8")
     log(f"wrote {out} and {json_path}")

@@ -10,9 +10,13 @@ from . import TARGETS
 MiB = 1 << 20
 
 
-def merge_results(current: dict[str, Any], earlier: list[dict[str, Any]]) -> dict[str, Any]:
-    """The current run, with parts it did not measure taken from earlier runs (latest given wins)."""
+def merge_results(current: dict[str, Any], earlier: list[dict[str, Any]],
+                  prefer_earlier: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The current run, with parts it did not measure (or parts named in prefer_earlier) from earlier runs."""
     merged = copy.deepcopy(current)
+    for name in prefer_earlier:
+        if any(name in old.get("sections", {}) for old in earlier):
+            merged["sections"].pop(name, None)
     for old in earlier:
         for name, value in old.get("sections", {}).items():
             if name not in merged["sections"]:
