@@ -284,6 +284,11 @@ def _prompts(section: dict[str, Any] | None, summary: list[list[str]]) -> list[s
         subset = f"the first {len(scores)}, all that had finished when this report was written"
     source = section.get("file", "shared/eval/dev_prompts.jsonl")
     summary.append([f"mean length score, dev prompts ({subset})", f"{mean:.1f}", "-", "-"])
+    limit = TARGETS["document_seconds_10k"]
+    for r in section["rows"]:
+        if r["target"] == 10_000:
+            summary.append([f"10,000 words on 2 cores (dev prompt {r['number']}: {r['words']:,} words)",
+                            _duration(r["wall_s"]), f"<= {_duration(limit)}", _verdict(r["wall_s"] <= limit)])
     lines += [
         _taken(section),
         "",
