@@ -120,9 +120,9 @@ def _overhead(section: dict[str, Any] | None, summary: list[list[str]]) -> list[
     med = section["median"]
     target = section["target_ratio"]
     ratio, ratio_no_dry = section["ratio_app"], section["ratio_app_no_dry"]
-    summary.append(["generation speed, app (DRY on) / bare", f"{ratio:.3f}", f">= {target}",
+    summary.append(["generation speed, app (DRY on) / bare", f"{ratio:.4f}", f">= {target}",
                     _verdict(ratio >= target)])
-    summary.append(["generation speed, app (DRY off) / bare", f"{ratio_no_dry:.3f}", f">= {target}",
+    summary.append(["generation speed, app (DRY off) / bare", f"{ratio_no_dry:.4f}", f">= {target}",
                     _verdict(ratio_no_dry >= target)])
     s = section["sampling"]
     rows = []
@@ -130,7 +130,7 @@ def _overhead(section: dict[str, Any] | None, summary: list[list[str]]) -> list[
                         ("app", "app `LlamaBackend.generate`, default sampling (DRY 0.8)"),
                         ("app_no_dry", "app `LlamaBackend.generate`, `dry_multiplier=0`")):
         rates = ", ".join(f"{r:.1f}" for r in section["rates"][name])
-        ratio_cell = "1" if name == "bare" else f"{med[name] / med['bare']:.3f}" if med["bare"] else "-"
+        ratio_cell = "1" if name == "bare" else f"{med[name] / med['bare']:.4f}" if med["bare"] else "-"
         rows.append([label, f"{med[name]:.1f}", rates, ratio_cell])
     lines += [
         _taken(section),
@@ -145,8 +145,8 @@ def _overhead(section: dict[str, Any] | None, summary: list[list[str]]) -> list[
         "",
         *_table(["stream", "median tok/s", "each round", "ratio to bare"], rows),
         "",
-        f"Target: app / bare >= {target}. With DRY on: {ratio:.3f} ({_verdict(ratio >= target)}); "
-        f"with DRY off: {ratio_no_dry:.3f} ({_verdict(ratio_no_dry >= target)}). DRY's own cost is the gap "
+        f"Target: app / bare >= {target}. With DRY on: {ratio:.4f} ({_verdict(ratio >= target)}); "
+        f"with DRY off: {ratio_no_dry:.4f} ({_verdict(ratio_no_dry >= target)}). DRY's own cost is the gap "
         "between the two app rows: it is a sampling feature the bare reference does not have.",
         "",
         "Paired within each round (each app run over the bare run beside it, then the median; this cancels "
@@ -403,7 +403,8 @@ def _downloads(section: dict[str, Any] | None, summary: list[list[str]]) -> list
             ]),
             "",
             f"App / urllib: {section['ratio']:.2f} (paired per round: {section['paired_ratio']:.2f}). Over "
-            "loopback the disk and the hashing bound both; over a real network the link does.",
+            "loopback the client's own work bounds it (for the app: hashing, writing, checkpoints, metadata "
+            "requests); over a real network, at tens of MB/s, the link does.",
             "",
         ]
     else:
