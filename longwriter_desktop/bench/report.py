@@ -341,8 +341,8 @@ def _gui(section: dict[str, Any] | None, summary: list[list[str]]) -> list[str]:
                   "returns** (`Signal.emit`, `QCoreApplication.postEvent`, ...) on this Python (before 3.12 "
                   "these objects are not immortal). A few hundred emits and the interpreter aborts with "
                   "\"Fatal Python error: bool_dealloc\". The measurement holds a million extra references to "
-                  "them (`ui/latency.py: pad_singleton_references`) so that it survives; the app itself "
-                  "needs a fix (another PySide6 version, Python 3.12+, or the same padding).", ""]
+                  "them (`ui/latency.py: pad_singleton_references`) so that it survives. The project excludes "
+                  "release 6.12.0 (pyproject.toml); a test fails on any version with this bug.", ""]
     launch = section.get("launch")
     if not section.get("main_window"):
         summary.append(["launch to window shown", "-", f"< {TARGETS['launch_s']} s", _verdict(None)])
