@@ -337,7 +337,7 @@ def _gui(section: dict[str, Any] | None, summary: list[list[str]]) -> list[str]:
             "",
         ]
     if loop.get("singleton_refcount_bug"):
-        lines += ["**Found while measuring: this PySide6 drops a reference to the `True`/`None` it "
+        lines += ["**Found while measuring: this Qt binding drops a reference to the `True`/`None` it "
                   "returns** (`Signal.emit`, `QCoreApplication.postEvent`, ...) on this Python (before 3.12 "
                   "these objects are not immortal). A few hundred emits and the interpreter aborts with "
                   "\"Fatal Python error: bool_dealloc\". The measurement holds a million extra references to "
