@@ -8,11 +8,13 @@ reused pid cannot keep a project locked). The file also records who holds it, fo
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import ProjectError
@@ -145,5 +147,28 @@ def is_locked(path: Path) -> bool:
             _unlock(fd)
             return False
         return True
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def setup_lock(path: Path, timeout: float) -> Iterator[None]:
+    """Serialise opening the database (WAL switch, migrations) across threads and processes.
+
+    SQLite can answer "busy" at once, without waiting, when several connections switch a new file to WAL
+    and migrate it together; one at a time, each step is quick.
+    """
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        deadline = time.monotonic() + timeout
+        while not _try_lock(fd):
+            if time.monotonic() > deadline:
+                raise ProjectError("Another LongWriter has been opening the projects database for too long. "
+                                   "Try again.")
+            time.sleep(0.02)
+        try:
+            yield
+        finally:
+            _unlock(fd)
     finally:
         os.close(fd)

@@ -34,7 +34,7 @@ from typing import Any, Protocol
 from .. import paths
 from ..engine.words import count_words
 from ..errors import InputError, ProjectError
-from .lock import ProjectLock, is_locked, read_holder
+from .lock import ProjectLock, is_locked, read_holder, setup_lock
 
 log = logging.getLogger(__name__)
 
@@ -314,7 +314,8 @@ class ProjectStore:
         except sqlite3.Error as exc:
             raise ProjectError(f"Could not open the projects database {self.path}: {exc}") from exc
         try:
-            with self._translate("open the projects database"):
+            with setup_lock(self.path.with_name(self.path.name + ".open-lock"), BUSY_TIMEOUT_MS / 1000), \
+                    self._translate("open the projects database"):
                 mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
                 if str(mode).lower() != "wal":  # e.g. some network file systems: still safe, just slower
                     log.warning("projects database %s runs in %s journal mode, not WAL", self.path, mode)
