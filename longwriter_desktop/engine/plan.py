@@ -217,6 +217,11 @@ GENERIC_EN = ("Introduction", "Background", "The main question", "Key ideas", "A
 GENERIC_ZH = ("引言", "背景", "核心问题", "主要观点", "深入分析", "实例", "挑战", "不同观点", "实践意义", "展望", "结语")
 
 
+_AGAIN_EN = ("More on ", "Further notes on ", "Another look at ", "Deeper into ", "Returning to ", "Last word on ",
+             "Final thoughts on ")
+_AGAIN_ZH = ("再谈", "续论", "重看", "深入", "回到", "补充", "总结")
+
+
 def generic_outline(instruction: str, target_words: int, count: int) -> Plan:
     """A neutral outline the user can edit, for models that cannot plan."""
     names = GENERIC_ZH if has_cjk(instruction) else GENERIC_EN
@@ -229,8 +234,11 @@ def generic_outline(instruction: str, target_words: int, count: int) -> Plan:
         else:
             middle = names[1:-1]
             title = middle[(i - 1) % len(middle)]
-            if i - 1 >= len(middle):
-                title = f"{title} ({(i - 1) // len(middle) + 1})"
+            round_ = (i - 1) // len(middle)
+            if round_:
+                # Not "(2)": titles that differ only in numbers count as the same one.
+                lead = _AGAIN_ZH if names is GENERIC_ZH else _AGAIN_EN
+                title = f"{lead[(round_ - 1) % len(lead)]}{title if names is GENERIC_ZH else title.lower()}"
         point = f"{title}：{instruction.strip()}" if names is GENERIC_ZH else f"{title}: {instruction.strip()}"
         sections.append(Section(title, point, 1))
     return rescale(Plan(sections), target_words)
@@ -247,14 +255,24 @@ def repair(plan: Plan, instruction: str, target_words: int, count: int) -> tuple
     if not fixed.sections or len(bad) > len(fixed.sections) // 2:
         notes.append("the model's plan repeated itself; a generic outline was used instead: edit it freely")
         return generic_outline(instruction, target_words, count), notes
+    generic = [s.title for s in generic_outline(instruction, target_words, count + len(bad)).sections]
+    used = {_norm_title(s.title) for s in fixed.sections}
+
+    def fresh_title() -> str:
+        for title in generic:
+            if _norm_title(title) not in used:
+                used.add(_norm_title(title))
+                return title
+        raise AssertionError("the generic outline has more titles than sections")
+
+    for i in bad:
+        fixed.sections[i].title = fresh_title()
     if bad:
-        fallback = generic_outline(instruction, target_words, len(fixed.sections))
-        for i in bad:
-            fixed.sections[i].title = fallback.sections[i].title
         notes.append(f"{len(bad)} repeated or empty titles were replaced")
+    mean = max(1, round(sum(s.target_words for s in fixed.sections) / max(1, len(fixed.sections))))
     while len(fixed.sections) < count:
-        extra = generic_outline(instruction, target_words, count).sections[len(fixed.sections)]
-        fixed.sections.append(extra)
+        title = fresh_title()
+        fixed.sections.append(Section(title, f"{title}: {instruction.strip()}", mean))
     before = [s.target_words for s in fixed.sections]
     fixed = rescale(fixed, target_words)
     if before != [s.target_words for s in fixed.sections]:

@@ -27,9 +27,10 @@ class RepetitionGuard:
 
     def __init__(self, context: str = "", ngram: int = NGRAM) -> None:
         self.ngram = ngram
-        self._seen: set[tuple[str, ...]] = set()
+        # n-gram -> index of the word after its first occurrence (-1 for the context before this text)
+        self._seen: dict[tuple[str, ...], int] = {}
         self._sentences: set[tuple[str, ...]] = set()
-        self._seen.update(_windows([w for w, _ in words_with_offsets(context)], ngram))
+        self._seen.update((gram, -1) for gram in _windows([w for w, _ in words_with_offsets(context)], ngram))
         self._sentences.update(s for s in _split_sentences(context) if len(s) >= SENTENCE_MIN_WORDS)
         self._words: list[str] = []
         self._offsets: list[int] = []
@@ -71,12 +72,14 @@ class RepetitionGuard:
         if len(self._words) < self.ngram:
             return None
         gram = tuple(self._words[-self.ngram:])
-        if gram in self._seen:
+        earlier_end = self._seen.get(gram)
+        if earlier_end is not None:
             first = len(self._words) - self.ngram
             start = max(i for i in self._sentence_starts if i <= first)
-            # Cut whole sentences, unless that would throw away a long stretch of good text before the loop.
-            return self._offsets[start if first - start <= 30 else first]
-        self._seen.add(gram)
+            # Cut whole sentences, unless that would throw away a long stretch of good text before the loop
+            # or reach back into the first copy of the repeated words.
+            return self._offsets[start if first - start <= 30 and start >= earlier_end else first]
+        self._seen[gram] = len(self._words)
         return None
 
     def _check_sentence(self) -> int | None:
