@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from longwriter_desktop.projects.store import ProjectStore  # noqa: E402
+from longwriter_desktop.projects.store import ProjectStore
 
 PIECE = "The storm rolled in over the harbour and the boats pulled hard at their lines. "  # ~80 chars
 

@@ -11,7 +11,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("HF_HUB_DISABLE_XET", "1")
 
-from longwriter_desktop.library.installed import builtin_model_path  # noqa: E402
+from longwriter_desktop.library.installed import builtin_model_path
 
 
 @pytest.fixture(autouse=True)

@@ -12,13 +12,13 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
-from ..errors import InputError
 from ..engine import events as ev
 from ..engine.backend import Sampling
 from ..engine.plan import Plan, PlanResult, Section, generate_plan, load_plan
 from ..engine.session import open_backend
 from ..engine.target import target_from_instruction
-from ..engine.writer import DocumentWriter, ResumeState, WriteRequest, render_document
+from ..engine.writer import DocumentWriter, ResumeState, WriteRequest
+from ..errors import InputError
 from ..export.api import export_document
 from ..export.atomic_file import write_atomically
 from ..export.document import ExportDocument, ExportSection

@@ -86,7 +86,7 @@ class Progress(Event):
 
 
 @dataclass(frozen=True)
-class Warning(Event):  # noqa: A001 - an event name, not the builtin
+class Warning(Event):
     message: str
     kind: str = "warning"  # "context", "repetition", "plan", "length"
 

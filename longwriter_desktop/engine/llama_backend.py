@@ -23,7 +23,7 @@ from typing import Any
 
 from ..errors import GenerationError, InputError, ModelError
 from ..library.gguf import GGUFInfo, check_complete, read_gguf
-from .backend import BackendInfo, CancelToken, Delta, Finish, FinishReason, GenerationRequest
+from .backend import BackendInfo, CancelToken, Delta, Finish, FinishReason, GenerationRequest, Sampling
 from .prompts import Family, PromptFormat, detect_family, format_for, is_longwriter_trained, template_format
 
 log = logging.getLogger(__name__)
@@ -214,7 +214,7 @@ class LlamaBackend:
         self._end_tokens: list[int] | None = None
         # Llama.generate builds its sampler chain itself, without DRY and blind to the prompt: build it here.
         self._history: list[int] = []
-        self._sampling = None
+        self._sampling: Sampling | None = None
         self._llm._init_sampler = self._make_sampler
         self._vocab = llama_cpp.llama_model_get_vocab(self._llm.model)
         layers = self.header.block_count or 0

@@ -47,7 +47,7 @@ from urllib.parse import urlsplit
 
 from ..errors import GenerationError, InputError
 from ..secret import Secret
-from .backend import BackendInfo, Delta, Finish, FinishReason, GenerationRequest
+from .backend import BackendInfo, CancelToken, Delta, Finish, FinishReason, GenerationRequest
 from .prompts import Family, PromptFormat, detect_family, format_for
 from .words import count_words
 
@@ -745,7 +745,7 @@ class OpenAIBackend:
         return path, payload
 
     def _open_stream(
-        self, path: str, payload: dict[str, Any], cancel: threading.Event | None
+        self, path: str, payload: dict[str, Any], cancel: CancelToken | None
     ) -> _Exchange | None:
         """Start the request, retrying connection errors and busy answers before any text arrives.
 

@@ -8,7 +8,6 @@ penalty and then replaced, and a model that cannot plan at all gets a generic ou
 from __future__ import annotations
 
 import json
-import math
 import re
 import threading
 from collections.abc import Iterator, Sequence
@@ -346,9 +345,9 @@ def parse_generated_plan(text: str) -> Plan:
         except json.JSONDecodeError:
             continue
         if isinstance(item, dict) and ("title" in item or "main_point" in item):
-            words = item.get("words", item.get("target_words", 300))
+            raw = item.get("words", item.get("target_words", 300))
             try:
-                words = max(1, int(str(words).replace(",", "")))
+                words = max(1, int(str(raw).replace(",", "")))
             except ValueError:
                 words = 300
             sections.append(Section(str(item.get("title", "")).strip(), str(item.get("main_point", "")).strip(),

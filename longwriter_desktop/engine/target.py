@@ -120,21 +120,21 @@ def target_from_instruction(instruction: str, default: int = DEFAULT_WORDS) -> T
         high = _en_digits(match.group(3), match.group(4) or match.group(2))
         candidates.append((match.start(), _to_words((low + high) / 2, match.group(5)), match.group(0)))
     for match in _ZH_RANGE.finditer(instruction):
-        low, high = _zh_number(match.group(1)), _zh_number(match.group(2))
-        if low and high:
-            candidates.append((match.start(), _to_words((low + high) / 2, match.group(3)), match.group(0)))
+        zh_low, zh_high = _zh_number(match.group(1)), _zh_number(match.group(2))
+        if zh_low and zh_high:
+            candidates.append((match.start(), _to_words((zh_low + zh_high) / 2, match.group(3)), match.group(0)))
     if not candidates:
         for match in _SINGLE_EN.finditer(instruction):
             value = _en_digits(match.group(1), match.group(2))
             candidates.append((match.start(), _to_words(value, match.group(3)), match.group(0)))
         for match in _WORDY_EN.finditer(instruction):
-            value = _en_words(match.group(1))
-            if value:
-                candidates.append((match.start(), _to_words(value, match.group(2)), match.group(0)))
+            spelled = _en_words(match.group(1))
+            if spelled:
+                candidates.append((match.start(), _to_words(spelled, match.group(2)), match.group(0)))
         for match in _ZH_SINGLE.finditer(instruction):
-            value = _zh_number(match.group(1))
-            if value:
-                candidates.append((match.start(), _to_words(value, match.group(2)), match.group(0)))
+            zh_value = _zh_number(match.group(1))
+            if zh_value:
+                candidates.append((match.start(), _to_words(zh_value, match.group(2)), match.group(0)))
     candidates = [c for c in candidates if 10 <= c[1] <= MAX_WORDS]
     if not candidates:
         return TargetGuess(default, False, "the instruction names no length; the default applies")

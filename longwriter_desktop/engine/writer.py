@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import GenerationError, InputError
-from .backend import Backend, Delta, Finish, FinishReason, GenerationRequest, Sampling, StopSignal
+from .backend import Backend, Finish, FinishReason, GenerationRequest, Sampling, StopSignal
 from .events import (
     Cancelled,
     Done,
@@ -504,13 +504,7 @@ class DocumentWriter:
                     continue
                 yield TextDelta(index, text_piece)
                 text = self.texts[index]
-                if words >= target * HARD_STOP:
-                    stopped_for_length = True
-                    stop.set()
-                elif words >= target * STOP_AT_SENTENCE and _SENTENCE_END.search(text):
-                    stopped_for_length = True
-                    stop.set()
-                elif words >= target * STOP_AT_PARAGRAPH and _PARAGRAPH_END.search(text):
+                if _long_enough(words, target, text):
                     stopped_for_length = True
                     stop.set()
                 now = time.perf_counter()
@@ -672,6 +666,15 @@ class DocumentWriter:
                 for s, t, r in zip(self.plan.sections, self.texts, self.section_retries)
             ],
         }
+
+
+def _long_enough(words: int, target: int, text: str) -> bool:
+    """Stop here: at a paragraph end near the target, at a sentence end past it, or at the hard limit."""
+    return (
+        words >= target * HARD_STOP
+        or (words >= target * STOP_AT_SENTENCE and _SENTENCE_END.search(text) is not None)
+        or (words >= target * STOP_AT_PARAGRAPH and _PARAGRAPH_END.search(text) is not None)
+    )
 
 
 class _ThinkingFilter:

@@ -28,7 +28,7 @@ def _sync_folder(folder: Path) -> None:
         os.close(descriptor)
 
 
-def write_atomically(path: Path, write: Callable[[BinaryIO], None]) -> None:
+def write_atomically(path: Path, write: Callable[[BinaryIO], object]) -> None:
     """Let ``write`` fill a temporary file beside ``path``, then move it over ``path`` in one step.
 
     On any failure the temporary file is removed and an existing ``path`` is left as it was.
