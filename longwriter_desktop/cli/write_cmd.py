@@ -43,6 +43,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--top-p", type=float, default=0.8)
     parser.add_argument("--notes", type=Path, help="a file of writing notes: audience, style, characters, facts to keep")
     parser.add_argument("--quiet", action="store_true", help="don't stream the document to stdout")
+    parser.add_argument("--force", action="store_true", help="load the model even if the fit check says it "
+                        "won't fit in this machine's memory")
     _server_options(parser)
 
 
@@ -82,6 +84,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     resume.add_argument("--temperature", type=float)
     resume.add_argument("--top-p", type=float)
     resume.add_argument("--quiet", action="store_true")
+    resume.add_argument("--force", action="store_true", help="load the model even if it won't fit")
     _server_options(resume)
     resume.set_defaults(func=cmd_resume)
     export = sub.add_parser("export", help="export a project to Word, Markdown or text")

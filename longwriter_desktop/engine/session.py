@@ -9,10 +9,12 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ..errors import InputError
+from ..errors import InputError, ModelError
+from ..library.fit import Machine, ModelShape, Verdict, check_fit
+from ..library.gguf import read_gguf
 from ..library.installed import resolve_model
 from .backend import Backend
-from .llama_backend import LlamaBackend, LoadSettings
+from .llama_backend import LlamaBackend, LoadSettings, choose_n_ctx, parse_gpu_layers
 from .prompts import Family
 
 
@@ -27,10 +29,30 @@ def load_settings_from_args(args: argparse.Namespace) -> LoadSettings:
 
 
 def load_local(model: str | None, settings: LoadSettings,
-               progress: Callable[[float], bool] | None = None) -> LlamaBackend:
-    """Resolve a model id or path (validating its header) and load it."""
+               progress: Callable[[float], bool] | None = None, *, force: bool = False,
+               machine: Machine | None = None) -> LlamaBackend:
+    """Resolve a model id or path (validating its header), check it fits this machine, and load it.
+
+    A model that won't fit is refused unless ``force``: loading it would swap the machine to a halt or be
+    killed for memory, taking the user's session with it.
+    """
     installed = resolve_model(model)
-    return LlamaBackend(installed.path, settings, model_id=installed.id, progress=progress)
+    header = read_gguf(installed.path)
+    if not force and not installed.builtin:
+        try:
+            machine = machine or Machine.current()
+        except InputError:  # memory unknown here: nothing to warn with, so let llama.cpp try
+            machine = None
+    if machine is not None and not force and not installed.builtin:
+        context = choose_n_ctx(settings.n_ctx, header.context_length)
+        gpu_layers = parse_gpu_layers(settings.gpu_layers)
+        layers = None if gpu_layers == "auto" else (-1 if gpu_layers == "all" else int(gpu_layers))
+        report = check_fit(ModelShape.from_header(header), machine, context=context,
+                           kv_type=settings.kv_type, gpu_layers=layers,
+                           flash_attn=settings.flash_attn or settings.kv_type != "f16")
+        if report.verdict is Verdict.WONT_FIT:
+            raise ModelError(f"{report.explanation} To load it anyway, use --force (or confirm in the app).")
+    return LlamaBackend(installed.path, settings, model_id=installed.id, progress=progress, header=header)
 
 
 def connect_server(args: argparse.Namespace) -> Backend:
@@ -64,7 +86,8 @@ def open_backend(args: argparse.Namespace, message: Callable[[str], Any]) -> Ite
     if getattr(args, "backend", "local") == "openai":
         backend: Backend = connect_server(args)
     else:
-        backend = load_local(getattr(args, "model", None), load_settings_from_args(args))
+        backend = load_local(getattr(args, "model", None), load_settings_from_args(args),
+                             force=bool(getattr(args, "force", False)))
     message(f"Model {backend.info.model} loaded in {time.perf_counter() - started:.1f} s "
             f"({backend.info.device}, context {backend.info.n_ctx:,} tokens).")
     try:

@@ -190,3 +190,19 @@ def test_llama_log_goes_to_the_app_logger(builtin_gguf: Path, caplog: pytest.Log
             pass
     assert any(r.name == "longwriter_desktop.llama_cpp" for r in caplog.records)
     assert fractions and fractions[-1] == pytest.approx(1.0)
+
+
+def test_a_model_that_wont_fit_needs_force(builtin_gguf: Path, tmp_path: Path) -> None:
+    from longwriter_desktop.engine.session import load_local
+    from longwriter_desktop.library.fit import Machine
+
+    copy = tmp_path / "big-model.gguf"
+    shutil.copy(builtin_gguf, copy)
+    tiny = Machine(ram_total=64_000_000, ram_available=32_000_000)
+    with pytest.raises(ModelError, match="--force"):
+        load_local(str(copy), LoadSettings(n_ctx=2048), machine=tiny)
+    with load_local(str(copy), LoadSettings(n_ctx=2048), machine=tiny, force=True) as loaded:
+        assert loaded.n_ctx == 2048
+    roomy = Machine(ram_total=16_000_000_000, ram_available=12_000_000_000)
+    with load_local(str(copy), LoadSettings(n_ctx=2048), machine=roomy) as loaded:
+        assert loaded.info.model == "big-model"
