@@ -651,6 +651,11 @@ class DocumentWriter:
             "writing_head_tokens": getattr(self, "head_tokens", 0),
             "completion_tokens": self.completion_tokens,
             "document_tokens_in_context": document_tokens,
+            "document_tokens": self._section_tokens,
+            # The bound: 1.2 x (plan prompt + writing head + document) while the document fits the
+            # context, 2 x once old sections had to be dropped.
+            "prompt_tokens_bound": round((1.2 if self.context_drops == 0 else 2.0) * (
+                self.plan_prompt_tokens + getattr(self, "head_tokens", 0) + self._section_tokens)),
             "tokens_per_second": round(self._section_tokens / self.generation_seconds, 2)
             if self.generation_seconds else 0.0,
             "elapsed_s": round(elapsed, 2),
