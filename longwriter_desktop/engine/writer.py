@@ -10,6 +10,7 @@ and a loop is cut and written again with another seed and a mild penalty.
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 import re
@@ -38,6 +39,8 @@ from .prompts import Family, has_cjk, zero_system
 from .repetition import RepetitionGuard, repeated_ngram_share
 from .target import target_from_instruction
 from .words import count_words, length_score
+
+log = logging.getLogger(__name__)
 
 DIRECT_MAX_WORDS = 10_000  # what LongWriter-trained models write in one pass
 SECTION_MIN = 0.92  # end-of-text is banned below this share of a section's target
@@ -515,6 +518,8 @@ class DocumentWriter:
             self._call_tokens = 0
             if finish is not None:
                 self._account(finish)
+            log.debug("section %d call %d: %s, %d words of %d, max_tokens %d, prompt %d, loop at %s", index + 1,
+                      calls, finish.reason.value if finish else "closed", words, target, max_tokens, size, loop_at)
             if self.cancel.is_set():
                 return
             if loop_at is not None:
