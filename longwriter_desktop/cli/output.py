@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 
@@ -14,7 +15,7 @@ def format_bytes(size: float) -> str:
 
 
 def format_duration(seconds: float | None) -> str:
-    if seconds is None or seconds != seconds or seconds < 0:
+    if seconds is None or math.isnan(seconds) or seconds < 0:
         return "--:--"
     seconds = int(round(seconds))
     hours, rest = divmod(seconds, 3600)

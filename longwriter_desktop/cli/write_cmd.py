@@ -41,7 +41,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, help="random seed, for repeatable output")
     parser.add_argument("--temperature", type=float, default=0.5)
     parser.add_argument("--top-p", type=float, default=0.8)
-    parser.add_argument("--notes", type=Path, help="a file of writing notes: audience, style, characters, facts to keep")
+    parser.add_argument("--notes", type=Path,
+                        help="a file of writing notes: audience, style, characters, facts to keep")
     parser.add_argument("--quiet", action="store_true", help="don't stream the document to stdout")
     parser.add_argument("--force", action="store_true", help="load the model even if the fit check says it "
                         "won't fit in this machine's memory")
@@ -199,7 +200,7 @@ def cmd_write(args: argparse.Namespace) -> int:
             settings=_run_settings(args),
         )
         status.message(f"Project {project.id}: \"{project.title}\" (resume it with: longwriter resume {project.id})")
-        return _run(writer, store, project.id, args, status, cancel)
+        return _run(writer, store, project.id, args, status=status, cancel=cancel)
 
 
 OUT_SUFFIXES = (".md", ".markdown", ".txt", ".docx")
@@ -215,7 +216,7 @@ def _run_settings(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def _run(writer: DocumentWriter, store: ProjectStore, project_id: int, args: argparse.Namespace,
+def _run(writer: DocumentWriter, store: ProjectStore, project_id: int, args: argparse.Namespace, *,
          status: _ProgressLine, cancel: threading.Event) -> int:
     """Stream a run to stdout while the recorder saves every word; export at the end."""
     out = sys.stdout
@@ -317,7 +318,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
                        f"{state.next_index + 1} of {len(state.sections)} ({done_words:,} words so far).")
         with _CancelOnSigint() as cancel, open_backend(args, status.message) as backend:
             writer = DocumentWriter(backend, request, cancel, resume)
-            return _run(writer, store, project.id, args, status, cancel)
+            return _run(writer, store, project.id, args, status=status, cancel=cancel)
 
 
 def cmd_export(args: argparse.Namespace) -> int:

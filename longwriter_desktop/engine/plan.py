@@ -213,7 +213,8 @@ def rescale(plan: Plan, target_words: int) -> Plan:
 
 GENERIC_EN = ("Introduction", "Background", "The main question", "Key ideas", "A closer look", "Examples",
               "Challenges", "Different views", "What it means in practice", "Looking ahead", "Conclusion")
-GENERIC_ZH = ("引言", "背景", "核心问题", "主要观点", "深入分析", "实例", "挑战", "不同观点", "实践意义", "展望", "结语")
+GENERIC_ZH = ("引言", "背景", "核心问题", "主要观点", "深入分析", "实例", "挑战", "不同观点", "实践意义",
+              "展望", "结语")
 
 
 _AGAIN_EN = ("More on ", "Further notes on ", "Another look at ", "Deeper into ", "Returning to ", "Last word on ",

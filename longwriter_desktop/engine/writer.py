@@ -258,7 +258,8 @@ class DocumentWriter:
         total = len(self.plan.sections)
         prefix = f"{note} " if note else ""
         if has_cjk(self.request.instruction):
-            return f"{prefix}写第{index + 1}/{total}部分：{section.title}。{section.main_point} 约{section.target_words}字。"
+            return (f"{prefix}写第{index + 1}/{total}部分：{section.title}。{section.main_point} "
+                    f"约{section.target_words}字。")
         return (f"{prefix}Write section {index + 1} of {total}, \"{section.title}\": {section.main_point} "
                 f"About {section.target_words} words.")
 
@@ -370,10 +371,9 @@ class DocumentWriter:
                     self.target_source = "plan"
                 yield PlanReady(self.plan, generated=False)
             else:
-                for event in generate_plan(self.backend, self.request.instruction, self.target_words,
-                                           notes=self.request.notes, sampling=self.request.sampling,
-                                           cancel=self.cancel, result=plan_result, title=self.title):
-                    yield event
+                yield from generate_plan(self.backend, self.request.instruction, self.target_words,
+                                         notes=self.request.notes, sampling=self.request.sampling,
+                                         cancel=self.cancel, result=plan_result, title=self.title)
                 if self.cancel.is_set():
                     yield Cancelled(0)
                     return
