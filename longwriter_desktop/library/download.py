@@ -42,6 +42,7 @@ from urllib.parse import SplitResult, unquote, urljoin, urlsplit
 from .. import __version__, paths
 from ..engine.events import Event
 from ..errors import DownloadError, InputError, LongWriterError
+from ..units import format_bytes
 from . import hub
 
 if TYPE_CHECKING:
@@ -569,9 +570,9 @@ class _Job:
         needed = remaining + self.opts.free_space_margin_bytes
         if free < needed:
             raise DownloadError(
-                f"Not enough free disk space for {self.filename}: it needs {_size(remaining)} more, plus "
-                f"{_size(self.opts.free_space_margin_bytes)} to spare, but only {_size(free)} is free on the "
-                f"disk that holds {paths.models_dir()}. Free some space and run the download again."
+                f"Not enough free disk space for {self.filename}: it needs {format_bytes(remaining)} more, plus "
+                f"{format_bytes(self.opts.free_space_margin_bytes)} to spare, but only {format_bytes(free)} is free "
+                f"on the disk that holds {paths.models_dir()}. Free some space and run the download again."
                 + (" What was downloaded so far is kept." if self.files.part.is_file() else "")
             )
 
@@ -639,7 +640,7 @@ class _Job:
 
     def _disk_error(self, exc: OSError) -> DownloadError:
         self._close(quiet=True)
-        kept = f"{_size(self.done)} of the file is kept" if self.done else "Nothing was kept"
+        kept = f"{format_bytes(self.done)} of the file is kept" if self.done else "Nothing was kept"
         if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
             return DownloadError(
                 f"The disk is full, so {self.filename} could not be saved. {kept} in "
@@ -726,7 +727,7 @@ class _Job:
                     self._checkpoint(record)
                     raise DownloadError(
                         f"The download of {self.filename} failed {failures} times in a row ({retry.reason}). "
-                        f"{_size(self.done)} of {_size(record.size)} is kept: run the download again to "
+                        f"{format_bytes(self.done)} of {format_bytes(record.size)} is kept: run the download again to "
                         "resume."
                     ) from None
                 backoff = self.opts.backoff_seconds * 2 ** (failures - 1)
@@ -1080,11 +1081,3 @@ def _read_small(response: http.client.HTTPResponse) -> bytes:
 def _describe(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
-
-
-def _size(count: float) -> str:
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if abs(count) < 1000 or unit == "GB":
-            return f"{count:.0f} {unit}" if unit == "bytes" else f"{count:.1f} {unit}"
-        count /= 1000
-    return f"{count:.1f} TB"
