@@ -18,7 +18,7 @@ BUNDLE=dist/longwriter-desktop
 step() { printf '\n== %s\n' "$*"; }
 
 step "PyInstaller (build-only: the 'package' extra)"
-"$PYTHON" -m pip install --quiet --disable-pip-version-check "pyinstaller>=6.10"
+"$PYTHON" -m pip install --quiet --disable-pip-version-check "pyinstaller>=6.10" "tomli>=2; python_version < '3.11'"
 
 if [ "${SKIP_DESKTOP_VALIDATION:-0}" != 1 ]; then
     step "Desktop files"
