@@ -14,12 +14,14 @@ if (-not (Test-Path $Python)) {
 function Step($text) { Write-Host ""; Write-Host "== $text" }
 function Check($what) { if ($LASTEXITCODE -ne 0) { Write-Error "$what failed (exit code $LASTEXITCODE)" } }
 
-$Version = (& $Python -c "import re; print(re.search(r'^version\s*=\s*`"([^`"]+)`"', open('pyproject.toml').read(), re.M)[1])").Trim()
 $Bundle = "dist\longwriter-desktop"
 
 Step "PyInstaller (build-only: the 'package' extra)"
 & $Python -m pip install --quiet --disable-pip-version-check "pyinstaller>=6.10" "tomli>=2; python_version < '3.11'"
 Check "pip install"
+# Only single quotes inside: PowerShell 5 mangles double quotes passed to native programs.
+$Version = (& $Python -c "import sys; t = __import__('tomllib' if sys.version_info >= (3, 11) else 'tomli'); print(t.load(open('pyproject.toml', 'rb'))['project']['version'])").Trim()
+Check "reading the version"
 
 Step "Bundle"
 $watch = [Diagnostics.Stopwatch]::StartNew()
