@@ -21,6 +21,7 @@ from .errors import LongWriterError
 SELF_TEST_FLAG = "--self-test"
 _TITLE = "Keeping Bees in a Small Garden"
 _SECTION_TITLES = ("Choosing a Hive", "The First Season")
+_SEED = 7  # the same text on every run of one build, so a failure can be repeated
 
 
 class SelfTestFailure(Exception):
@@ -34,6 +35,7 @@ def _check(report: Callable[[str], None], name: str, ok: bool, detail: str) -> N
 
 
 def _run_checks(home: Path, report: Callable[[str], None]) -> None:
+    from .engine.backend import Sampling
     from .engine.events import Done, ErrorEvent, SectionFinished
     from .engine.llama_backend import LoadSettings
     from .engine.plan import Plan, Section
@@ -58,7 +60,8 @@ def _run_checks(home: Path, report: Callable[[str], None]) -> None:
             Section(_SECTION_TITLES[1], "What happens in the hive from spring to autumn.", 60),
         ])
         request = WriteRequest(instruction=f"Write a short guide: {_TITLE}.", target_words=120,
-                               mode="plan", plan=plan, title=_TITLE)
+                               mode="plan", plan=plan, title=_TITLE,
+                               sampling=Sampling(seed=_SEED))
         started = time.perf_counter()
         sections: list[ExportSection] = []
         done: Done | None = None
