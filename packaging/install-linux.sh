@@ -4,7 +4,10 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 APP_ID=io.github.longwriter.LongWriterDesktop
-if [ "$(id -u)" = 0 ]; then PREFIX=/usr/local; else PREFIX=${XDG_DATA_HOME:-$HOME/.local/share}; PREFIX=${PREFIX%/share}; fi
+# PREFIX=/somewhere ./install.sh installs elsewhere (share/ and bin/ under it).
+if [ -z "${PREFIX:-}" ]; then
+    if [ "$(id -u)" = 0 ]; then PREFIX=/usr/local; else PREFIX=$HOME/.local; fi
+fi
 SHARE=$PREFIX/share
 BIN=$PREFIX/bin
 
