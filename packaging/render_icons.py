@@ -36,7 +36,6 @@ def main() -> int:
         print("Pillow is missing: pip install pillow (a build-time tool only)", file=sys.stderr)
         return 1
     PACKAGE_ICONS.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(SVG, PACKAGE_ICONS / "longwriter-desktop.svg")
     pngs: dict[int, Path] = {}
     for size in SIZES:
         pngs[size] = PACKAGE_ICONS / f"longwriter-desktop-{size}.png"
