@@ -48,9 +48,8 @@ def install_excepthook() -> None:
             sys.__excepthook__(kind, exc, tb)
             return
         log.error("uncaught exception:\n%s", "".join(traceback.format_exception(kind, exc, tb)))
-        app = QApplication.instance()
-        if app is not None:
-            QMessageBox.warning(app.activeWindow(), APP_NAME, plain_message(exc))
+        if QApplication.instance() is not None:
+            QMessageBox.warning(QApplication.activeWindow(), APP_NAME, plain_message(exc))
 
     sys.excepthook = hook
 
