@@ -7,6 +7,7 @@ import importlib.util
 import os
 import re
 import shutil
+import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,12 @@ class InstalledModel:
 
 def builtin_model_path() -> Path | None:
     """Locate the built-in GGUF without importing its package (its __init__ imports `llm`)."""
+    bundle = getattr(sys, "_MEIPASS", None)
+    if getattr(sys, "frozen", False) and bundle:
+        # A PyInstaller bundle carries the GGUF as data in a folder of the package's name (the spec).
+        bundled = Path(bundle) / BUILTIN_PACKAGE / BUILTIN_FILE
+        if bundled.is_file():
+            return bundled
     try:
         spec = importlib.util.find_spec(BUILTIN_PACKAGE)
     except (ImportError, ValueError):

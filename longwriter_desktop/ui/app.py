@@ -5,16 +5,27 @@ from __future__ import annotations
 import logging
 import sys
 import traceback
+from pathlib import Path
 from types import TracebackType
-
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QMessageBox, QStyleFactory
+from typing import TYPE_CHECKING
 
 from .. import APP_NAME, __version__
 from ..errors import LongWriterError
 from ..logs import setup_logging
+from ..selftest import SELF_TEST_FLAG
+
+# Qt is imported inside the functions below: `--self-test` must run where Qt cannot start.
+if TYPE_CHECKING:
+    from PySide6.QtGui import QIcon
+    from PySide6.QtWidgets import QApplication
 
 log = logging.getLogger(__name__)
+
+# The id of the .desktop file and the AppStream metainfo (resources/ at the top of the repository).
+DESKTOP_ID = "io.github.longwriter.LongWriterDesktop"
+# The icon files inside the package: found beside the code from source and in a bundle alike.
+ICON_DIR = Path(__file__).resolve().parent.parent / "resources"
+ICON_SIZES = (16, 32, 48, 64, 128, 256, 512)
 
 
 def plain_message(exc: BaseException) -> str:
@@ -30,20 +41,36 @@ def plain_message(exc: BaseException) -> str:
 def install_excepthook() -> None:
     """Log uncaught exceptions and show them in plain words instead of a traceback on a terminal."""
 
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
     def hook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
         if issubclass(kind, KeyboardInterrupt):
             sys.__excepthook__(kind, exc, tb)
             return
         log.error("uncaught exception:\n%s", "".join(traceback.format_exception(kind, exc, tb)))
-        app = QApplication.instance()
-        if app is not None:
-            QMessageBox.warning(app.activeWindow(), APP_NAME, plain_message(exc))
+        if QApplication.instance() is not None:
+            QMessageBox.warning(QApplication.activeWindow(), APP_NAME, plain_message(exc))
 
     sys.excepthook = hook
 
 
+def app_icon() -> QIcon:
+    """The app's icon at every size shipped in the package (empty when the files are missing)."""
+    from PySide6.QtGui import QIcon
+
+    icon = QIcon()
+    for size in ICON_SIZES:
+        png = ICON_DIR / f"longwriter-desktop-{size}.png"
+        if png.is_file():
+            icon.addFile(str(png))
+    return icon
+
+
 def make_application(argv: list[str] | None = None) -> QApplication:
     """The QApplication with the app's name and version, in the Fusion style with the system's colours."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication, QStyleFactory
+
     app = QApplication.instance()
     if not isinstance(app, QApplication):
         app = QApplication(argv if argv is not None else sys.argv)
@@ -51,6 +78,9 @@ def make_application(argv: list[str] | None = None) -> QApplication:
     app.setApplicationDisplayName(APP_NAME)
     app.setApplicationVersion(__version__)
     app.setOrganizationName("LongWriter Desktop")
+    # Wayland and the docks match the window to the installed .desktop file by this name.
+    app.setDesktopFileName(DESKTOP_ID)
+    app.setWindowIcon(app_icon())
     # Fusion follows the palette Qt reads from the system, light or dark, the same on every platform.
     if "Fusion" in QStyleFactory.keys():  # noqa: SIM118 - a Qt list, not a dict
         app.setStyle("Fusion")
@@ -58,8 +88,24 @@ def make_application(argv: list[str] | None = None) -> QApplication:
     return app
 
 
+def self_test() -> int:
+    """Run the bundle self-test; a windowed Windows program has no stdout, so it then writes a file."""
+    from ..selftest import run_self_test
+
+    if sys.stdout is not None:
+        return run_self_test()
+    import tempfile
+
+    report = Path(tempfile.gettempdir()) / "longwriter-desktop-self-test.txt"
+    with report.open("w", encoding="utf-8") as out:
+        return run_self_test(out)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Open the main window and run until it is closed."""
+    """Open the main window and run until it is closed (or run the self-test with --self-test)."""
+    args = sys.argv[1:] if argv is None else argv[1:]
+    if SELF_TEST_FLAG in args:
+        return self_test()
     setup_logging()
     app = make_application(argv)
     install_excepthook()
