@@ -58,8 +58,9 @@ def test_a_server_killed_mid_run_leaves_a_project_that_resumes(
     server = start_llama_server(builtin_gguf, tmp_path, n_ctx=8192)
     try:
         writing = subprocess.Popen(
-            [sys.executable, "-m", "longwriter_desktop.cli", "write", "Write a short story about a lighthouse.",
-             "--words", "300", *_server_args(server.url), "--seed", "2", "--quiet"],
+            [sys.executable, "-m", "longwriter_desktop.cli", "write",
+             "Write a short story about a lighthouse.", "--words", "300", *_server_args(server.url),
+             "--seed", "2", "--quiet"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=_env(longwriter_home),
         )
         assert writing.stderr is not None
@@ -97,14 +98,16 @@ def test_a_server_that_is_down_fails_quickly_in_one_line(longwriter_home: Path) 
     result = _cli(longwriter_home, "write", PROMPT, *_server_args(url), timeout=60)
     assert result.returncode == 1
     assert time.monotonic() - started < 15  # interpreter start, imports, two quick retries
-    assert _assert_one_line_error(result.stderr) == f"longwriter: No server answers at {url}/v1 — is it running?"
+    message = _assert_one_line_error(result.stderr)
+    assert message == f"longwriter: No server answers at {url}/v1 — is it running?"
 
 
 def test_the_api_key_works_and_is_never_saved(
     keyed_server: LlamaServer, longwriter_home: Path, tmp_path: Path
 ) -> None:
     plan = tmp_path / "plan.json"
-    plan.write_text(json.dumps({"sections": [{"title": "Trams", "main_point": "Why trams came back.", "words": 60}]}))
+    section = {"title": "Trams", "main_point": "Why trams came back.", "words": 60}
+    plan.write_text(json.dumps({"sections": [section]}))
     args = ["write", "Write a short note about trams.", "--plan", str(plan), *_server_args(keyed_server.url),
             "--api-key-env", "LW_TEST_KEY", "--seed", "4"]
     result = _cli(longwriter_home, *args, LW_TEST_KEY=API_KEY)

@@ -456,7 +456,7 @@ class OpenAIBackend:
 
     @property
     def applies_dry(self) -> bool:
-        """Whether the server applies DRY: llama.cpp's llama-server does; llama-cpp-python's, vLLM and Ollama don't."""
+        """Whether the server applies DRY: llama-server does; llama-cpp-python's, vLLM and Ollama don't."""
         return self.kind is ServerKind.LLAMA_CPP
 
     def tokenize(self, text: str, *, special: bool = True) -> list[int]:

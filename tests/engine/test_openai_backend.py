@@ -545,6 +545,9 @@ def test_llama_server_dialect_gives_cache_figures_and_context(scripted: list[Scr
     assert sent["seed"] == 5
     assert sent["top_k"] == 50
     assert sent["stream_options"] == {"include_usage": True}
+    # llama-server applies DRY, as the local backend does (Sampling's defaults).
+    assert llama.applies_dry
+    assert (sent["dry_multiplier"], sent["dry_base"], sent["dry_allowed_length"]) == (0.8, 1.75, 3)
 
 
 def test_vllm_dialect_reads_cached_tokens_and_gets_its_field_names(scripted: list[ScriptedServer]) -> None:
@@ -573,6 +576,7 @@ def test_vllm_dialect_reads_cached_tokens_and_gets_its_field_names(scripted: lis
     assert sent["repetition_penalty"] == 1.2
     assert "repeat_penalty" not in sent
     assert "cache_prompt" not in sent
+    assert not vllm.applies_dry and "dry_multiplier" not in sent
     assert "grammar" not in sent
 
 
