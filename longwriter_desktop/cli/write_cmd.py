@@ -32,8 +32,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--words", type=int, help="target length in words (default: read from the prompt)")
     parser.add_argument("--model", help="installed model id, or a path to a .gguf file (default: the built-in model "
                         "until another is installed)")
-    parser.add_argument("--ctx", type=int, help="context size in tokens (a multiple of 256; default 8192, capped "
-                        "by the model)")
+    parser.add_argument("--ctx", type=int, help="context size in tokens (a multiple of 256; default 8192, "
+                        "capped by the model); with --backend openai, the server's context size, for servers "
+                        "that don't report it (llama-cpp-python's: give its --n_ctx; default 4096)")
     parser.add_argument("--gpu-layers", default="auto", help="auto, all, or a number of layers to offload")
     parser.add_argument("--threads", type=int, help="CPU threads (default: llama.cpp's choice)")
     parser.add_argument("--family", help="override the prompt format: longwriter-llama, glm4, longwriter-zero, chatml, "
@@ -77,7 +78,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     resume.add_argument("--out", type=Path, help="export the finished document to FILE (.docx, .md or .txt)")
     resume.add_argument("--stats-json", type=Path, help="write run statistics as JSON to FILE")
     resume.add_argument("--model", help="use another model than the project's")
-    resume.add_argument("--ctx", type=int)
+    resume.add_argument("--ctx", type=int, help="context size (the server's, with --backend openai)")
     resume.add_argument("--gpu-layers")
     resume.add_argument("--threads", type=int)
     resume.add_argument("--family")

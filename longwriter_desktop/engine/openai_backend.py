@@ -53,6 +53,8 @@ from .words import count_words
 
 log = logging.getLogger(__name__)
 
+DRY_WINDOW = 4096  # tokens llama-server's DRY looks back over (LlamaBackend uses the same)
+
 DEFAULT_CONNECT_TIMEOUT = 10.0
 # Long: a server evaluating a 30,000-token prompt on a slow machine can stay silent for minutes.
 DEFAULT_READ_TIMEOUT = 600.0
@@ -452,6 +454,11 @@ class OpenAIBackend:
         """False: prompts go to the server as text and deltas carry no token ids."""
         return False
 
+    @property
+    def applies_dry(self) -> bool:
+        """Whether the server applies DRY: llama-server does; llama-cpp-python's, vLLM and Ollama don't."""
+        return self.kind is ServerKind.LLAMA_CPP
+
     def tokenize(self, text: str, *, special: bool = True) -> list[int]:
         """The server's token ids for text, without BOS; raises ServerError when it has no tokenizer."""
         tokens = self._server_tokenize(text, special=special)
@@ -733,6 +740,12 @@ class OpenAIBackend:
         if sampling.repeat_penalty != 1.0:
             key = "repetition_penalty" if self.kind is ServerKind.VLLM else "repeat_penalty"
             payload[key] = sampling.repeat_penalty
+        if sampling.dry_multiplier > 0 and self.applies_dry:
+            # The cure for small models that copy earlier sections; the window matches LlamaBackend's.
+            payload["dry_multiplier"] = sampling.dry_multiplier
+            payload["dry_base"] = sampling.dry_base
+            payload["dry_allowed_length"] = sampling.dry_allowed_length
+            payload["dry_penalty_last_n"] = DRY_WINDOW
         if self.kind is not ServerKind.VLLM:  # vLLM caches prefixes on its own (--enable-prefix-caching)
             payload["cache_prompt"] = True
         if request.grammar:

@@ -163,6 +163,8 @@ class DocumentWriter:
         self.cancel = cancel or threading.Event()
         self.resume = resume
         self.fmt = backend.prompt_format
+        # LlamaBackend applies DRY (Sampling.dry_multiplier); most servers cannot (OpenAIBackend.applies_dry).
+        self._applies_dry = bool(getattr(backend, "applies_dry", True))
         self.n_ctx = backend.info.n_ctx
         guess = target_from_instruction(request.instruction)
         self.target_words = request.target_words or guess.words
@@ -361,6 +363,7 @@ class DocumentWriter:
         else:
             if self.mode == "direct":
                 self.plan = Plan([Section(self.title, self.request.instruction.strip(), self.target_words)])
+                yield PlanReady(self.plan, generated=False)  # one section: the project records it all the same
             elif self.request.plan is not None:
                 # The user's plan is kept as written, unless a different total was asked for.
                 if self.request.target_words:
@@ -536,6 +539,10 @@ class DocumentWriter:
                 # Write on from the cut with another seed and a mild penalty (stronger on each further cut).
                 sampling = replace(sampling, repeat_penalty=max(sampling.repeat_penalty, 1.05 + 0.05 * retries),
                                    presence_penalty=max(sampling.presence_penalty, 0.1 * retries))
+                if not self._applies_dry:
+                    # Without DRY a small model copies the earlier sections it sees, and another seed copies
+                    # them again: take them out of its view (the plan still lists them), as DRY would.
+                    yield from self._hide_earlier_sections(turn)
                 continue
             if stopped_for_length:
                 if words >= target * HARD_STOP:
@@ -556,6 +563,18 @@ class DocumentWriter:
         self._update_tokens_per_word()
         yield SectionFinished(index, section.title, words, target, self.texts[index], retries)
         yield self._progress(index, words, target, self._prompt()[1])
+
+    def _hide_earlier_sections(self, current: _Turn) -> Iterator[Event]:
+        """Take every earlier section out of the model's view, without a note (small models copy notes)."""
+        hidden = [t.index for t in self.turns if t is not current]
+        if not hidden:
+            return
+        self.turns = [current]
+        names = f"section {hidden[0] + 1} is" if len(hidden) == 1 else \
+            f"sections {', '.join(str(i + 1) for i in hidden)} are"
+        self._warn(f"Section {current.index + 1} repeated itself; as this backend has no DRY sampler, {names} "
+                   "left out of the model's view from here on (the plan still lists them).", "repetition")
+        yield from self._drain()
 
     def _append_continuation(self, turn: _Turn, index: int) -> None:
         # Paragraph break keeps the text flowing; the model reads it as "go on".

@@ -9,15 +9,11 @@ from __future__ import annotations
 import http.server
 import json
 import logging
-import socket
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,78 +38,13 @@ from longwriter_desktop.engine.openai_backend import (
 )
 from longwriter_desktop.engine.prompts import Family, format_for
 from longwriter_desktop.errors import InputError
+from tests.llama_servers import API_KEY, LlamaServer, free_port, start_llama_server
 
-API_KEY = "sk-test-0123456789abcdefXYZW"
 CHATML = format_for(Family.CHATML)
 GREEDY = Sampling(temperature=0.0, top_k=1, seed=7)
 
 
-# --- a real server in a subprocess -------------------------------------------------------------------
-
-
-@dataclass
-class LlamaServer:
-    process: subprocess.Popen[bytes]
-    url: str
-    log_path: Path
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(10)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def start_llama_server(gguf: Path, folder: Path, *extra: str) -> LlamaServer:
-    """Start `python -m llama_cpp.server` and wait until it answers (any HTTP status counts)."""
-    port = _free_port()
-    log_path = folder / f"server-{port}.log"
-    with log_path.open("wb") as log_file:
-        process = subprocess.Popen(
-            [
-                sys.executable, "-m", "llama_cpp.server",
-                "--model", str(gguf), "--host", "127.0.0.1", "--port", str(port),
-                "--n_ctx", "4096", "--verbose", "false",
-                # Its default (True) keeps logits for every prompt token: slow and large for no use here.
-                "--logits_all", "false",
-                *extra,
-            ],
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-    server = LlamaServer(process, f"http://127.0.0.1:{port}", log_path)
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"llama_cpp.server exited early:\n{log_path.read_text(errors='replace')[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{server.url}/v1/models", timeout=2):
-                return server
-        except urllib.error.HTTPError:
-            return server  # it answers (401 with an API key set): it is up
-        except OSError:
-            time.sleep(0.2)
-    server.stop()
-    pytest.fail(f"llama_cpp.server did not start:\n{log_path.read_text(errors='replace')[-3000:]}")
-
-
-@pytest.fixture(scope="session")
-def llama_server(builtin_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
-    server = start_llama_server(builtin_gguf, tmp_path_factory.mktemp("server"))
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="session")
-def keyed_server(builtin_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
-    server = start_llama_server(builtin_gguf, tmp_path_factory.mktemp("keyed"), "--api_key", API_KEY)
-    yield server
-    server.stop()
+# --- a real server in a subprocess (the llama_server and keyed_server fixtures: tests/conftest.py) ---------
 
 
 @pytest.fixture
@@ -281,7 +212,7 @@ def test_a_stream_interrupted_by_another_request_raises_with_the_partial_text(
 
 
 def test_a_server_that_is_down_gives_a_clear_error_quickly() -> None:
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     started = time.monotonic()
     with pytest.raises(ServerError) as caught:
         OpenAIBackend(url)  # default retries: 2, after 0.5 s and 1 s
@@ -614,6 +545,9 @@ def test_llama_server_dialect_gives_cache_figures_and_context(scripted: list[Scr
     assert sent["seed"] == 5
     assert sent["top_k"] == 50
     assert sent["stream_options"] == {"include_usage": True}
+    # llama-server applies DRY, as the local backend does (Sampling's defaults).
+    assert llama.applies_dry
+    assert (sent["dry_multiplier"], sent["dry_base"], sent["dry_allowed_length"]) == (0.8, 1.75, 3)
 
 
 def test_vllm_dialect_reads_cached_tokens_and_gets_its_field_names(scripted: list[ScriptedServer]) -> None:
@@ -642,6 +576,7 @@ def test_vllm_dialect_reads_cached_tokens_and_gets_its_field_names(scripted: lis
     assert sent["repetition_penalty"] == 1.2
     assert "repeat_penalty" not in sent
     assert "cache_prompt" not in sent
+    assert not vllm.applies_dry and "dry_multiplier" not in sent
     assert "grammar" not in sent
 
 
