@@ -68,7 +68,14 @@ class PlanPane(QGroupBox):
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
         self.table.setColumnWidth(0, 200)
-        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        rows_header = self.table.verticalHeader()
+        rows_header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # Drag a row by its number to reorder the plan. The header moves sections itself (QTableWidget's
+        # own InternalMove drops overwrite cells); each move goes straight into the draft and the table is
+        # refilled, so visual and logical row order never differ.
+        rows_header.setSectionsMovable(True)
+        rows_header.setToolTip("Drag a section's number up or down to move it.")
+        rows_header.sectionMoved.connect(self._row_dragged)
         self.table.itemChanged.connect(self._item_changed)
         self.table.itemSelectionChanged.connect(self._update_buttons)
 
@@ -146,6 +153,7 @@ class PlanPane(QGroupBox):
             | QAbstractItemView.EditTrigger.AnyKeyPressed
         )
         self.table.setEditTriggers(triggers if editable else QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setSectionsMovable(editable)
         self._update_buttons()
 
     def _update_buttons(self) -> None:
@@ -225,6 +233,25 @@ class PlanPane(QGroupBox):
         del self._draft.rows[row]
         self.show_draft(self._draft)
         self.table.setCurrentCell(min(row, len(self._draft.rows) - 1), 0)
+        self.planEdited.emit()
+
+    def _row_dragged(self, _logical: int, old_visual: int, new_visual: int) -> None:
+        header = self.table.verticalHeader()
+        header.blockSignals(True)
+        header.moveSection(new_visual, old_visual)  # undo the header's own move: the draft is the order
+        header.blockSignals(False)
+        self.move_section_to(old_visual, new_visual)
+
+    def move_section_to(self, row: int, target: int) -> None:
+        """Move one section to another place in the plan (what a drag does)."""
+        if self._draft is None or not self._editable or row == target:
+            return
+        rows = self._draft.rows
+        if not (0 <= row < len(rows) and 0 <= target < len(rows)):
+            return
+        rows.insert(target, rows.pop(row))
+        self.show_draft(self._draft)
+        self.table.setCurrentCell(target, 0)
         self.planEdited.emit()
 
     def move_section(self, step: int) -> None:
