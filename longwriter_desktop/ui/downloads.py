@@ -85,7 +85,7 @@ class DownloadManager(QObject):
             if key in self._threads:
                 continue
             state = DownloadState(partial.repo_id, partial.filename, PAUSED, partial.done_bytes,
-                                  partial.total_bytes, message="Paused: resume to continue where it stopped.")
+                                  partial.total_bytes, message="Left from an earlier run: resume to go on.")
             self._set(state)
             found.append(state)
         return found
@@ -129,18 +129,7 @@ class DownloadManager(QObject):
             return
         state = self.states.get(key)
         if state is not None:
-            self._set(replace(state, status=CANCELLED, done_bytes=0, message="Cancelled; the partial file "
-                              "was deleted."))
-
-    def forget(self, repo_id: str, filename: str) -> None:
-        """Drop a finished, failed or cancelled download from the list."""
-        key = (repo_id, filename)
-        if key not in self._threads:
-            self.states.pop(key, None)
-
-    @property
-    def running(self) -> list[DownloadState]:
-        return [state for key, state in self.states.items() if key in self._threads]
+            self._set(replace(state, status=CANCELLED, done_bytes=0, message="The partial file was deleted."))
 
     def shutdown(self, timeout_s: float = 10.0) -> bool:
         """Pause every running download (its partial file stays for the next start) and end the threads."""
@@ -205,7 +194,7 @@ def _apply(state: DownloadState, event: dl.DownloadEvent) -> DownloadState:
         return replace(state, status=CHECKING, done_bytes=event.checked_bytes,
                        message=f"Checking the {event.partial_bytes:,} bytes already downloaded…")
     if isinstance(event, dl.DownloadStarted):
-        note = f"Started again: {event.restart_reason}" if event.restart_reason else "Downloading…"
+        note = f"Started again: {event.restart_reason}" if event.restart_reason else ""
         return replace(state, status=DOWNLOADING, done_bytes=event.resumed_bytes,
                        total_bytes=event.total_bytes, message=note)
     if isinstance(event, dl.DownloadProgress):
@@ -218,17 +207,18 @@ def _apply(state: DownloadState, event: dl.DownloadEvent) -> DownloadState:
                        eta_seconds=None, message=retry)
     if isinstance(event, dl.DownloadPaused):
         return replace(state, status=PAUSED, done_bytes=event.done_bytes, total_bytes=event.total_bytes,
-                       bytes_per_second=0.0, eta_seconds=None, message="Paused: resume to continue.")
+                       bytes_per_second=0.0, eta_seconds=None, message="Resume to continue where it stopped.")
     if isinstance(event, dl.DownloadVerifying):
         return replace(state, status=VERIFYING, done_bytes=event.total_bytes, total_bytes=event.total_bytes,
                        eta_seconds=None, message=f"Checking the file's {event.algorithm}…")
     if isinstance(event, dl.DownloadDone):
-        note = "Already downloaded." if event.already_present else "Downloaded and checked."
+        note = ("Already downloaded." if event.already_present
+                else "Checked against the Hub's hash; it is in Installed models.")
         return replace(state, status=DONE, done_bytes=event.size_bytes, total_bytes=event.size_bytes,
                        bytes_per_second=0.0, eta_seconds=None, message=note, path=event.path)
     if isinstance(event, dl.DownloadCancelled):
         return replace(state, status=CANCELLED, done_bytes=0, bytes_per_second=0.0, eta_seconds=None,
-                       message="Cancelled; the partial file was deleted.")
+                       message="The partial file was deleted.")
     if isinstance(event, dl.DownloadFailed):
         kept = " What was downloaded is kept: resume later." if event.partial_kept else ""
         return replace(state, status=FAILED, bytes_per_second=0.0,

@@ -106,6 +106,9 @@ class MainWindow(QMainWindow):
         self.project_list.setWordWrap(True)
         self.project_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.new_button = QPushButton("New project…")
+        self.projects_empty = QLabel("No projects yet. Start one with New project (Ctrl+N).")
+        self.projects_empty.setWordWrap(True)
+        self.projects_empty.setStyleSheet("color: palette(placeholder-text);")
         self.banner = self._make_banner()
 
         self._make_actions()
@@ -195,12 +198,13 @@ class MainWindow(QMainWindow):
         heading.setStyleSheet("font-weight: bold;")
         left_layout.addWidget(heading)
         left_layout.addWidget(self.project_list, 1)
+        left_layout.addWidget(self.projects_empty)
         left_layout.addWidget(self.new_button)
 
         middle = QSplitter(Qt.Orientation.Vertical)
         middle.addWidget(self.plan_pane)
         middle.addWidget(self.progress_pane)
-        middle.setSizes([380, 420])
+        middle.setSizes([420, 380])
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(left)
@@ -528,6 +532,7 @@ class MainWindow(QMainWindow):
         self.stop_action.setEnabled(busy)
         self.export_action.setEnabled(not busy and draft is not None and draft.started)
         self.save_action.setEnabled(not busy and draft is not None)
+        self.projects_empty.setVisible(not self.drafts)
         self.plan_pane.set_editable(not busy)
         self.output_pane.set_writing(busy and self._job == "write")
         if not busy and draft is None:

@@ -108,6 +108,8 @@ def backend_line(report: gpu.BackendReport) -> str:
     if report.uses_gpu:
         return f"Runs on: {report.summary}"
     reason = report.explanation().split("\n", 1)[0]
+    if reason.endswith(":"):  # the reinstall commands follow: they are in the tooltip
+        reason = reason[: reason.rfind(". ") + 1] + " Hover here to see how to use a GPU."
     return f"Runs on: {report.summary}. {reason}"
 
 
@@ -187,7 +189,7 @@ class ModelManagerDialog(QDialog):
 
     def _catalog_tab(self) -> QWidget:
         page = QWidget()
-        self.catalog_table = _table(("Model", "Quant", "Size", "Licence", "On this machine", ""),
+        self.catalog_table = _table(("Model", "Quant", "Size", "Licence", "This machine (context)", ""),
                                     len(catalog.CATALOG))
         header = self.catalog_table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
@@ -212,7 +214,7 @@ class ModelManagerDialog(QDialog):
         self.repo_table = _table(("File", "Size"))
         self.repo_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.repo_table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
-        self.repo_table.setMaximumHeight(120)
+        self.repo_table.setMaximumHeight(110)
         self.repo_table.setVisible(False)
         self.repo_table.itemSelectionChanged.connect(self._update_repo_buttons)
         self.repo_download_button = QPushButton("Download the selected file")

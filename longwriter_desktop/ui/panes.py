@@ -67,9 +67,12 @@ class PlanPane(QGroupBox):
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
-        self.table.setColumnWidth(0, 200)
+        self.table.setColumnWidth(0, 180)
         rows_header = self.table.verticalHeader()
         rows_header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # At most three lines a row, so a long main point cannot push the other sections out of view; the
+        # whole text is in the cell's tooltip and its editor.
+        rows_header.setMaximumSectionSize(self.table.fontMetrics().lineSpacing() * 3 + 12)
         # Drag a row by its number to reorder the plan. The header moves sections itself (QTableWidget's
         # own InternalMove drops overwrite cells); each move goes straight into the draft and the table is
         # refilled, so visual and logical row order never differ.
@@ -141,6 +144,8 @@ class PlanPane(QGroupBox):
         )
         lock.setCheckState(Qt.CheckState.Checked if section.locked else Qt.CheckState.Unchecked)
         lock.setToolTip("A locked section keeps its title, point and length when the plan is regenerated.")
+        title.setToolTip(section.title)
+        point.setToolTip(section.main_point)
         for column, item in enumerate((title, point, words, lock)):
             self.table.setItem(i, column, item)
 
@@ -282,7 +287,7 @@ class ProgressPane(QGroupBox):
         self.overall = QProgressBar()
         self.overall.setRange(0, 1)
         self.overall.setValue(0)
-        self.overall.setFormat("%v of %m words")
+        self.set_overall(0, 0)
         self.sections = QTableWidget(0, 3)
         self.sections.setHorizontalHeaderLabels(("Section", "Status", "Words"))
         self.sections.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
