@@ -348,12 +348,12 @@ class ModelManagerDialog(QDialog):
 
     def _downloads_tab(self) -> QWidget:
         page = QWidget()
-        self.download_table = _table(("File", "Progress", "Speed", "Time left", "Status"))
+        self.download_table = _table(("File", "Progress", "Downloaded", "Speed", "Time left", "Status"))
         header = self.download_table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Fixed)
-        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
-        self.download_table.setColumnWidth(1, 240)
+        header.setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
+        self.download_table.setColumnWidth(1, 150)
         self.download_table.itemSelectionChanged.connect(self._update_download_buttons)
         self.download_keys: list[tuple[str, str]] = []
         self.pause_button = QPushButton("Pause")
@@ -397,8 +397,9 @@ class ModelManagerDialog(QDialog):
             self.download_table.setItem(row, 0, name)
             bar = QProgressBar()
             bar.setRange(0, 1000)
+            bar.setTextVisible(False)  # the figures are in the next column, never half over the bar
             self.download_table.setCellWidget(row, 1, bar)
-            for column in (2, 3, 4):
+            for column in (2, 3, 4, 5):
                 self.download_table.setItem(row, column, QTableWidgetItem())
             if self.download_table.currentRow() < 0:
                 self.download_table.setCurrentCell(row, 0)
@@ -406,12 +407,13 @@ class ModelManagerDialog(QDialog):
         bar = self.download_table.cellWidget(row, 1)
         if isinstance(bar, QProgressBar):
             bar.setValue(round(state.fraction * 1000))
-            bar.setFormat(f"{format_bytes(state.done_bytes)} of {format_bytes(state.total_bytes)}"
-                          if state.total_bytes else "\u2026")
-        self.download_table.item(row, 2).setText(speed_text(state))
+        done = (f"{format_bytes(state.done_bytes)} of {format_bytes(state.total_bytes)}"
+                f" ({state.fraction:.0%})" if state.total_bytes else "")
+        self.download_table.item(row, 2).setText(done)
+        self.download_table.item(row, 3).setText(speed_text(state))
         eta = format_duration(state.eta_seconds) if state.eta_seconds is not None and state.active else ""
-        self.download_table.item(row, 3).setText(eta)
-        status = self.download_table.item(row, 4)
+        self.download_table.item(row, 4).setText(eta)
+        status = self.download_table.item(row, 5)
         status.setText(f"{state.status.capitalize()}. {state.message}" if state.message
                        else state.status.capitalize())
         status.setToolTip(state.message)

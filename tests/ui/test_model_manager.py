@@ -67,8 +67,9 @@ def test_list_download_pause_resume_install(window: MainWindow, qtbot: QtBot, fa
                     and window.downloads.states[key].done_bytes > size // 10, timeout=15_000)
     assert window.worker.busy is False, "downloads never use the model worker"
     row = dialog.download_keys.index(key)
-    assert dialog.download_table.item(row, 2).text().endswith("MB/s")
-    assert ":" in dialog.download_table.item(row, 3).text(), "time left, as m:ss"
+    assert " MB of " in dialog.download_table.item(row, 2).text()
+    assert dialog.download_table.item(row, 3).text().endswith("MB/s")
+    assert ":" in dialog.download_table.item(row, 4).text(), "time left, as m:ss"
     dialog.download_table.setCurrentCell(row, 0)
     assert dialog.pause_button.isEnabled() and not dialog.resume_button.isEnabled()
     dialog.pause_button.click()
