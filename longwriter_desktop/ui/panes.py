@@ -311,18 +311,25 @@ class ProgressPane(QGroupBox):
         for label in (self.model, self.device):
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             label.setWordWrap(True)
-        form = QFormLayout()
-        form.addRow("Speed:", self.speed)
-        form.addRow("Elapsed:", self.elapsed)
-        form.addRow("Time left:", self.remaining)
-        form.addRow("Model:", self.model)
-        form.addRow("Runs on:", self.device)
-        form.addRow("Context used:", self.context)
+        # Two columns of figures, so the section table keeps its room in a small window.
+        timing = QFormLayout()
+        timing.addRow("Speed:", self.speed)
+        timing.addRow("Elapsed:", self.elapsed)
+        timing.addRow("Time left:", self.remaining)
+        model = QFormLayout()
+        model.addRow("Model:", self.model)
+        model.addRow("Runs on:", self.device)
+        figures = QHBoxLayout()
+        figures.addLayout(timing, 1)
+        figures.addLayout(model, 1)
+        context = QFormLayout()
+        context.addRow("Context used:", self.context)
         layout = QVBoxLayout(self)
         layout.addWidget(self.state)
         layout.addWidget(self.overall)
         layout.addWidget(self.sections, 1)
-        layout.addLayout(form)
+        layout.addLayout(figures)
+        layout.addLayout(context)
 
     def show_draft(self, draft: Draft | None) -> None:
         """Show a project's sections and words (not live figures)."""
