@@ -142,7 +142,8 @@ class ModelManagerDialog(QDialog):
         self.probe: MachineProbe | None = None
         self.repo_files: list[hub.RepoGGUF] = []
         self.repo_listed = ""
-        self._calls: list[BackgroundCall] = []
+        self._calls: list[BackgroundCall] = []  # each stays referenced until the dialog goes
+        self._closed = False
         self._owns_downloads = downloads is None
         self.downloads: DownloadManager = downloads if downloads is not None else DownloadManager(self)
         self.backend_label = QLabel("Checking which processor and GPU llama.cpp can use…")
@@ -176,13 +177,15 @@ class ModelManagerDialog(QDialog):
         return call.start()
 
     def done(self, result: int) -> None:
-        """Close: wait for background calls; downloads of the main window's manager go on."""
-        for call in self._calls:
-            call.wait(10)
-        self.downloads.changed.disconnect(self._download_changed)
-        self.downloads.completed.disconnect(self._download_completed)
-        if self._owns_downloads:
-            self.downloads.shutdown()  # pauses: the partial files stay for the next start
+        """Close; the main window's downloads go on, a manager of the dialog's own pauses its downloads."""
+        # A Hub listing may still be waiting on the network: it is left to finish on its own (its thread
+        # touches no Qt object, and the dialog, owned by the window, outlives it), so closing never hangs.
+        if not self._closed:
+            self._closed = True
+            self.downloads.changed.disconnect(self._download_changed)
+            self.downloads.completed.disconnect(self._download_completed)
+            if self._owns_downloads:
+                self.downloads.shutdown()  # pauses: the partial files stay for the next start
         super().done(result)
 
     # -- catalog ---------------------------------------------------------------------------------------

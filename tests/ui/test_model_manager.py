@@ -14,6 +14,7 @@ from longwriter_desktop.library import catalog
 from longwriter_desktop.library import download as dl
 from longwriter_desktop.library.fit import Machine, Verdict
 from longwriter_desktop.library.installed import model_id_for
+from longwriter_desktop.settings import Settings
 from longwriter_desktop.testing.hubserver import FakeHub
 from longwriter_desktop.ui import main_window
 from longwriter_desktop.ui.downloads import CANCELLED, DONE, DOWNLOADING, PAUSED, DownloadManager
@@ -169,3 +170,17 @@ def test_loading_a_model_that_wont_fit_asks_first(window: MainWindow, qtbot: QtB
     assert len(asked) == 1 and "won't fit" in asked[0] and "needs about" in asked[0]
     assert not window.worker.busy, "answering No loads nothing"
     assert window.last_fit is not None and window.last_fit.verdict is Verdict.WONT_FIT
+
+
+def test_closing_the_window_pauses_downloads(qtbot: QtBot, fake_hub: FakeHub, builtin_gguf: Path) -> None:
+    size = serve_builtin(fake_hub, builtin_gguf, seconds=6)
+    win = MainWindow(Settings(n_ctx=2048))
+    qtbot.addWidget(win)
+    win.show()
+    key = (REPO, FILE)
+    win.downloads.start(*key)
+    qtbot.waitUntil(lambda: win.downloads.states[key].done_bytes > size // 20, timeout=15_000)
+    win.close()
+    assert win.downloads.states[key].status == PAUSED, "closing pauses; it never leaves a thread writing"
+    partials = dl.list_partial_downloads()
+    assert [(p.repo_id, p.filename) for p in partials] == [key] and partials[0].done_bytes > 0
