@@ -222,12 +222,12 @@ class ModelManagerDialog(QDialog):
         self.repo_table.itemSelectionChanged.connect(self._update_repo_buttons)
         self.repo_download_button = QPushButton("Download the selected file")
         self.repo_download_button.clicked.connect(self.download_repo_file)
-        row = QHBoxLayout()
-        row.addWidget(self.repo_edit, 1)
-        row.addWidget(self.list_button)
-        row.addWidget(self.repo_download_button)
+        repo_row = QHBoxLayout()
+        repo_row.addWidget(self.repo_edit, 1)
+        repo_row.addWidget(self.list_button)
+        repo_row.addWidget(self.repo_download_button)
         repo_layout = QVBoxLayout(repo_box)
-        repo_layout.addLayout(row)
+        repo_layout.addLayout(repo_row)
         repo_layout.addWidget(self.repo_status)
         repo_layout.addWidget(self.repo_table)
         layout = QVBoxLayout(page)
@@ -398,10 +398,10 @@ class ModelManagerDialog(QDialog):
             name = QTableWidgetItem(state.filename)
             name.setToolTip(f"{state.repo_id}: {state.filename}")
             self.download_table.setItem(row, 0, name)
-            bar = QProgressBar()
-            bar.setRange(0, 1000)
-            bar.setTextVisible(False)  # the figures are in the next column, never half over the bar
-            self.download_table.setCellWidget(row, 1, bar)
+            new_bar = QProgressBar()
+            new_bar.setRange(0, 1000)
+            new_bar.setTextVisible(False)  # the figures are in the next column, never half over the bar
+            self.download_table.setCellWidget(row, 1, new_bar)
             for column in (2, 3, 4, 5):
                 self.download_table.setItem(row, column, QTableWidgetItem())
             if self.download_table.currentRow() < 0:
