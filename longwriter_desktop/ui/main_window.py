@@ -47,7 +47,7 @@ from ..settings import Settings, load_settings
 from .background import BackgroundCall
 from .downloads import DownloadManager
 from .draft import DONE, INTERRUPTED, STATUS_NAMES, WRITING, Draft, SectionRow
-from .model_manager import current_machine, load_fit
+from .model_manager import ModelManagerDialog, current_machine, load_fit
 from .new_project import NewProjectDialog
 from .panes import OutputPane, PlanPane, ProgressPane, format_duration
 from .worker import EngineWorker, LoadedModel, ModelChoice, PlanJob, WriteJob
@@ -701,8 +701,6 @@ class MainWindow(QMainWindow):
 
     def open_model_manager(self) -> None:
         """Installed models, the catalog and downloads, and the loading and sampling settings."""
-        from .model_manager import ModelManagerDialog
-
         dialog = ModelManagerDialog(self.settings, self, self.downloads)
         dialog.exec()
         if dialog.saved_settings is not None and dialog.saved_settings != self.settings:
