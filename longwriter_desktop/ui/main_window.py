@@ -84,6 +84,7 @@ class MainWindow(QMainWindow):
         self.downloads = DownloadManager(self)  # its own threads: downloads go on beside writing
         self.backend_report: gpu.BackendReport | None = None
         self.last_fit: FitReport | None = None
+        self._confirmed_models: set[str | None] = set()  # won't-fit models the user chose to load anyway
         # llama.cpp's import takes a moment: detect the GPU off the GUI thread, for the fit check on load.
         self._detect_call = BackgroundCall(gpu.detect, self, name="longwriter-gpu-detect")
         self._detect_call.succeeded.connect(self._backend_detected)
@@ -422,20 +423,25 @@ class MainWindow(QMainWindow):
 
     def _choice(self) -> ModelChoice:
         model = self.draft.model if self.draft and self.draft.model else self.settings.model
-        return ModelChoice(model, self.settings.load_settings())
+        return ModelChoice(model, self.settings.load_settings(), force=model in self._confirmed_models)
 
     def _backend_detected(self, report: gpu.BackendReport) -> None:
         self.backend_report = report
 
     def confirm_fit(self) -> bool:
         """Before a model loads: ask the user when the fit check says it won't fit this machine."""
-        model_id = self._choice().model
-        if self.loaded_model is not None and (model_id is None or self.loaded_model.model == model_id):
+        choice = self._choice()
+        loaded = self.loaded_model
+        if loaded is not None and choice.model in (None, loaded.model):
             return True  # already loaded: it fit
+        if choice.force:
+            return True  # the user said yes to this model earlier in this session
         try:
-            model = resolve_model(model_id)
-            report = load_fit(model.path, self.settings, current_machine(self.backend_report))
-        except LongWriterError as exc:  # the load itself reports a missing or broken file
+            model = resolve_model(choice.model)
+            if model.builtin:  # tiny, and exempt from the engine's check too
+                return True
+            report = load_fit(model.path, choice.settings, current_machine(self.backend_report))
+        except LongWriterError as exc:  # the engine checks again as it loads, and says what is wrong
             log.info("no fit check before loading: %s", exc)
             return True
         self.last_fit = report
@@ -447,7 +453,10 @@ class MainWindow(QMainWindow):
             f"{model.id} won't fit in this computer's memory with the current settings.\n\n"
             f"{report.explanation}\n\nLoading it anyway may make the computer very slow or fail. Load it?",
         )
-        return answer == QMessageBox.StandardButton.Yes
+        if answer != QMessageBox.StandardButton.Yes:
+            return False
+        self._confirmed_models.add(choice.model)  # the engine loads it with force from now on
+        return True
 
     def _start_plan(self, job: str) -> None:
         draft = self.draft

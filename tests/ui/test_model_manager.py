@@ -3,6 +3,7 @@ catalog's fit badges; and the question before loading a model that won't fit."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
 from longwriter_desktop import paths
-from longwriter_desktop.library import catalog
+from longwriter_desktop.library import catalog, installed
 from longwriter_desktop.library import download as dl
 from longwriter_desktop.library.fit import Machine, Verdict
 from longwriter_desktop.library.installed import model_id_for
@@ -155,21 +156,32 @@ def test_catalog_shows_fit_badges_and_the_backend(window: MainWindow, qtbot: QtB
     dialog.close()
 
 
-def test_loading_a_model_that_wont_fit_asks_first(window: MainWindow, qtbot: QtBot,
+def test_loading_a_model_that_wont_fit_asks_first(window: MainWindow, qtbot: QtBot, builtin_gguf: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    # A machine with 64 MB of RAM: the built-in model's 98 MB won't fit in it.
+    # The built-in file imported as an ordinary model (the built-in one is exempt from the check), on a
+    # machine with 64 MB of RAM: its 98 MB won't fit.
+    model = installed.import_model(builtin_gguf, copy=False)
+    window.settings = replace(window.settings, model=model.id)
     monkeypatch.setattr(main_window, "current_machine", lambda report: Machine(64 * MB, 48 * MB))
+    answers = [QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes]
     asked: list[str] = []
 
     def answer(parent: object, title: str, text: str, *args: object) -> QMessageBox.StandardButton:
         asked.append(text)
-        return QMessageBox.StandardButton.No
+        return answers[len(asked) - 1]
 
     monkeypatch.setattr(QMessageBox, "question", answer)
     window.create_project(Draft("Write a short note about bees.", 300), "plan")
     assert len(asked) == 1 and "won't fit" in asked[0] and "needs about" in asked[0]
     assert not window.worker.busy, "answering No loads nothing"
     assert window.last_fit is not None and window.last_fit.verdict is Verdict.WONT_FIT
+
+    window.regenerate_plan()  # asks again; Yes loads it with force (the engine would refuse it otherwise)
+    assert len(asked) == 2 and window.worker.busy
+    assert window._choice().force
+    window.stop()
+    qtbot.waitUntil(lambda: not window.worker.busy, timeout=60_000)
+    assert window.confirm_fit() and len(asked) == 2, "asked once per model and session"
 
 
 def test_closing_the_window_pauses_downloads(qtbot: QtBot, fake_hub: FakeHub, builtin_gguf: Path) -> None:
