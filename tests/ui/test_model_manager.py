@@ -17,7 +17,7 @@ from longwriter_desktop.library.fit import Machine, Verdict
 from longwriter_desktop.library.installed import model_id_for
 from longwriter_desktop.settings import Settings
 from longwriter_desktop.testing.hubserver import FakeHub
-from longwriter_desktop.ui import main_window
+from longwriter_desktop.ui import main_window, model_manager
 from longwriter_desktop.ui.downloads import CANCELLED, DONE, DOWNLOADING, PAUSED, DownloadManager
 from longwriter_desktop.ui.draft import Draft
 from longwriter_desktop.ui.main_window import MainWindow
@@ -196,3 +196,25 @@ def test_closing_the_window_pauses_downloads(qtbot: QtBot, fake_hub: FakeHub, bu
     assert win.downloads.states[key].status == PAUSED, "closing pauses; it never leaves a thread writing"
     partials = dl.list_partial_downloads()
     assert [(p.repo_id, p.filename) for p in partials] == [key] and partials[0].done_bytes > 0
+
+
+def test_downloading_a_model_that_wont_fit_asks_first(window: MainWindow, qtbot: QtBot,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(model_manager, "current_machine", lambda report: Machine(2_000 * MB, 1_500 * MB))
+    asked: list[str] = []
+
+    def answer(parent: object, title: str, text: str, *args: object) -> QMessageBox.StandardButton:
+        asked.append(text)
+        return QMessageBox.StandardButton.No
+
+    monkeypatch.setattr(QMessageBox, "question", answer)
+    dialog = open_manager(window, qtbot)
+    qtbot.waitUntil(lambda: dialog.probe is not None, timeout=15_000)
+    entry = catalog.default_entry()
+    row = catalog.CATALOG.index(entry)
+    badge = dialog.catalog_table.item(row, 4)
+    assert badge.text() == "won't fit" and "It won't fit" in badge.toolTip()
+    dialog.catalog_buttons[entry.id].click()
+    assert len(asked) == 1 and asked[0].startswith(f"{entry.family} {entry.quant} won't fit this machine.")
+    assert window.downloads.states == {}, "answering No downloads nothing"
+    dialog.close()
