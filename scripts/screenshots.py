@@ -51,6 +51,13 @@ OUT = ROOT / "docs" / "screenshots"
 SIZE = (1000, 700)
 DEMO_REPO = "demo/SmolLM2-135M-GGUF"
 PROMPT = "Write a 500-word article about keeping bees in a small city garden."
+# The tiny built-in model's plans vary from run to run and are often clumsy; the script edits the plan in
+# the table, as a user would, so every run shows the same readable plan (the text is still the model's own).
+EDITED_PLAN = (
+    ("Why bees suit a small garden", "Bees need little space; what a city garden offers them.", 150),
+    ("Setting up the first hive", "Where to put it, what to buy, and how to keep the neighbours happy.", 200),
+    ("The first season", "Inspections, swarming, and the first honey harvest.", 150),
+)
 
 
 def wait(condition: Callable[[], object], timeout_s: float) -> None:
@@ -87,6 +94,21 @@ def shoot(widget: QWidget, name: str) -> Path:
     return path
 
 
+def edit_plan(window: MainWindow) -> None:
+    """Type the plan into the table cell by cell, adding or deleting rows as needed."""
+    pane = window.plan_pane
+    while pane.table.rowCount() < len(EDITED_PLAN):
+        pane.table.setCurrentCell(pane.table.rowCount() - 1, 0)
+        pane.add_section()
+    while pane.table.rowCount() > len(EDITED_PLAN):
+        pane.table.setCurrentCell(pane.table.rowCount() - 1, 0)
+        pane.delete_section()
+    for row, (title, point, words) in enumerate(EDITED_PLAN):
+        pane.table.item(row, 0).setText(title)
+        pane.table.item(row, 1).setText(point)
+        pane.set_target(row, words)
+
+
 def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     for old in OUT.glob("*.png"):
@@ -105,6 +127,7 @@ def main() -> int:
     wait(lambda: not window.worker.busy, 180)
     if window.draft is None or not window.draft.rows:
         raise SystemExit(f"no plan: {window.last_error}")
+    edit_plan(window)
     window.plan_pane.table.setCurrentCell(0, 0)
     shoot(window, "2-plan-ready")
 
@@ -113,6 +136,7 @@ def main() -> int:
     wait(lambda: len(draft.rows) > 1 and count_words(draft.rows[1].text) >= 60, 300)
     shoot(window, "3-writing")
     wait(lambda: not window.worker.busy, 400)
+    window.output_pane.editor.verticalScrollBar().setValue(0)  # the reader scrolls back to the top
     shoot(window, "4-done")
 
     hub = FakeHub().start()

@@ -293,6 +293,8 @@ class ProgressPane(QGroupBox):
         self.sections.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.sections.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.sections.verticalHeader().setVisible(False)
+        # One line a row: more sections in view in a small window.
+        self.sections.verticalHeader().setDefaultSectionSize(self.sections.fontMetrics().height() + 8)
         header = self.sections.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
