@@ -38,11 +38,16 @@ from ..engine.words import count_words
 from ..engine.writer import DIRECT_MAX_WORDS, WriteRequest
 from ..errors import LongWriterError, ProjectError
 from ..export.api import export_document
+from ..library import gpu
+from ..library.fit import FitReport, Verdict
 from ..library.gguf import read_gguf
 from ..library.installed import BUILTIN_ID, InstalledModel, list_installed, resolve_model
 from ..projects.store import ProjectStore
 from ..settings import Settings, load_settings
+from .background import BackgroundCall
+from .downloads import DownloadManager
 from .draft import DONE, INTERRUPTED, STATUS_NAMES, WRITING, Draft, SectionRow
+from .model_manager import ModelManagerDialog, current_machine, load_fit
 from .new_project import NewProjectDialog
 from .panes import OutputPane, PlanPane, ProgressPane, format_duration
 from .worker import EngineWorker, LoadedModel, ModelChoice, PlanJob, WriteJob
@@ -76,6 +81,14 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(APP_NAME)
         self.settings = settings or load_settings()
         self.worker = EngineWorker(self)
+        self.downloads = DownloadManager(self)  # its own threads: downloads go on beside writing
+        self.backend_report: gpu.BackendReport | None = None
+        self.last_fit: FitReport | None = None
+        self._confirmed_models: set[str | None] = set()  # won't-fit models the user chose to load anyway
+        # llama.cpp's import takes a moment: detect the GPU off the GUI thread, for the fit check on load.
+        self._detect_call = BackgroundCall(gpu.detect, self, name="longwriter-gpu-detect")
+        self._detect_call.succeeded.connect(self._backend_detected)
+        self._detect_call.start()
         self.drafts: list[Draft] = []
         self.draft: Draft | None = None
         self.loaded_model: LoadedModel | None = None
@@ -94,6 +107,9 @@ class MainWindow(QMainWindow):
         self.project_list.setWordWrap(True)
         self.project_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.new_button = QPushButton("New project…")
+        self.projects_empty = QLabel("No projects yet. Start one with New project (Ctrl+N).")
+        self.projects_empty.setWordWrap(True)
+        self.projects_empty.setStyleSheet("color: palette(placeholder-text);")
         self.banner = self._make_banner()
 
         self._make_actions()
@@ -183,12 +199,13 @@ class MainWindow(QMainWindow):
         heading.setStyleSheet("font-weight: bold;")
         left_layout.addWidget(heading)
         left_layout.addWidget(self.project_list, 1)
+        left_layout.addWidget(self.projects_empty)
         left_layout.addWidget(self.new_button)
 
         middle = QSplitter(Qt.Orientation.Vertical)
         middle.addWidget(self.plan_pane)
         middle.addWidget(self.progress_pane)
-        middle.setSizes([380, 420])
+        middle.setSizes([420, 380])
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(left)
@@ -406,11 +423,44 @@ class MainWindow(QMainWindow):
 
     def _choice(self) -> ModelChoice:
         model = self.draft.model if self.draft and self.draft.model else self.settings.model
-        return ModelChoice(model, self.settings.load_settings())
+        return ModelChoice(model, self.settings.load_settings(), force=model in self._confirmed_models)
+
+    def _backend_detected(self, report: gpu.BackendReport) -> None:
+        self.backend_report = report
+
+    def confirm_fit(self) -> bool:
+        """Before a model loads: ask the user when the fit check says it won't fit this machine."""
+        choice = self._choice()
+        loaded = self.loaded_model
+        if loaded is not None and choice.model in (None, loaded.model):
+            return True  # already loaded: it fit
+        if choice.force:
+            return True  # the user said yes to this model earlier in this session
+        try:
+            model = resolve_model(choice.model)
+            if model.builtin:  # tiny, and exempt from the engine's check too
+                return True
+            report = load_fit(model.path, choice.settings, current_machine(self.backend_report))
+        except LongWriterError as exc:  # the engine checks again as it loads, and says what is wrong
+            log.info("no fit check before loading: %s", exc)
+            return True
+        self.last_fit = report
+        if report.verdict is not Verdict.WONT_FIT:
+            return True
+        answer = QMessageBox.question(
+            self,
+            "The model may not fit",
+            f"{model.id} won't fit in this computer's memory with the current settings.\n\n"
+            f"{report.explanation}\n\nLoading it anyway may make the computer very slow or fail. Load it?",
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return False
+        self._confirmed_models.add(choice.model)  # the engine loads it with force from now on
+        return True
 
     def _start_plan(self, job: str) -> None:
         draft = self.draft
-        if draft is None:
+        if draft is None or not self.confirm_fit():
             return
         self._job = job
         self._locked_before_regenerate = [(i, r) for i, r in enumerate(draft.rows) if r.section.locked]
@@ -439,7 +489,7 @@ class MainWindow(QMainWindow):
         draft = self.draft
         if self.worker.busy or draft is None or not draft.rows:
             return
-        if self._sync_view_edits() is False:
+        if self._sync_view_edits() is False or not self.confirm_fit():
             return
         if draft.complete:
             answer = QMessageBox.question(
@@ -491,6 +541,7 @@ class MainWindow(QMainWindow):
         self.stop_action.setEnabled(busy)
         self.export_action.setEnabled(not busy and draft is not None and draft.started)
         self.save_action.setEnabled(not busy and draft is not None)
+        self.projects_empty.setVisible(not self.drafts)
         self.plan_pane.set_editable(not busy)
         self.output_pane.set_writing(busy and self._job == "write")
         if not busy and draft is None:
@@ -659,9 +710,7 @@ class MainWindow(QMainWindow):
 
     def open_model_manager(self) -> None:
         """Installed models, the catalog and downloads, and the loading and sampling settings."""
-        from .model_manager import ModelManagerDialog
-
-        dialog = ModelManagerDialog(self.settings, self)
+        dialog = ModelManagerDialog(self.settings, self, self.downloads)
         dialog.exec()
         if dialog.saved_settings is not None and dialog.saved_settings != self.settings:
             self.settings = dialog.saved_settings
@@ -704,6 +753,8 @@ class MainWindow(QMainWindow):
         was_busy = self.worker.busy
         if not self.worker.shutdown(SHUTDOWN_TIMEOUT_S):
             log.error("closing while the model thread is still busy")
+        self.downloads.shutdown(SHUTDOWN_TIMEOUT_S)  # pauses them: they resume at the next start
+        self._detect_call.wait(SHUTDOWN_TIMEOUT_S)
         if was_busy and self.draft is not None:
             self.draft.mark_interrupted()
         elif self.output_pane.edited_by_user and self._sync_view_edits():

@@ -67,8 +67,18 @@ class PlanPane(QGroupBox):
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
-        self.table.setColumnWidth(0, 200)
-        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setColumnWidth(0, 180)
+        rows_header = self.table.verticalHeader()
+        rows_header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # At most three lines a row, so a long main point cannot push the other sections out of view; the
+        # whole text is in the cell's tooltip and its editor.
+        rows_header.setMaximumSectionSize(self.table.fontMetrics().lineSpacing() * 3 + 12)
+        # Drag a row by its number to reorder the plan. The header moves sections itself (QTableWidget's
+        # own InternalMove drops overwrite cells); each move goes straight into the draft and the table is
+        # refilled, so visual and logical row order never differ.
+        rows_header.setSectionsMovable(True)
+        rows_header.setToolTip("Drag a section's number up or down to move it.")
+        rows_header.sectionMoved.connect(self._row_dragged)
         self.table.itemChanged.connect(self._item_changed)
         self.table.itemSelectionChanged.connect(self._update_buttons)
 
@@ -134,6 +144,8 @@ class PlanPane(QGroupBox):
         )
         lock.setCheckState(Qt.CheckState.Checked if section.locked else Qt.CheckState.Unchecked)
         lock.setToolTip("A locked section keeps its title, point and length when the plan is regenerated.")
+        title.setToolTip(section.title)
+        point.setToolTip(section.main_point)
         for column, item in enumerate((title, point, words, lock)):
             self.table.setItem(i, column, item)
 
@@ -146,6 +158,7 @@ class PlanPane(QGroupBox):
             | QAbstractItemView.EditTrigger.AnyKeyPressed
         )
         self.table.setEditTriggers(triggers if editable else QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setSectionsMovable(editable)
         self._update_buttons()
 
     def _update_buttons(self) -> None:
@@ -227,6 +240,25 @@ class PlanPane(QGroupBox):
         self.table.setCurrentCell(min(row, len(self._draft.rows) - 1), 0)
         self.planEdited.emit()
 
+    def _row_dragged(self, _logical: int, old_visual: int, new_visual: int) -> None:
+        header = self.table.verticalHeader()
+        header.blockSignals(True)
+        header.moveSection(new_visual, old_visual)  # undo the header's own move: the draft is the order
+        header.blockSignals(False)
+        self.move_section_to(old_visual, new_visual)
+
+    def move_section_to(self, row: int, target: int) -> None:
+        """Move one section to another place in the plan (what a drag does)."""
+        if self._draft is None or not self._editable or row == target:
+            return
+        rows = self._draft.rows
+        if not (0 <= row < len(rows) and 0 <= target < len(rows)):
+            return
+        rows.insert(target, rows.pop(row))
+        self.show_draft(self._draft)
+        self.table.setCurrentCell(target, 0)
+        self.planEdited.emit()
+
     def move_section(self, step: int) -> None:
         row = self.table.currentRow()
         target = row + step
@@ -255,12 +287,14 @@ class ProgressPane(QGroupBox):
         self.overall = QProgressBar()
         self.overall.setRange(0, 1)
         self.overall.setValue(0)
-        self.overall.setFormat("%v of %m words")
+        self.set_overall(0, 0)
         self.sections = QTableWidget(0, 3)
         self.sections.setHorizontalHeaderLabels(("Section", "Status", "Words"))
         self.sections.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.sections.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.sections.verticalHeader().setVisible(False)
+        # One line a row: more sections in view in a small window.
+        self.sections.verticalHeader().setDefaultSectionSize(self.sections.fontMetrics().height() + 8)
         header = self.sections.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
@@ -279,18 +313,25 @@ class ProgressPane(QGroupBox):
         for label in (self.model, self.device):
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             label.setWordWrap(True)
-        form = QFormLayout()
-        form.addRow("Speed:", self.speed)
-        form.addRow("Elapsed:", self.elapsed)
-        form.addRow("Time left:", self.remaining)
-        form.addRow("Model:", self.model)
-        form.addRow("Runs on:", self.device)
-        form.addRow("Context used:", self.context)
+        # Two columns of figures, so the section table keeps its room in a small window.
+        timing = QFormLayout()
+        timing.addRow("Speed:", self.speed)
+        timing.addRow("Elapsed:", self.elapsed)
+        timing.addRow("Time left:", self.remaining)
+        model = QFormLayout()
+        model.addRow("Model:", self.model)
+        model.addRow("Runs on:", self.device)
+        figures = QHBoxLayout()
+        figures.addLayout(timing, 1)
+        figures.addLayout(model, 1)
+        context = QFormLayout()
+        context.addRow("Context used:", self.context)
         layout = QVBoxLayout(self)
         layout.addWidget(self.state)
         layout.addWidget(self.overall)
         layout.addWidget(self.sections, 1)
-        layout.addLayout(form)
+        layout.addLayout(figures)
+        layout.addLayout(context)
 
     def show_draft(self, draft: Draft | None) -> None:
         """Show a project's sections and words (not live figures)."""

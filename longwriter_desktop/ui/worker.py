@@ -40,6 +40,7 @@ class ModelChoice:
 
     model: str | None
     settings: LoadSettings
+    force: bool = False  # load even if the fit check says it won't fit (the user confirmed it)
 
 
 @dataclass(frozen=True)
@@ -188,7 +189,7 @@ class _ModelOwner(QObject):
             return not self.cancel.is_set()
 
         try:
-            backend = load_local(choice.model, choice.settings, progress=on_progress)
+            backend = load_local(choice.model, choice.settings, progress=on_progress, force=choice.force)
         except LongWriterError:
             if self.cancel.is_set():
                 return False
