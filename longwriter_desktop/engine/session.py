@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..errors import InputError, ModelError
-from ..library.fit import Machine, ModelShape, Verdict, check_fit
-from ..library.gguf import read_gguf
+from ..library.fit import FitReport, Machine, ModelShape, Verdict, check_fit
+from ..library.gguf import GGUFInfo, read_gguf
 from ..library.installed import resolve_model
 from .backend import Backend
 from .llama_backend import LlamaBackend, LoadSettings, choose_n_ctx, parse_gpu_layers
@@ -26,6 +26,15 @@ def load_settings_from_args(args: argparse.Namespace) -> LoadSettings:
         threads=getattr(args, "threads", None),
         family=family,
     )
+
+
+def load_fit(header: GGUFInfo, settings: LoadSettings, machine: Machine) -> FitReport:
+    """The fit check for loading a model with these settings (the same context and GPU layers as the load)."""
+    layers = parse_gpu_layers(settings.gpu_layers)
+    return check_fit(ModelShape.from_header(header), machine,
+                     context=choose_n_ctx(settings.n_ctx, header.context_length), kv_type=settings.kv_type,
+                     gpu_layers=None if layers == "auto" else -1 if layers == "all" else int(layers),
+                     flash_attn=settings.flash_attn or settings.kv_type != "f16")
 
 
 def load_local(model: str | None, settings: LoadSettings,
@@ -43,14 +52,8 @@ def load_local(model: str | None, settings: LoadSettings,
             machine = machine or Machine.current()
         except InputError:  # memory unknown here: nothing to warn with, so let llama.cpp try
             machine = None
-    if machine is not None and not force and not installed.builtin:
-        context = choose_n_ctx(settings.n_ctx, header.context_length)
-        gpu_layers = parse_gpu_layers(settings.gpu_layers)
-        layers = None if gpu_layers == "auto" else (-1 if gpu_layers == "all" else int(gpu_layers))
-        report = check_fit(ModelShape.from_header(header), machine, context=context,
-                           kv_type=settings.kv_type, gpu_layers=layers,
-                           flash_attn=settings.flash_attn or settings.kv_type != "f16")
-        if report.verdict is Verdict.WONT_FIT:
+        report = load_fit(header, settings, machine) if machine is not None else None
+        if report is not None and report.verdict is Verdict.WONT_FIT:
             raise ModelError(f"{report.explanation} To load it anyway, use --force (or confirm in the app).")
     return LlamaBackend(installed.path, settings, model_id=installed.id, progress=progress, header=header)
 

@@ -34,6 +34,7 @@ from .. import APP_NAME, __version__, paths
 from ..engine import events as ev
 from ..engine.plan import Plan, Section, rescale
 from ..engine.prompts import is_longwriter_trained
+from ..engine.session import load_fit
 from ..engine.words import count_words
 from ..engine.writer import DIRECT_MAX_WORDS, WriteRequest
 from ..errors import LongWriterError, ProjectError
@@ -47,7 +48,7 @@ from ..settings import Settings, load_settings
 from .background import BackgroundCall
 from .downloads import DownloadManager
 from .draft import DONE, INTERRUPTED, STATUS_NAMES, WRITING, Draft, SectionRow
-from .model_manager import ModelManagerDialog, current_machine, load_fit
+from .model_manager import ModelManagerDialog, current_machine
 from .new_project import NewProjectDialog
 from .panes import OutputPane, PlanPane, ProgressPane, format_duration
 from .worker import EngineWorker, LoadedModel, ModelChoice, PlanJob, WriteJob
@@ -440,7 +441,7 @@ class MainWindow(QMainWindow):
             model = resolve_model(choice.model)
             if model.builtin:  # tiny, and exempt from the engine's check too
                 return True
-            report = load_fit(model.path, choice.settings, current_machine(self.backend_report))
+            report = load_fit(read_gguf(model.path), choice.settings, current_machine(self.backend_report))
         except LongWriterError as exc:  # the engine checks again as it loads, and says what is wrong
             log.info("no fit check before loading: %s", exc)
             return True

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -39,11 +38,10 @@ from PySide6.QtWidgets import (
 )
 
 from ..cli.output import format_bytes, format_duration
-from ..engine.llama_backend import LoadSettings, choose_n_ctx, parse_gpu_layers
 from ..errors import InputError, LongWriterError
 from ..library import catalog, gpu, hub, installed
 from ..library.catalog import CatalogEntry
-from ..library.fit import FitReport, Machine, ModelShape, Verdict, check_fit, fit_catalog_entry
+from ..library.fit import FitReport, Machine, Verdict, fit_catalog_entry
 from ..library.gguf import GGUFError, read_gguf
 from ..library.memory import system_memory
 from ..settings import KV_TYPES, Settings, save_settings
@@ -70,16 +68,6 @@ def current_machine(report: gpu.BackendReport | None) -> Machine:
     if memory is None:
         raise InputError("Cannot tell how much memory this machine has, so the fit check cannot run.")
     return Machine(memory.total, memory.available, report.gpus if report is not None else ())
-
-
-def load_fit(path: str | Path, settings: LoadSettings, machine: Machine) -> FitReport:
-    """The fit check that loading this file runs (engine/session.py ``load_local``), to ask the user first."""
-    header = read_gguf(path)
-    layers = parse_gpu_layers(settings.gpu_layers)
-    return check_fit(ModelShape.from_header(header), machine,
-                     context=choose_n_ctx(settings.n_ctx, header.context_length), kv_type=settings.kv_type,
-                     gpu_layers=None if layers == "auto" else -1 if layers == "all" else int(layers),
-                     flash_attn=settings.flash_attn or settings.kv_type != "f16")
 
 
 @dataclass(frozen=True)
