@@ -13,7 +13,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("HF_HUB_DISABLE_XET", "1")
 
+import huggingface_hub.constants
+
 from longwriter_desktop.library.installed import builtin_model_path
+from longwriter_desktop.testing.hubserver import ENABLE_ENV, FakeHub
 from tests.llama_servers import API_KEY, LlamaServer, start_llama_server
 
 
@@ -48,3 +51,20 @@ def keyed_server(builtin_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -
     server = start_llama_server(builtin_gguf, folder, "--api_key", API_KEY, n_ctx=8192)
     yield server
     server.stop()
+
+
+@pytest.fixture
+def fake_hub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeHub]:
+    """A fake Hub on 127.0.0.1 with HF_ENDPOINT pointing at it and no token from the user's machine."""
+    monkeypatch.setenv(ENABLE_ENV, "1")
+    for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_OIDC_RESOURCE", "HF_HUB_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
+    # huggingface_hub would otherwise read a token saved on this machine by `hf auth login`.
+    monkeypatch.setattr(huggingface_hub.constants, "HF_TOKEN_PATH", str(tmp_path / "no-token"))
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    hub = FakeHub().start()
+    monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
+    try:
+        yield hub
+    finally:
+        hub.stop()

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
-import huggingface_hub.constants
 import pytest
 from pytestqt.qtbot import QtBot
 
 from longwriter_desktop.settings import Settings
-from longwriter_desktop.testing.hubserver import ENABLE_ENV, FakeHub
 from longwriter_desktop.ui.app import make_application
 from longwriter_desktop.ui.main_window import MainWindow
 
@@ -36,19 +33,3 @@ def window(qtbot: QtBot) -> Iterator[MainWindow]:
     yield win
     win.close()
     assert win.worker.shutdown(10), "the model thread did not stop"
-
-
-@pytest.fixture
-def fake_hub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeHub]:
-    """A fake Hub on 127.0.0.1 with HF_ENDPOINT pointing at it (as in tests/library/conftest.py)."""
-    monkeypatch.setenv(ENABLE_ENV, "1")
-    for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_OIDC_RESOURCE", "HF_HUB_OFFLINE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(huggingface_hub.constants, "HF_TOKEN_PATH", str(tmp_path / "no-token"))
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    hub = FakeHub().start()
-    monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
-    try:
-        yield hub
-    finally:
-        hub.stop()
