@@ -14,6 +14,7 @@ import contextlib
 import ctypes
 import io
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -88,12 +89,18 @@ def _import_llama_cpp() -> Any:
 
 
 def _route_llama_log(llama_cpp: Any) -> None:
-    """Send llama.cpp's native log to our logger (verbose=False would silence the whole process)."""
+    """Send llama.cpp's native log to our logger (verbose=False would silence the whole process).
+
+    llama.cpp logs from any thread, and also while a model is freed by the garbage collector, which can run
+    in the middle of another log record being written to the same file: the callback only queues lines
+    (SimpleQueue is safe to re-enter) and one thread writes them.
+    """
     global _log_callback_ref
     if _log_callback_ref is not None:
         return
     # ggml's levels: 0 none, 1 debug, 2 info, 3 warn, 4 error, 5 continues the previous line.
     levels = {1: logging.DEBUG, 2: logging.INFO, 3: logging.WARNING, 4: logging.ERROR}
+    lines: queue.SimpleQueue[tuple[int, str]] = queue.SimpleQueue()
     pending: list[str] = []
 
     def callback(level: int, text: bytes, _user_data: ctypes.c_void_p) -> None:
@@ -103,8 +110,14 @@ def _route_llama_log(llama_cpp: Any) -> None:
             line = "".join(pending).rstrip()
             pending.clear()
             if line:
-                llama_log.log(levels.get(level, logging.DEBUG), "%s", line)
+                lines.put((levels.get(level, logging.DEBUG), line))
 
+    def write_lines() -> None:
+        while True:
+            level, line = lines.get()
+            llama_log.log(level, "%s", line)
+
+    threading.Thread(target=write_lines, name="llama-log", daemon=True).start()
     _log_callback_ref = llama_cpp.llama_log_callback(callback)
     llama_cpp.llama_log_set(_log_callback_ref, ctypes.c_void_p(0))
 
