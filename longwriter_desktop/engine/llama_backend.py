@@ -100,7 +100,7 @@ def _route_llama_log(llama_cpp: Any) -> None:
         return
     # ggml's levels: 0 none, 1 debug, 2 info, 3 warn, 4 error, 5 continues the previous line.
     levels = {1: logging.DEBUG, 2: logging.INFO, 3: logging.WARNING, 4: logging.ERROR}
-    lines: queue.SimpleQueue[tuple[int, str]] = queue.SimpleQueue()
+    lines = _llama_lines
     pending: list[str] = []
 
     def callback(level: int, text: bytes, _user_data: ctypes.c_void_p) -> None:
@@ -115,11 +115,26 @@ def _route_llama_log(llama_cpp: Any) -> None:
     def write_lines() -> None:
         while True:
             level, line = lines.get()
-            llama_log.log(level, "%s", line)
+            if isinstance(line, threading.Event):
+                line.set()
+            else:
+                llama_log.log(level, "%s", line)
 
     threading.Thread(target=write_lines, name="llama-log", daemon=True).start()
     _log_callback_ref = llama_cpp.llama_log_callback(callback)
     llama_cpp.llama_log_set(_log_callback_ref, ctypes.c_void_p(0))
+
+
+_llama_lines: queue.SimpleQueue[tuple[int, str | threading.Event]] = queue.SimpleQueue()
+
+
+def flush_llama_log(timeout: float = 2.0) -> None:
+    """Wait until llama.cpp's queued log lines are written (not from a finalizer: it blocks)."""
+    if _log_callback_ref is None:
+        return
+    written = threading.Event()
+    _llama_lines.put((0, written))
+    written.wait(timeout)
 
 
 class _LogWriter(io.TextIOBase):
@@ -216,6 +231,7 @@ class LlamaBackend:
                 "llama.cpp; see the log for details."
             ) from exc
         self._llm.verbose = False  # no per-call prints from llama-cpp-python from here on
+        flush_llama_log()  # the load's log lines (buffer sizes, device) are in the log when the load returns
         self.load_seconds = time.perf_counter() - started
         self.n_ctx = int(self._llm.n_ctx())
         self.prompt_format = self._choose_format(settings.family, path.name)
