@@ -7,14 +7,16 @@ The window owns no writing logic: it builds engine requests from what the user t
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import replace
 from importlib import metadata
 from pathlib import Path
 
 from PySide6 import __version__ as pyside_version
-from PySide6.QtCore import QSettings, Qt, QTimer, qVersion
+from PySide6.QtCore import QSettings, QSize, Qt, QTimer, qVersion
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QFileDialog,
     QFrame,
     QHBoxLayout,
@@ -43,7 +45,7 @@ from ..library import gpu
 from ..library.fit import FitReport, Verdict
 from ..library.gguf import read_gguf
 from ..library.installed import BUILTIN_ID, InstalledModel, list_installed, resolve_model
-from ..projects.store import ProjectStore
+from ..projects.store import DamagedDatabaseError, ProjectStore, good_backups, restore_backup
 from ..settings import Settings, load_settings
 from .background import BackgroundCall
 from .downloads import DownloadManager
@@ -57,6 +59,9 @@ log = logging.getLogger(__name__)
 
 EXPORT_FILTERS = "Word document (*.docx);;Markdown (*.md);;Plain text (*.txt)"
 SHUTDOWN_TIMEOUT_S = 10.0
+# The first-run size, shrunk to the screen: a 1366x768 laptop (the smallest common one) must show it all.
+FIRST_RUN_SIZE = QSize(1280, 800)
+TICK_MS = 1000  # the elapsed time and the planning note move on at least this often while a job runs
 
 
 def resolve_auto_mode(model_id: str | None, target_words: int) -> str:
@@ -81,7 +86,9 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setWindowTitle(APP_NAME)
         self.settings = settings or load_settings()
-        self.worker = EngineWorker(self)
+        self.store: ProjectStore | None = None
+        # One store per process, shared with the model worker's autosave (see projects/store.py).
+        self.worker = EngineWorker(self, store=lambda: self.store)
         self.downloads = DownloadManager(self)  # its own threads: downloads go on beside writing
         self.backend_report: gpu.BackendReport | None = None
         self.last_fit: FitReport | None = None
@@ -97,6 +104,12 @@ class MainWindow(QMainWindow):
         self.last_done: ev.Done | None = None
         self.warnings: list[str] = []
         self._job = ""  # "plan", "regenerate" or "write" while a job runs
+        self._job_draft: Draft | None = None  # the project the running job works on
+        self._job_started = 0.0  # time.monotonic() at the job's start
+        self._planning_note = ""
+        self._tick = QTimer(self)
+        self._tick.setInterval(TICK_MS)
+        self._tick.timeout.connect(self._tick_job)
         self._shown_sections = 0
         self._locked_before_regenerate: list[tuple[int, SectionRow]] = []
 
@@ -136,7 +149,8 @@ class MainWindow(QMainWindow):
                 if shortcut
                 else tip
             )
-            item.triggered.connect(slot)
+            # QAction.triggered passes `checked`: never let it reach a slot's first parameter.
+            item.triggered.connect(lambda _checked=False, run=slot: run())
             self.addAction(item)
             return item
 
@@ -154,6 +168,8 @@ class MainWindow(QMainWindow):
             "Models…", None, self.open_model_manager, "Installed models, downloads and settings"
         )
         self.about_action = action("About", None, self.show_about, "Versions and licences")
+        self.quit_action = action("Quit", "Ctrl+Q", self.close, "Close the window (writing stops; the text is kept)")
+        self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
         # Ctrl+Enter on the keypad too.
         self.write_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
         toolbar = QToolBar("Main")
@@ -173,7 +189,20 @@ class MainWindow(QMainWindow):
         toolbar.addAction(self.models_action)
         toolbar.addAction(self.about_action)
         self.addToolBar(toolbar)
-        self.new_button.clicked.connect(self.new_project)
+        menus = self.menuBar()
+        file_menu = menus.addMenu("&File")
+        for item in (self.new_action, self.save_action, self.export_action):
+            file_menu.addAction(item)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        writing_menu = menus.addMenu("&Writing")
+        for item in (self.plan_action, self.write_action, self.stop_action):
+            writing_menu.addAction(item)
+        models_menu = menus.addMenu("&Models")
+        models_menu.addAction(self.models_action)
+        help_menu = menus.addMenu("&Help")
+        help_menu.addAction(self.about_action)
+        self.new_button.clicked.connect(lambda _checked=False: self.new_project())
 
     def _make_banner(self) -> QFrame:
         frame = QFrame()
@@ -244,7 +273,13 @@ class MainWindow(QMainWindow):
         saved = window_settings().value("geometry")
         if saved is not None and self.restoreGeometry(saved):
             return
-        self.resize(1380, 860)
+        size = QSize(FIRST_RUN_SIZE)
+        screen = self.screen() or QApplication.primaryScreen()
+        if screen is not None:
+            room = screen.availableGeometry().size()
+            # Leave room for the window frame and title bar, which the available geometry still includes.
+            size = size.boundedTo(QSize(room.width() - 16, room.height() - 48))
+        self.resize(size.expandedTo(self.minimumSizeHint()))
 
     def refresh_models(self) -> list[InstalledModel]:
         """Re-read the installed models; the first-run note shows while only the built-in one is there."""
@@ -256,11 +291,55 @@ class MainWindow(QMainWindow):
 
     def _open_store(self) -> ProjectStore | None:
         try:
-            return ProjectStore()
+            return ProjectStore.shared()
+        except DamagedDatabaseError as exc:
+            damaged = exc  # `exc` is unbound when the except block ends, before the timer fires
+            QTimer.singleShot(0, lambda: self._offer_restore(damaged))
+            return None
         except ProjectError as exc:
             message = f"{exc} Projects are not saved in this session."
             QTimer.singleShot(0, lambda: self._show_error(message))
             return None
+
+    def _offer_restore(self, damaged: DamagedDatabaseError) -> None:
+        """A damaged or emptied database: restore the newest good backup, or start afresh; both keep the file."""
+        good = good_backups(damaged.path)
+        when = ""
+        if good:
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(good[0].stat().st_mtime))
+        text = (
+            f"The projects database {damaged.path} is damaged ({damaged.detail}). It was left untouched.\n\n"
+            + (f"Restore the newest good backup (from {when})? The damaged file is kept beside it."
+               if good else "There is no backup of it. Set it aside and start with no projects?")
+        )
+        box = QMessageBox(QMessageBox.Icon.Warning, "The projects database is damaged", text,
+                          QMessageBox.StandardButton.NoButton, self)
+        box.setObjectName("damaged-database")
+        restore = box.addButton("Restore the backup", QMessageBox.ButtonRole.AcceptRole) if good else None
+        fresh = box.addButton("Set it aside, start new", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton("Not now", QMessageBox.ButtonRole.RejectRole)
+        self.restore_box = box
+
+        def answered(button: object) -> None:
+            if button not in (restore, fresh):
+                self.statusBar().showMessage("Projects are not saved in this session.")
+                return
+            try:
+                _moved, restored = restore_backup(damaged.path, good[0] if button is restore else None,
+                                                  new=button is fresh)
+            except (LongWriterError, OSError) as exc:
+                self._show_error(f"The projects database could not be replaced: {exc}")
+                return
+            self.store = self._open_store()
+            self._load_projects()
+            self._update_actions()
+            self.statusBar().showMessage(
+                f"Restored the backup {restored.name}." if restored else "Started a new projects database.", 10000
+            )
+
+        box.buttonClicked.connect(answered)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
 
     def _load_projects(self) -> None:
         """Show the saved projects, most recent first (their text is read when one is opened)."""
@@ -390,6 +469,9 @@ class MainWindow(QMainWindow):
         self.draft = draft
         self.plan_pane.show_draft(draft)
         self.progress_pane.show_draft(draft)
+        if draft is None or draft is not self._job_draft:
+            # Speed, time and context use belong to a run: another project's must not show here.
+            self.progress_pane.reset_run_figures(self.loaded_model.n_ctx if self.loaded_model else 0)
         self.output_pane.set_text(draft.view_text() if draft and draft.shown_sections() else "")
         if draft is not None:
             self.setWindowTitle(f"{draft.title} – {APP_NAME}")
@@ -400,7 +482,10 @@ class MainWindow(QMainWindow):
             return
         row = self.drafts.index(self.draft)
         item = self.project_list.item(row)
-        state = " (done)" if self.draft.complete else (" (stopped)" if self.draft.resumable else "")
+        if self.worker.busy and self._job_draft is self.draft:
+            state = " (writing)" if self._job == "write" else " (planning)"
+        else:
+            state = " (done)" if self.draft.complete else (" (stopped)" if self.draft.resumable else "")
         item.setText(self.draft.title + state)
 
     def _plan_edited(self) -> None:
@@ -417,8 +502,24 @@ class MainWindow(QMainWindow):
             self._show_error(problem)
             return False
         self.output_pane.edited_by_user = False
+        self._store_renamed_sections()
+        self.plan_pane.show_draft(self.draft)
         self.progress_pane.show_draft(self.draft)
         return True
+
+    def _store_renamed_sections(self) -> None:
+        """Headings edited in the text rename their sections in place (the sections keep their takes)."""
+        draft = self.draft
+        if self.store is None or draft is None or draft.project_id is None:
+            return
+        try:
+            stored = self.store.sections(draft.project_id)
+            for row, record in zip(draft.rows, stored, strict=False):
+                title = row.section.title.strip()
+                if title and title != record.title:
+                    self.store.edit_section(record.id, title=title)
+        except LongWriterError as exc:
+            self._show_error(f"The new headings could not be saved: {exc}")
 
     # -- jobs ------------------------------------------------------------------------------------------
 
@@ -465,12 +566,15 @@ class MainWindow(QMainWindow):
             return
         self._job = job
         self._locked_before_regenerate = [(i, r) for i, r in enumerate(draft.rows) if r.section.locked]
-        self.progress_pane.set_state("Loading the model…" if self.loaded_model is None else "Planning…")
+        self._planning_note = "Loading the model…" if self.loaded_model is None else "Planning…"
+        self.progress_pane.set_state(self._planning_note)
         self.worker.start_plan(
             PlanJob(
                 self._choice(), draft.instruction, draft.target_words, draft.notes, self.settings.sampling()
             )
         )
+        self._job_began(draft)
+        self.progress_pane.set_busy(True)  # no figures until the plan is there: show that work goes on
         self._update_actions()
 
     def regenerate_plan(self) -> None:
@@ -521,7 +625,27 @@ class MainWindow(QMainWindow):
             "Loading the model…" if self.loaded_model is None else ("Resuming…" if resume else "Writing…")
         )
         self.worker.start_write(WriteJob(self._choice(), request, resume, draft.project_id))
+        self._job_began(draft)
         self._update_actions()
+
+    def _job_began(self, draft: Draft) -> None:
+        self._job_draft = draft
+        self._job_started = time.monotonic()
+        self.progress_pane.reset_run_figures(self.loaded_model.n_ctx if self.loaded_model else 0)
+        self.progress_pane.elapsed.setText(format_duration(0))
+        self._tick.start()
+        self._update_list_item()
+
+    def _tick_job(self) -> None:
+        """Move the clock on between the engine's own progress (model loading, prompts, planning)."""
+        if not self.worker.busy:
+            self._tick.stop()
+            return
+        elapsed = time.monotonic() - self._job_started
+        if self.draft is self._job_draft:
+            self.progress_pane.elapsed.setText(format_duration(elapsed))
+            if self._job in ("plan", "regenerate") and self._planning_note:
+                self.progress_pane.set_state(f"{self._planning_note} ({elapsed:.0f} s)")
 
     def stop(self) -> None:
         """Stop the running job; written text is kept and can be resumed."""
@@ -546,12 +670,16 @@ class MainWindow(QMainWindow):
         self.plan_pane.set_editable(not busy)
         self.output_pane.set_writing(busy and self._job == "write")
         if not busy and draft is None:
-            self.progress_pane.set_state("No project yet. Ctrl+N starts one.")
+            self.progress_pane.set_state(
+                "Choose a project on the left, or start a new one (Ctrl+N)." if self.drafts
+                else "No project yet. Ctrl+N starts one."
+            )
 
     # -- worker signals --------------------------------------------------------------------------------
 
     def _model_loading(self, fraction: float) -> None:
-        self.progress_pane.set_state(f"Loading the model… {fraction:.0%}")
+        self._planning_note = f"Loading the model… {fraction:.0%}"
+        self.progress_pane.set_state(self._planning_note)
 
     def _model_loaded(self, model: LoadedModel) -> None:
         self.loaded_model = model
@@ -562,7 +690,8 @@ class MainWindow(QMainWindow):
         )
 
     def _planning_started(self, target_words: int, sections: int) -> None:
-        self.progress_pane.set_state(f"Planning {sections} sections for {target_words:,} words…")
+        self._planning_note = f"Planning {sections} sections for {target_words:,} words…"
+        self.progress_pane.set_state(self._planning_note)
 
     def _plan_ready(self, plan: Plan, notes: tuple[str, ...]) -> None:
         if self.draft is None or self._job not in ("plan", "regenerate"):
@@ -572,6 +701,8 @@ class MainWindow(QMainWindow):
             if index < len(sections):
                 sections[index] = replace(row.section)
         self.draft.set_plan(rescale(Plan(sections), self.draft.target_words))
+        self._planning_note = ""
+        self.progress_pane.set_busy(False)
         self._store_plan()
         self.plan_pane.show_draft(self.draft)
         self.progress_pane.show_draft(self.draft)
@@ -615,8 +746,19 @@ class MainWindow(QMainWindow):
         self.progress_pane.update_row(index, words)
 
     def _progress_changed(self, progress: ev.Progress) -> None:
-        self.progress_pane.show_progress(progress)
-        self.output_pane.set_words(progress.words)
+        if self.draft is None or self.draft is not self._job_draft:
+            return
+        # One count for the bar, the table and the text's word count: the sections' text as the window has it
+        # (the engine's own figure counts headings too, and lags the view by a flush).
+        rows = self.draft.rows
+        index = progress.section_index
+        section_words = count_words(rows[index].text) if 0 <= index < len(rows) else progress.section_words
+        words = sum(count_words(r.text) for r in rows)
+        self.progress_pane.show_progress(
+            replace(progress, words=words, section_words=section_words,
+                    elapsed_s=time.monotonic() - self._job_started)
+        )
+        self.output_pane.set_words(words)
 
     def _warned(self, message: str) -> None:
         self.warnings.append(message)
@@ -652,6 +794,10 @@ class MainWindow(QMainWindow):
 
     def _job_ended(self, kind: str) -> None:
         self._job = ""
+        self._job_draft = None
+        self._tick.stop()
+        self._planning_note = ""
+        self.progress_pane.set_busy(False)
         if self.draft is not None:
             for i in range(len(self.draft.rows)):
                 self.progress_pane.update_row(i)
@@ -686,7 +832,12 @@ class MainWindow(QMainWindow):
         except LongWriterError as exc:
             self._show_error(str(exc))
             return None
-        self.statusBar().showMessage(f"Exported to {written}.", 8000)
+        unfinished = ""
+        if not draft.complete:
+            done = sum(1 for r in draft.rows if r.status == DONE)
+            unfinished = (f" The document is not finished ({done} of {len(draft.rows)} sections): the file has what "
+                          "is written so far.")
+        self.statusBar().showMessage(f"Exported to {written}.{unfinished}", 8000)
         return written
 
     def save(self) -> None:

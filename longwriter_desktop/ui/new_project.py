@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -85,6 +86,9 @@ class NewProjectDialog(QDialog):
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Create")
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
+        # Return types a new line in the instruction; Ctrl+Return (as in the main window) creates the project.
+        for keys in ("Ctrl+Return", "Ctrl+Enter"):
+            QShortcut(QKeySequence(keys), self, activated=self._create_by_keyboard)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.buttons)
@@ -97,14 +101,21 @@ class NewProjectDialog(QDialog):
             return
         guess = target_from_instruction(text)
         self._setting_words = True
-        self.words.setValue(guess.words)
+        self.words.setValue(guess.words)  # the spin box keeps it within what the app writes
         self._setting_words = False
-        if guess.found:
+        if guess.problem:
+            self.words_hint.setText(f"{guess.problem} The length is set to {self.words.value():,} words; type "
+                                    "another number to choose.")
+        elif guess.found:
             self.words_hint.setText(f'Read from the instruction: "{guess.phrase}".')
         else:
             self.words_hint.setText(
                 "The instruction names no length: the default applies. Type a number to choose."
             )
+
+    def _create_by_keyboard(self) -> None:
+        if self.buttons.button(QDialogButtonBox.StandardButton.Ok).isEnabled():
+            self.accept()
 
     def _words_changed(self) -> None:
         if not self._setting_words:

@@ -94,12 +94,14 @@ class _JobEnded:
 class _ModelOwner(QObject):
     """Lives on the worker thread: the only code that touches the ``Llama``."""
 
-    def __init__(self, push: Callable[[object], None]) -> None:
+    def __init__(self, push: Callable[[object], None], store: Callable[[], ProjectStore | None]) -> None:
         super().__init__()
         self._push = push
         self._backend: Any = None
         self._choice: ModelChoice | None = None
-        self._store: ProjectStore | None = None  # this thread's own connection (one per thread)
+        # The window's own store: one per process (a second connection opened and closed beside it is how
+        # the WAL got deleted under a running window; see projects/store.py, "POSIX locks").
+        self._store = store
         self.cancel = threading.Event()
 
     @Slot(object)
@@ -139,9 +141,11 @@ class _ModelOwner(QObject):
     def _recorder(self, job: PlanJob | WriteJob) -> ProjectRecorder | None:
         if not isinstance(job, WriteJob) or job.project_id is None:
             return None
-        if self._store is None:
-            self._store = ProjectStore(daily_backup=False)
-        return ProjectRecorder(self._store, job.project_id, model=job.choice.model or "")
+        store = self._store()
+        if store is None:
+            raise ProjectError("The projects database is not open, so this run would not be saved. Restart the "
+                               "app, or export the document to keep it.")
+        return ProjectRecorder(store, job.project_id, model=job.choice.model or "")
 
     def _record(self, recorder: ProjectRecorder, event: ev.Event) -> ProjectRecorder | None:
         """Autosave one event; when saving fails the run goes on unsaved, after one warning."""
@@ -215,14 +219,8 @@ class _ModelOwner(QObject):
 
     @Slot()
     def close_all(self) -> None:
-        """Close the model and this thread's project store connection (on shutdown)."""
+        """Close the model (on shutdown); the window closes its store after this thread ends."""
         self.close_model()
-        if self._store is not None:
-            try:
-                self._store.close()
-            except ProjectError:
-                log.exception("closing the project store failed")
-            self._store = None
 
     @Slot()
     def close_model(self) -> None:
@@ -255,13 +253,15 @@ class EngineWorker(QObject):
     _closeRequested = Signal()
     _shutdownRequested = Signal()
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(
+        self, parent: QObject | None = None, store: Callable[[], ProjectStore | None] | None = None
+    ) -> None:
         super().__init__(parent)
         self._queue: deque[object] = deque()
         self._lock = threading.Lock()
         self._thread = QThread()
         self._thread.setObjectName("longwriter-model")
-        self._owner = _ModelOwner(self._push)
+        self._owner = _ModelOwner(self._push, store or (lambda: None))
         self._owner.moveToThread(self._thread)
         self._jobRequested.connect(self._owner.run_job)
         self._closeRequested.connect(self._owner.close_model)
