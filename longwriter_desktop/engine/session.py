@@ -8,6 +8,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from ..errors import InputError, ModelError
 from ..library.fit import FitReport, Machine, ModelShape, Verdict, check_fit
@@ -72,6 +73,11 @@ def connect_server(args: argparse.Namespace) -> Backend:
         api_key = os.environ.get(key_env)
         if not api_key:
             raise InputError(f"The environment variable {key_env} (named by --api-key-env) is not set.")
+    # A key written into the URL (http://user:KEY@host) is used as the API key for this run only; the URL
+    # itself never carries it further (the project stores the URL without it).
+    parts = urlsplit(base_url if "://" in base_url else "http://" + base_url)
+    if parts.password and not api_key:
+        api_key = unquote(parts.password)
     family = getattr(args, "family", None)
     return OpenAIBackend(
         base_url,

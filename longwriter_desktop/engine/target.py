@@ -8,6 +8,7 @@ from dataclasses import dataclass
 DEFAULT_WORDS = 1000
 WORDS_PER_PAGE = 250  # a standard double-spaced manuscript page
 WORDS_PER_PARAGRAPH = 120
+MIN_WORDS = 10
 MAX_WORDS = 100_000
 
 
@@ -16,6 +17,7 @@ class TargetGuess:
     words: int
     found: bool  # False when the instruction names no length and the default was used
     phrase: str  # the words the length was read from, or why the default applies
+    problem: str = ""  # a length the instruction asks for that no document can have (0, 999999999 words)
 
     def describe(self) -> str:
         if self.found:
@@ -135,7 +137,17 @@ def target_from_instruction(instruction: str, default: int = DEFAULT_WORDS) -> T
             zh_value = _zh_number(match.group(1))
             if zh_value:
                 candidates.append((match.start(), _to_words(zh_value, match.group(2)), match.group(0)))
-    candidates = [c for c in candidates if 10 <= c[1] <= MAX_WORDS]
+    in_range = [c for c in candidates if MIN_WORDS <= c[1] <= MAX_WORDS]
+    if candidates and not in_range:
+        # A length is asked for, but not one a document can have: say so rather than quietly use the default.
+        _, asked, phrase = min(candidates, key=lambda c: c[0])
+        words = MIN_WORDS if asked < MIN_WORDS else MAX_WORDS
+        problem = (
+            f'The instruction asks for {asked:,} words ("{phrase.strip()}"), but a document must have '
+            f"{MIN_WORDS:,} to {MAX_WORDS:,} words."
+        )
+        return TargetGuess(words, True, phrase.strip(), problem)
+    candidates = in_range
     if not candidates:
         return TargetGuess(default, False, "the instruction names no length; the default applies")
     # Prefer a phrase that states a word count over pages/paragraphs, then the first one.
