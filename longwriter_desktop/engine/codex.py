@@ -80,8 +80,8 @@ class Entry:
     def names(self) -> tuple[str, ...]:
         """The name and the aliases, without blanks or repeats."""
         seen: list[str] = []
-        for name in (self.name, *self.aliases):
-            name = " ".join(name.split())
+        for raw in (self.name, *self.aliases):
+            name = " ".join(raw.split())
             if name and _fold(name)[0] not in {_fold(s)[0] for s in seen}:
                 seen.append(name)
         return tuple(seen)
@@ -108,7 +108,7 @@ def make_entry(data: dict[str, Any], where: str = "") -> Entry:
         raise InputError(f"A codex entry needs a name{at}.")
     aliases = data.get("aliases") or ()
     if isinstance(aliases, str):
-        aliases = [a for a in re.split(r"[,;]", aliases)]
+        aliases = re.split(r"[,;]", aliases)
     changes: list[Change] = []
     for raw in data.get("changes") or ():
         if not isinstance(raw, dict):
@@ -386,6 +386,7 @@ def plan_views(
     sections: Sequence[Any],
     texts: Sequence[str],
     instruction: str,
+    *,
     budget: int = DEFAULT_BUDGET,
     cjk: bool = False,
 ) -> list[SectionView]:
@@ -491,12 +492,11 @@ def check_section(text: str, section: int, in_view: Sequence[Entry], codex: Sequ
             full = f"{word} {nxt.group(0)}"
             if any(_fold(full)[0] == _fold(name)[0] for e in codex for name in e.names):
                 continue
-            if len(first.name.split()) > 1 or len(second.name.split()) > 1:
-                key = (full, "")
-                if key not in reported:
-                    reported.add(key)
-                    issues.append(Issue(section, f"'{full}' mixes up {first.name} and {second.name}.",
-                                        _sentence_at(text, m.start()), first.name))
+            two_word = len(first.name.split()) > 1 or len(second.name.split()) > 1
+            if two_word and (full, "") not in reported:
+                reported.add((full, ""))
+                issues.append(Issue(section, f"'{full}' mixes up {first.name} and {second.name}.",
+                                    _sentence_at(text, m.start()), first.name))
     return issues
 
 
@@ -539,7 +539,7 @@ def parse_markdown(text: str) -> list[Entry]:
         elif field_match:
             key, value = field_match.group(1).lower(), field_match.group(2).strip()
             if key in ("aliases", "also called"):
-                current["aliases"] = [a for a in re.split(r"[,;]", value)]
+                current["aliases"] = re.split(r"[,;]", value)
             elif key in ("mode", "context"):
                 current["mode"] = value
             elif key in ("notes", "private notes"):
