@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PySide6 import __version__ as pyside_version
 from PySide6.QtCore import QSettings, Qt, QTimer, qVersion
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
@@ -32,6 +32,8 @@ from PySide6.QtWidgets import (
 
 from .. import APP_NAME, __version__, paths
 from ..engine import events as ev
+from ..engine.estimate import ModelTimes, installed_times
+from ..engine.llama_backend import LoadSettings
 from ..engine.plan import Plan, Section, rescale
 from ..engine.prompts import is_longwriter_trained
 from ..engine.session import load_fit
@@ -69,6 +71,9 @@ def resolve_auto_mode(model_id: str | None, target_words: int) -> str:
     return "direct" if trained and target_words <= DIRECT_MAX_WORDS else "plan"
 
 
+DETECT_DELAY_MS = 250  # after the window is shown: time for the window manager to map and paint it
+
+
 def window_settings() -> QSettings:
     """Window geometry and the like, in the config folder (so LONGWRITER_HOME moves it too)."""
     return QSettings(str(paths.config_dir() / "window.ini"), QSettings.Format.IniFormat)
@@ -86,10 +91,11 @@ class MainWindow(QMainWindow):
         self.backend_report: gpu.BackendReport | None = None
         self.last_fit: FitReport | None = None
         self._confirmed_models: set[str | None] = set()  # won't-fit models the user chose to load anyway
-        # llama.cpp's import takes a moment: detect the GPU off the GUI thread, for the fit check on load.
+        # llama.cpp's import takes a moment and holds the GIL for much of it: detect the GPU off the GUI
+        # thread, and only once the window is on screen (showEvent), so the import never delays the window.
         self._detect_call = BackgroundCall(gpu.detect, self, name="longwriter-gpu-detect")
         self._detect_call.succeeded.connect(self._backend_detected)
-        self._detect_call.start()
+        self._detect_started = False
         self.drafts: list[Draft] = []
         self.draft: Draft | None = None
         self.loaded_model: LoadedModel | None = None
@@ -100,7 +106,9 @@ class MainWindow(QMainWindow):
         self._shown_sections = 0
         self._locked_before_regenerate: list[tuple[int, SectionRow]] = []
 
+        self._times: dict[tuple[str | None, LoadSettings], ModelTimes | None] = {}
         self.plan_pane = PlanPane()
+        self.plan_pane.time_estimate = self._plan_time
         self.progress_pane = ProgressPane()
         self.output_pane = OutputPane()
         self.project_list = QListWidget()
@@ -239,6 +247,30 @@ class MainWindow(QMainWindow):
         w.cancelled.connect(self._cancelled)
         w.finished.connect(self._finished)
         w.jobEnded.connect(self._job_ended)
+        w.speedMeasured.connect(self._speed_changed)
+        w.finished.connect(self._speed_changed)
+
+    # -- time estimates ------------------------------------------------------------------------------
+
+    def model_times(self, model_id: str | None) -> ModelTimes | None:
+        """This machine's speed profile for a model with the current loading settings (cached until a run)."""
+        key = (model_id, self.settings.load_settings())
+        if key not in self._times:
+            try:
+                self._times[key] = installed_times(model_id, key[1])
+            except LongWriterError as exc:
+                log.info("no time estimate for %s: %s", model_id, exc)
+                self._times[key] = None
+        return self._times[key]
+
+    def _plan_time(self, words: int) -> str:
+        times = self.model_times(self.draft.model if self.draft else self.settings.model)
+        return times.describe(words) if times else ""
+
+    def _speed_changed(self, *_args: object) -> None:
+        """A calibration or a finished run changed the speed profile: show estimates from it."""
+        self._times.clear()
+        self.plan_pane.refresh_total()
 
     def _restore_geometry(self) -> None:
         saved = window_settings().value("geometry")
@@ -337,7 +369,7 @@ class MainWindow(QMainWindow):
         """Ask for a new document and start on it."""
         if self.worker.busy:
             return
-        dialog = NewProjectDialog(self.refresh_models(), self.settings.model, self)
+        dialog = NewProjectDialog(self.refresh_models(), self.settings.model, self, times=self.model_times)
         if dialog.exec() != NewProjectDialog.DialogCode.Accepted:
             return
         draft, mode = dialog.draft()
@@ -748,6 +780,17 @@ class MainWindow(QMainWindow):
         QMessageBox.about(self, f"About {APP_NAME}", self.about_text())
 
     # -- closing ---------------------------------------------------------------------------------------
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """Start the GPU detection (llama.cpp's import) once the window has been put on screen."""
+        super().showEvent(event)
+        if not self._detect_started:
+            self._detect_started = True
+            QTimer.singleShot(DETECT_DELAY_MS, self, self._start_detection)
+
+    def _start_detection(self) -> None:
+        if self.isVisible() and not self._detect_call.finished:
+            self._detect_call.start()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Stop any job, let the worker close the model, and remember the window's place."""

@@ -87,6 +87,11 @@ class _Failed:
 
 
 @dataclass(frozen=True)
+class _Measured:
+    """The loaded model's speed on this machine is known (calibrated now, or measured before)."""
+
+
+@dataclass(frozen=True)
 class _JobEnded:
     kind: str
 
@@ -211,7 +216,18 @@ class _ModelOwner(QObject):
                 )
             )
         )
+        self._calibrate(backend)
         return True
+
+    def _calibrate(self, backend: Any) -> None:
+        """Measure a newly loaded model's speed on this machine, once (a few seconds), for the estimates."""
+        from ..engine.estimate import profile_for_backend
+
+        try:
+            if profile_for_backend(backend) is not None:
+                self._push(_Measured())
+        except Exception:  # an estimate is a nicety: the job goes on without one
+            log.exception("measuring the model's speed failed")
 
     @Slot()
     def close_all(self) -> None:
@@ -251,6 +267,7 @@ class EngineWorker(QObject):
     cancelled = Signal(int)  # words written
     finished = Signal(object)  # events.Done
     jobEnded = Signal(str)  # "plan" or "write", after any of the above
+    speedMeasured = Signal()  # the loaded model's speed profile exists (estimates can be shown)
     _jobRequested = Signal(object)
     _closeRequested = Signal()
     _shutdownRequested = Signal()
@@ -381,6 +398,8 @@ class EngineWorker(QObject):
             self.modelLoading.emit(item.fraction)
         elif isinstance(item, _Loaded):
             self.modelLoaded.emit(item.model)
+        elif isinstance(item, _Measured):
+            self.speedMeasured.emit()
         elif isinstance(item, ev.PlanningStarted):
             self.planningStarted.emit(item.target_words, item.sections)
         elif isinstance(item, ev.PlanReady):
