@@ -27,9 +27,10 @@ ESTIMATE_PROMPTS = (
     (6000, "Write a 6000-word history of the bicycle, from the first wooden machines to electric bikes."),
 )
 KV_PROMPTS = (
-    (600, "Write a 600-word letter to a new neighbour about life on the street."),
-    (1500, "Write a 1500-word short story about a baker who finds an old recipe book."),
+    (500, "Write a 500-word letter to a new neighbour about life on the street."),
+    (1000, "Write a 1000-word short story about a baker who finds an old recipe book."),
 )
+BARE_TOKENS = 6000  # the issue's reference: bare llama.cpp's rate over 6,000 tokens
 KV_TYPES = ("f16", "q8_0", "q4_0")
 TARGETS = {"estimate_error": 0.25, "whole_document_ratio": 1.10, "mapped_source_s": 0.7, "mapped_bundle_s": 0.5}
 BENCH_CTX = 8192
@@ -66,7 +67,10 @@ def bare_rate(model_path: Path, tokens: int, log: Callable[[str], None]) -> dict
     import llama_cpp
     import numpy as np
 
-    llm = llama_cpp.Llama(model_path=str(model_path), n_ctx=BENCH_CTX, verbose=False, logits_all=False)
+    from ..engine.llama_backend import model_params
+
+    with model_params(llama_cpp):  # the same weight buffers as the app (no AMX where it crashes)
+        llm = llama_cpp.Llama(model_path=str(model_path), n_ctx=BENCH_CTX, verbose=False, logits_all=False)
     try:
         prompt = llm.tokenize((b"<|im_start|>user\nWrite a long story about a lighthouse keeper.<|im_end|>\n"
                                b"<|im_start|>assistant\n"), add_bos=False, special=True)
@@ -137,7 +141,7 @@ def measure_estimates(model_path: Path, log: Callable[[str], None]) -> dict[str,
         kept = len(backend.tokenize(last_text, special=False))
     finally:
         backend.close()
-    bare = bare_rate(model_path, kept, log)
+    bare = bare_rate(model_path, min(kept, BARE_TOKENS), log)
     wall = last_stats["wall_s"]
     ratio = wall / (kept / bare["tokens_per_second"])
     log(f"  whole document: {wall:.0f} s for {kept:,} kept tokens; bare {bare['tokens_per_second']:.1f} tok/s "
@@ -260,6 +264,14 @@ def _free_display() -> int:
     raise RuntimeError("no free X display number")
 
 
+def _normal_priority() -> None:
+    """The app starts at normal priority, as a user starts it, even when the bench runs under `nice`."""
+    try:
+        os.nice(-os.nice(0))
+    except OSError:  # not allowed to raise priority here: it stays as the bench's
+        pass
+
+
 def _wait_mapped(env: dict[str, str], deadline_s: float) -> bool:
     """Wait until a viewable top-level window titled like the app exists (xdotool)."""
     try:
@@ -290,7 +302,8 @@ def measure_mapped(commands: dict[str, list[str]], runs: int, log: Callable[[str
                 env = dict(os.environ, DISPLAY=f":{display}", LONGWRITER_HOME=home, QT_QPA_PLATFORM="xcb")
                 for run in range(runs + 1):  # the first run warms the page cache and writes the settings
                     started = time.perf_counter()
-                    app = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                    app = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                           preexec_fn=_normal_priority)
                     mapped = _wait_mapped(env, 60)
                     seconds = time.perf_counter() - started
                     app.terminate()

@@ -76,7 +76,8 @@ def _estimates(section: dict[str, Any] | None, summary: list[list[str]]) -> list
               f"took {_duration(whole['wall_s'])} (plan and writing); its text is {whole['kept_tokens']:,} "
               f"tokens ({whole['completion_tokens']:,} generated in all: plan, retries and "
               f"{whole['repetition_cuts']} cut loop(s) included). Bare llama-cpp-python, loaded afresh in the "
-              f"same run at the same context, wrote {bare['tokens']:,} tokens in one stream at "
+              f"same run at the same context, wrote {bare['tokens']:,} tokens in one stream (the issue's reference length, "
+              f"or the document's if shorter) at "
               f"{bare['tokens_per_second']:.1f} tokens/s, so the kept text alone would take "
               f"{_duration(whole['kept_tokens'] / bare['tokens_per_second'])} there. Ratio: "
               f"**{whole['ratio']:.2f}** (target <= {target:.2f}: {_verdict(met)}).", ""]
@@ -91,7 +92,8 @@ def _kv(section: dict[str, Any] | None, summary: list[list[str]]) -> list[str]:
              "attention on, as llama.cpp needs for a quantised V cache; f16 runs without it, the app's "
              "default). Each wrote the same prompts with the same seed: "
              + "; ".join(f'"{p}"' for p in section["prompts"]) + ". The KV size is llama.cpp's own log line; "
-             "the fit check's figure is beside it.", ""]
+             "the fit check's figure is beside it. No GPU machine was lent for this work, so there are no CUDA figures "
+             "for this table: every figure here is CPU-only.", ""]
     rows = []
     f16 = next((r for r in section["rows"] if r.get("kv_type") == "f16" and "error" not in r), None)
     for row in section["rows"]:

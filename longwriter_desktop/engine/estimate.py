@@ -42,7 +42,7 @@ HEAD_TOKENS = 350  # instruction and system text in front of the document
 HEAD_TOKENS_PER_WORD = 0.03  # the plan in view grows with the document
 CONTEXT_FILL = 0.8  # the writer drops old sections from view beyond about this share of the context
 LEARNING_RATE = 0.5  # weight of a new run in the per-word figures
-LONG_PROMPT_S = 4.0  # calibration's budget for evaluating its long prompt
+LONG_PROMPT_S = 3.0  # calibration's budget for evaluating its long prompt
 
 
 def machine_fingerprint() -> str:
@@ -358,12 +358,17 @@ def scaled_profile(profiles: Sequence[SpeedProfile], key: str, model: str, weigh
 
 # -- calibration ----------------------------------------------------------------------------------------
 
+
+class CalibrationError(RuntimeError):
+    """The calibration was stopped, or the model made no tokens."""
+
+
 _FILLER = ("The river ran past the old mill, where the miller kept his books in a wooden chest and counted "
            "the sacks of grain that farmers brought in every autumn. ")
 
 
 def calibrate(backend: Any, key: str, *, weights_bytes: int, kv_bytes_per_token: int | None,
-              load_s: float = 0.0, long_tokens: int | None = None) -> SpeedProfile:
+              load_s: float = 0.0, long_tokens: int | None = None, cancel: Any = None) -> SpeedProfile:
     """A few seconds of measurement: tokens at a short and at a long context, and prompt evaluation speed."""
     sampling = Sampling(temperature=0.7, seed=7)
     head = backend.bos_tokens() + backend.tokenize(_FILLER, special=True)
@@ -371,16 +376,17 @@ def calibrate(backend: Any, key: str, *, weights_bytes: int, kv_bytes_per_token:
 
     def run(prompt: list[int], count: int) -> Finish | None:
         # End-of-text is banned so that every call makes the tokens asked for.
-        request = GenerationRequest(prompt=prompt, max_tokens=count, sampling=sampling, allow_end=lambda: False)
+        request = GenerationRequest(prompt=prompt, max_tokens=count, sampling=sampling, allow_end=lambda: False,
+                                    cancel=cancel)
         finish = None
         for item in backend.generate(request):
             if isinstance(item, Finish):
                 finish = item
         return finish
 
-    first = run(head, 32)
+    first = run(head, 24)
     if first is None or first.completion_tokens < 4 or first.generation_seconds <= 0:
-        raise RuntimeError("calibration produced no tokens")
+        raise CalibrationError("the calibration was stopped or produced no tokens")
     samples.append(CallSample.from_finish(first))
     n_ctx = int(backend.info.n_ctx)
     if long_tokens is None:
@@ -393,6 +399,8 @@ def calibrate(backend: Any, key: str, *, weights_bytes: int, kv_bytes_per_token:
         body.extend(filler)
     prompt = head + body[:long_tokens]
     second = run(prompt, 16)
+    if cancel is not None and cancel.is_set():
+        raise CalibrationError("the calibration was stopped")
     if second is not None and second.completion_tokens >= 4:
         samples.append(CallSample.from_finish(second))
     prior = prior_slope(weights_bytes, kv_bytes_per_token)
@@ -422,9 +430,12 @@ def _shape(backend: Any) -> tuple[int, int | None]:
     return int(header.file_size), header.kv_bytes_per_token(2.0)
 
 
-def profile_for_backend(backend: Any, store: SpeedStore | None = None, *, calibrate_if_missing: bool = True
-                        ) -> SpeedProfile | None:
-    """The loaded model's profile, calibrating it first (a few seconds) when this machine has none."""
+def profile_for_backend(backend: Any, store: SpeedStore | None = None, *, calibrate_if_missing: bool = True,
+                        cancel: Any = None) -> SpeedProfile | None:
+    """The loaded model's profile, calibrating it first (a few seconds) when this machine has none.
+
+    Raises :class:`CalibrationError` when ``cancel`` stops the calibration.
+    """
     key = backend_key(backend)
     if key is None:
         return None
@@ -434,7 +445,7 @@ def profile_for_backend(backend: Any, store: SpeedStore | None = None, *, calibr
         weights, kv = _shape(backend)
         started = time.perf_counter()
         profile = calibrate(backend, key, weights_bytes=weights, kv_bytes_per_token=kv,
-                            load_s=float(getattr(backend, "load_seconds", 0.0)))
+                            load_s=float(getattr(backend, "load_seconds", 0.0)), cancel=cancel)
         log.info("calibrated %s in %.1f s: %.1f tokens/s, slope %.2e per token of context",
                  profile.model, time.perf_counter() - started, profile.tokens_per_second, profile.slope)
         store.put(profile)

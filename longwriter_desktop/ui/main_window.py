@@ -40,7 +40,6 @@ from ..engine.session import load_fit
 from ..engine.words import count_words
 from ..engine.writer import DIRECT_MAX_WORDS, WriteRequest
 from ..errors import LongWriterError, ProjectError
-from ..export.api import export_document
 from ..library import gpu
 from ..library.fit import FitReport, Verdict
 from ..library.gguf import read_gguf
@@ -50,7 +49,6 @@ from ..settings import Settings, load_settings
 from .background import BackgroundCall
 from .downloads import DownloadManager
 from .draft import DONE, INTERRUPTED, STATUS_NAMES, WRITING, Draft, SectionRow
-from .model_manager import ModelManagerDialog, current_machine
 from .new_project import NewProjectDialog
 from .panes import OutputPane, PlanPane, ProgressPane, format_duration
 from .worker import EngineWorker, LoadedModel, ModelChoice, PlanJob, WriteJob
@@ -473,6 +471,8 @@ class MainWindow(QMainWindow):
             model = resolve_model(choice.model)
             if model.builtin:  # tiny, and exempt from the engine's check too
                 return True
+            from .model_manager import current_machine
+
             report = load_fit(read_gguf(model.path), choice.settings, current_machine(self.backend_report))
         except LongWriterError as exc:  # the engine checks again as it loads, and says what is wrong
             log.info("no fit check before loading: %s", exc)
@@ -714,6 +714,8 @@ class MainWindow(QMainWindow):
                 return None
             path = chosen
         try:
+            from ..export.api import export_document  # python-docx loads on the first export, not at start
+
             written = export_document(draft.export_document(), path)
         except LongWriterError as exc:
             self._show_error(str(exc))
@@ -743,6 +745,8 @@ class MainWindow(QMainWindow):
 
     def open_model_manager(self) -> None:
         """Installed models, the catalog and downloads, and the loading and sampling settings."""
+        from .model_manager import ModelManagerDialog  # loaded when first opened, not at start
+
         dialog = ModelManagerDialog(self.settings, self, self.downloads)
         dialog.exec()
         if dialog.saved_settings is not None and dialog.saved_settings != self.settings:
