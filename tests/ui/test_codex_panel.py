@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtWidgets import QAbstractItemView, QTabWidget
+from PySide6.QtWidgets import QAbstractItemView, QFileDialog, QTabWidget
 from pytestqt.qtbot import QtBot
 
-from longwriter_desktop.engine.codex import Change, Entry
+from longwriter_desktop.engine.codex import Change, Entry, load_codex
 from longwriter_desktop.engine.plan import Section
 from longwriter_desktop.projects.codex_store import CodexStore
 from longwriter_desktop.projects.store import ProjectStore
@@ -58,6 +58,19 @@ def win(qtbot: QtBot, seeded: int) -> Iterator[MainWindow]:
     yield window
     window.close()
     assert window.worker.shutdown(10), "the model thread did not stop"
+
+
+@pytest.fixture
+def file_dialogs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Answers the next file dialogs with the paths the test puts in this list ("" = Cancel)."""
+    answers: list[str] = []
+
+    def answer(*_args: object) -> tuple[str, str]:
+        return (answers.pop(0) if answers else "", "")
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(answer))
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(answer))
+    return answers
 
 
 def click_row(qtbot: QtBot, view: QAbstractItemView, row: int, column: int = 0) -> None:
@@ -190,3 +203,32 @@ def test_entries_mentions_sections_and_checks(win: MainWindow, qtbot: QtBot, see
         section = store.sections(seeded)[2]
         takes = store.takes(section.id)
         assert [t.text for t in takes][0] == TEXTS[2] and len(takes) == 2 and takes[1].chosen
+
+
+def test_import_and_export_a_codex_file(win: MainWindow, qtbot: QtBot, seeded: int, tmp_path: Path,
+                                        file_dialogs: list[str]) -> None:
+    panel = win.codex_panel
+    click_row(qtbot, win.project_list, 0)
+    qtbot.keyClick(win, Qt.Key.Key_B, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(win.codex_dock.isVisible)
+    source = tmp_path / "more.md"
+    source.write_text("## Heron\nkind: object\nmode: always\nA schooner.\n\n## Brightwater\nkind: place\n"
+                      "A fishing village.\n", encoding="utf-8")
+    file_dialogs.append(str(source))
+    qtbot.mouseClick(panel.import_button, Qt.MouseButton.LeftButton)
+    assert panel.last_error == ""
+    assert [cell(panel.table, r, 0) for r in range(panel.table.rowCount())] == ["Mara Voss", "Brightwater", "Heron"]
+    assert CodexStore(win.store).get(seeded, "Brightwater").description == "A fishing village."  # type: ignore[arg-type]
+    assert cell(win.plan_pane.table, 0, 4) == "Mara Voss, Heron"
+
+    target = tmp_path / "sea codex.json"
+    file_dialogs.append(str(target))
+    qtbot.mouseClick(panel.export_button, Qt.MouseButton.LeftButton)
+    assert panel.last_error == f"Saved {target}."
+    assert [e.name for e in load_codex(target)] == ["Mara Voss", "Brightwater", "Heron"]
+    bad = tmp_path / "bad.md"
+    bad.write_text("## X\nkind: dragon\n", encoding="utf-8")
+    file_dialogs.append(str(bad))
+    qtbot.mouseClick(panel.import_button, Qt.MouseButton.LeftButton)
+    assert panel.last_error.startswith("Unknown kind 'dragon'") and panel.note.isVisible()
+    assert panel.table.rowCount() == 3
