@@ -60,7 +60,6 @@ from ..projects.codex_store import CodexStore
 from ..projects.store import ProjectStore
 from .draft import DONE, Draft
 
-
 CODEX_FILTERS = "Codex files (*.md *.markdown *.json *.txt);;All files (*)"
 
 
