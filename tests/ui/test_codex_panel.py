@@ -105,6 +105,7 @@ def test_entries_mentions_sections_and_checks(win: MainWindow, qtbot: QtBot, see
     assert cell(panel.table, 0, 3) == "§1, §3" and cell(panel.table, 1, 3) == "–"
     click_row(qtbot, panel.table, 0)
     assert panel.name_edit.text() == "Mara Voss"
+    assert panel.changes_edit.toPlainText() == "5: Has a scar on her left hand."
     assert panel.mentions_label.text() == "Mentions of Mara Voss: 2"
     assert panel.mentions_list.item(1).text().startswith("§3: …")
 
@@ -124,12 +125,14 @@ def test_entries_mentions_sections_and_checks(win: MainWindow, qtbot: QtBot, see
     qtbot.keyClicks(panel.aliases_edit, "the line, hawser")
     qtbot.keyClicks(panel.description_edit, "Tarred hemp, sixty feet.")
     qtbot.keyClicks(panel.notes_edit, "Private: it will break later.")
+    qtbot.keyClicks(panel.changes_edit, "6: frayed at one end")
     qtbot.mouseClick(panel.save_button, Qt.MouseButton.LeftButton)
     assert panel.last_error == ""
     assert [cell(panel.table, r, 0) for r in range(panel.table.rowCount())] == ["Mara Voss", "Brightwater", "Rope"]
     stored = CodexStore(win.store).get(seeded, "hawser")  # type: ignore[arg-type]
     assert (stored.kind, stored.aliases, stored.notes) == ("object", ("the line", "hawser"),
                                                            "Private: it will break later.")
+    assert stored.changes == (Change(6, "frayed at one end"),)
     assert cell(panel.table, 2, 3) == "§5"  # "A rope burned across her palm."
     marks = [f for b in (document.findBlock(document.toPlainText().index("A rope burned")),)
              for f in b.layout().formats() if f.format.fontUnderline()]
@@ -141,7 +144,7 @@ def test_entries_mentions_sections_and_checks(win: MainWindow, qtbot: QtBot, see
     assert sees[0] == "Mara Voss"
     assert sees[3].startswith("Mara Voss, Brightwater")  # named in section 4's main point
     assert sees[4] == "Mara Voss (changed)"  # the change from section 5
-    assert sees[5].startswith("Mara Voss (changed), Rope")  # the end of section 5 names the rope
+    assert sees[5] == "Mara Voss (changed), Rope (changed)"  # the end of section 5 names the rope
     budget = cell(panel.sections_table, 3, 2)
     used, total = (int(x) for x in budget.split(" / "))
     assert 0 < used <= total == 600
