@@ -264,12 +264,15 @@ def _free_display() -> int:
     raise RuntimeError("no free X display number")
 
 
-def _normal_priority() -> None:
-    """The app starts at normal priority, as a user starts it, even when the bench runs under `nice`."""
-    try:
-        os.nice(-os.nice(0))
-    except OSError:  # not allowed to raise priority here: it stays as the bench's
-        pass
+def _normal_priority(command: list[str]) -> list[str]:
+    """The app starts at normal priority, as a user starts it, even when the bench runs under `nice`.
+
+    (Raising the priority back needs root; elsewhere `nice` says so and runs the app as it is.)
+    """
+    niceness = os.nice(0)
+    if niceness <= 0 or not shutil.which("nice"):
+        return command
+    return ["nice", "-n", str(-niceness), *command]
 
 
 def _wait_mapped(env: dict[str, str], deadline_s: float) -> bool:
@@ -302,8 +305,8 @@ def measure_mapped(commands: dict[str, list[str]], runs: int, log: Callable[[str
                 env = dict(os.environ, DISPLAY=f":{display}", LONGWRITER_HOME=home, QT_QPA_PLATFORM="xcb")
                 for run in range(runs + 1):  # the first run warms the page cache and writes the settings
                     started = time.perf_counter()
-                    app = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                           preexec_fn=_normal_priority)
+                    app = subprocess.Popen(_normal_priority(command), env=env, stdout=subprocess.DEVNULL,
+                                           stderr=subprocess.PIPE)
                     mapped = _wait_mapped(env, 60)
                     seconds = time.perf_counter() - started
                     app.terminate()

@@ -76,8 +76,8 @@ def _estimates(section: dict[str, Any] | None, summary: list[list[str]]) -> list
               f"took {_duration(whole['wall_s'])} (plan and writing); its text is {whole['kept_tokens']:,} "
               f"tokens ({whole['completion_tokens']:,} generated in all: plan, retries and "
               f"{whole['repetition_cuts']} cut loop(s) included). Bare llama-cpp-python, loaded afresh in the "
-              f"same run at the same context, wrote {bare['tokens']:,} tokens in one stream (the issue's reference length, "
-              f"or the document's if shorter) at "
+              f"same run at the same context, wrote {bare['tokens']:,} tokens in one stream (the issue's "
+              f"reference length, or the document's if shorter) at "
               f"{bare['tokens_per_second']:.1f} tokens/s, so the kept text alone would take "
               f"{_duration(whole['kept_tokens'] / bare['tokens_per_second'])} there. Ratio: "
               f"**{whole['ratio']:.2f}** (target <= {target:.2f}: {_verdict(met)}).", ""]

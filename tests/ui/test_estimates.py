@@ -10,7 +10,6 @@ from longwriter_desktop.library.gguf import read_gguf
 from longwriter_desktop.library.installed import builtin_model
 from longwriter_desktop.ui.main_window import MainWindow
 from longwriter_desktop.ui.new_project import NewProjectDialog
-
 from tests.ui.test_model_manager import open_manager
 
 
