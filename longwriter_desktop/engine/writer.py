@@ -22,8 +22,12 @@ from typing import Any
 
 from ..errors import GenerationError, InputError
 from .backend import Backend, Finish, FinishReason, GenerationRequest, Sampling, StopSignal
+from .codex import Codex, SectionCodex
+from .estimate import run_timer
 from .events import (
     Cancelled,
+    CodexInView,
+    ConsistencyWarning,
     Done,
     Event,
     PlanReady,
@@ -64,6 +68,7 @@ class WriteRequest:
     plan: Plan | None = None
     sampling: Sampling = field(default_factory=Sampling)
     title: str | None = None
+    codex: Codex | None = None  # the story bible: entries shown per section, optional consistency pass
 
 
 @dataclass
@@ -203,6 +208,11 @@ class DocumentWriter:
         self._call_started = 0.0
         self._call_tokens = 0
         self._section_tokens = 0  # tokens of finished section calls (the rate's numerator)
+        codex = request.codex
+        self._codex = SectionCodex(codex, request.instruction, has_cjk(request.instruction), self.n_ctx) \
+            if codex is not None and codex.entries else None
+        # The time left comes from this machine's speed model for the model (engine/estimate.py).
+        self.timer = run_timer(backend)
 
     # -- tokens and prompt pieces ----------------------------------------------------------------------
 
@@ -253,12 +263,17 @@ class DocumentWriter:
         return text
 
     def _user_text(self, index: int, note: str = "") -> str:
+        # The codex block opens the section's own user turn: everything before it (the head with the plan, the
+        # earlier sections) stays a cached prefix, and the block's tokens are evaluated once, with the turn.
+        # In the system part, any section whose entries differ would re-evaluate the whole document.
+        codex = self._codex.block(index, self.plan.sections, self.texts) if self._codex else ""
+        codex = f"{codex}\n\n" if codex else ""
         if self.mode == "direct":
             notes = f"\n\nWriting notes:\n{self.request.notes.strip()}" if self.request.notes.strip() else ""
-            return f"{self.request.instruction.strip()}{notes}"
+            return f"{codex}{self.request.instruction.strip()}{notes}"
         section = self.plan.sections[index]
         total = len(self.plan.sections)
-        prefix = f"{note} " if note else ""
+        prefix = f"{codex}{note} " if note else codex
         if has_cjk(self.request.instruction):
             return (f"{prefix}写第{index + 1}/{total}部分：{section.title}。{section.main_point} "
                     f"约{section.target_words}字。")
@@ -402,7 +417,13 @@ class DocumentWriter:
                 yield Cancelled(self.total_words())
                 return
         text = render_document(self.title, self.plan, self.texts)
-        yield Done(text, self.stats(text))
+        stats = self.stats(text)
+        if self.timer is not None and self.resume is None:
+            try:
+                self.timer.finished(words=stats["words"])
+            except (OSError, ValueError, ArithmeticError) as exc:  # the estimate must never fail a run
+                log.warning("could not learn from this run's speed: %s", exc)
+        yield Done(text, stats)
 
     def _drain(self) -> Iterator[Event]:
         while self._pending_events:
@@ -438,6 +459,13 @@ class DocumentWriter:
             previous.closed = True
         self.turns.append(turn)
         yield SectionStarted(index, section.title, target, count_words(resumed))
+        if self._codex is not None:
+            view = self._codex.view(index, self.plan.sections, self.texts)
+            yield CodexInView(index, tuple(view.names), view.tokens, view.budget,
+                              tuple(e.name for e in view.left_out))
+            if notice := self._codex.notice():
+                self._warn(notice, "codex")
+                yield from self._drain()
         counter = _Counter()
         words = counter.set(resumed)
         guard = RepetitionGuard(context=self._recent_text(index))
@@ -562,6 +590,10 @@ class DocumentWriter:
         turn.closed = True
         self._update_tokens_per_word()
         yield SectionFinished(index, section.title, words, target, self.texts[index], retries)
+        for issue in self._codex.check(index, self.plan.sections, self.texts) if self._codex else ():
+            message = f"Section {index + 1}: {issue.message} In: \"{issue.sentence}\""
+            self.warnings.append(message)
+            yield ConsistencyWarning(message, "consistency", index, issue.sentence, issue.entry)
         yield self._progress(index, words, target, self._prompt()[1])
 
     def _hide_earlier_sections(self, current: _Turn) -> Iterator[Event]:
@@ -650,7 +682,9 @@ class DocumentWriter:
         tokens = self._section_tokens + self._call_tokens
         rate = tokens / seconds if seconds > 0.5 and tokens >= 20 else 0.0
         remaining_words = max(0, self.target_words - words)
-        eta = remaining_words * self.tokens_per_word / rate if rate > 0 else None
+        eta = self.timer.time_left(words_left=remaining_words, position=context_used) if self.timer else None
+        if eta is None:
+            eta = remaining_words * self.tokens_per_word / rate if rate > 0 else None
         return Progress(words, self.target_words, index, section_words, section_target, rate, elapsed, eta,
                         min(context_used, self.n_ctx), self.n_ctx)
 
