@@ -48,7 +48,7 @@ def _wait_for_line(proc: subprocess.Popen[str], prefix: str, timeout: float = 12
 
 @needs_posix_signals
 def test_killed_while_planning_resume_plans_again(longwriter_home: Path, tmp_path: Path) -> None:
-    proc = _start(longwriter_home, "write", "Write a 700-word guide to growing tomatoes on a balcony.",
+    proc = _start(longwriter_home, "write", "Write a 460-word guide to growing tomatoes on a balcony.",
                   "--mode", "plan", "--seed", "3", "--quiet")
     try:
         _wait_for_line(proc, "Project 1:")  # the project exists; its plan is being made

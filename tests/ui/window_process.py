@@ -36,16 +36,32 @@ def main(instruction: str) -> int:
         if not isinstance(dialog, NewProjectDialog):
             QTimer.singleShot(50, fill_dialog)
             return
-        dialog.activateWindow()
+        if not dialog.isActiveWindow():
+            dialog.activateWindow()
+            QTimer.singleShot(50, fill_dialog)
+            return
         dialog.instruction.setPlainText(instruction)
         dialog.mode.setCurrentIndex(dialog.mode.findData("direct"))
         QTest.keyClick(dialog.instruction, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
 
     def start() -> None:
+        if not window.isActiveWindow():  # shortcuts reach the active window only
+            window.activateWindow()
+            QTimer.singleShot(50, start)
+            return
         QTimer.singleShot(50, fill_dialog)
         QTest.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)  # returns once it is created
-        QTimer.singleShot(0, lambda: QTest.keyClick(window, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier))
+        QTimer.singleShot(0, write)
         print(f"started {os.getpid()}", flush=True)
+
+    def write() -> None:
+        if window.worker.busy or window.last_done is not None or window.draft is None or window.draft.started:
+            return  # writing (or written): press once
+        if window.isActiveWindow():
+            QTest.keyClick(window, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)  # Write
+        else:
+            window.activateWindow()
+        QTimer.singleShot(100, write)
 
     def report() -> None:
         text = window.output_pane.editor.toPlainText()
