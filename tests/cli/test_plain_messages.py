@@ -147,7 +147,7 @@ def _mount_tmpfs(where: Path, size: str) -> bool:
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     where = tmp_path / "disk"
     if sys.platform != "linux" or os.geteuid() != 0 or not _mount_tmpfs(where, "4m"):
-        pytest.skip("needs root on Linux to mount a small tmpfs (documented check: docs/issue-13-checks.md)")
+        pytest.skip("needs root on Linux to mount a small tmpfs (the manual check is in docs/data-safety.md)")
     try:
         yield where
     finally:
