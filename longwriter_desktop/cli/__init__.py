@@ -37,7 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(verbose=args.verbose)
     # Names from the Hub, file names and model output can hold terminal escapes: never print them raw.
     stdout, stderr = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = PrintableStream(stdout), PrintableStream(stderr)  # type: ignore[assignment]
+    sys.stdout, sys.stderr = PrintableStream(stdout), PrintableStream(stderr)
     try:
         return _run(args)
     finally:
