@@ -89,7 +89,7 @@ def test_bad_input_exits_2_with_one_line(longwriter_home: Path, tmp_path: Path) 
         assert "Traceback" not in result.stderr
         assert result.stderr.strip().startswith("longwriter:"), result.stderr
     missing = _cli(longwriter_home, "write", "x", "--model", str(tmp_path / "gone.gguf"), timeout=60)
-    assert missing.returncode == 1 and "not found" in missing.stderr
+    assert missing.returncode == 2 and "not found" in missing.stderr  # as `models import` of a missing file
 
 
 def test_engine_never_imports_qt() -> None:
