@@ -24,6 +24,7 @@ from ..export.atomic_file import write_atomically
 from ..export.document import ExportDocument, ExportSection
 from ..projects.recorder import ProjectRecorder
 from ..projects.store import ProjectStore
+from . import codex_cmd
 from .output import format_duration
 
 
@@ -68,6 +69,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "Word Count: 400 words') instead of asking the model for one")
     write.add_argument("--out", type=Path, help="write the document to FILE (.docx, .md or .txt)")
     write.add_argument("--stats-json", type=Path, help="write run statistics as JSON to FILE")
+    codex_cmd.add_write_options(write)
     write.set_defaults(func=cmd_write)
     plan = sub.add_parser("plan", help="ask the model for a plan only")
     _common(plan)
@@ -184,6 +186,7 @@ def cmd_write(args: argparse.Namespace) -> int:
     if not args.prompt.strip():
         raise InputError("The prompt is empty: say what to write.")
     plan = load_plan(args.plan) if args.plan else None
+    codex = codex_cmd.codex_for_write(args)
     request = WriteRequest(
         instruction=args.prompt,
         target_words=args.words,
@@ -191,6 +194,7 @@ def cmd_write(args: argparse.Namespace) -> int:
         notes=_notes(args),
         plan=plan,
         sampling=_sampling(args),
+        codex=codex,
     )
     status = _ProgressLine(sys.stderr, enabled=True)
     with _CancelOnSigint() as cancel, open_backend(args, status.message) as backend, ProjectStore() as store:
@@ -198,8 +202,9 @@ def cmd_write(args: argparse.Namespace) -> int:
         project = store.create_project(
             writer.title, args.prompt, target_words=writer.target_words, notes=request.notes, mode=writer.mode,
             model=backend.info.model, backend=backend.info.name,
-            settings=_run_settings(args),
+            settings={**_run_settings(args), **codex_cmd.codex_settings(codex)},
         )
+        codex_cmd.save_for_project(store, project.id, codex)
         status.message(f"Project {project.id}: \"{project.title}\" (resume it with: longwriter resume {project.id})")
         return _run(writer, store, project.id, args, status=status, cancel=cancel)
 
@@ -247,6 +252,8 @@ def _run(writer: DocumentWriter, store: ProjectStore, project_id: int, args: arg
                 status.show(event)
             elif isinstance(event, ev.Warning):
                 status.message(f"longwriter: note: {event.message}")
+            elif isinstance(event, ev.CodexInView):
+                status.message(codex_cmd.describe_view(event))
             elif isinstance(event, ev.Cancelled):
                 status.message(f"longwriter: stopped at {event.words:,} words; everything written is saved in "
                                f"project {project_id} (continue with: longwriter resume {project_id}).")
@@ -304,7 +311,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
         resume = ResumeState(plan, texts, finished, mode=project.mode if project.mode in ("direct", "plan")
                              else "plan")
         request = WriteRequest(project.instruction, project.target_words, project.mode, project.notes,
-                               sampling=_sampling(args), title=project.title)
+                               sampling=_sampling(args), title=project.title,
+                               codex=codex_cmd.codex_for_resume(store, project.id, saved))
         done_words = sum(len(t.split()) for t in texts)
         status.message(f"Resuming project {project.id} \"{project.title}\" at section "
                        f"{state.next_index + 1} of {len(state.sections)} ({done_words:,} words so far).")

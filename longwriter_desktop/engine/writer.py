@@ -464,6 +464,9 @@ class DocumentWriter:
             view = self._codex.view(index, self.plan.sections, self.texts)
             yield CodexInView(index, tuple(view.names), view.tokens, view.budget,
                               tuple(e.name for e in view.left_out))
+            if notice := self._codex.notice():
+                self._warn(notice, "codex")
+                yield from self._drain()
         counter = _Counter()
         words = counter.set(resumed) - base
         guard = RepetitionGuard(context=self._recent_text(index))

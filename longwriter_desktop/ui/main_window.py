@@ -18,6 +18,7 @@ from PySide6.QtCore import QSettings, Qt, QTimer, qVersion
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
+    QDockWidget,
     QFileDialog,
     QFrame,
     QHBoxLayout,
@@ -50,6 +51,7 @@ from ..library.installed import BUILTIN_ID, InstalledModel, list_installed, reso
 from ..projects.store import ProjectStore
 from ..settings import Settings, load_settings
 from .background import BackgroundCall
+from .codex_panel import CodexPanel, MentionHighlighter
 from .downloads import DownloadManager
 from .document_view import DocumentView, apply_view
 from .draft import DONE, INTERRUPTED, PENDING, STATUS_NAMES, WRITING, Draft, SectionRow
@@ -137,6 +139,10 @@ class MainWindow(QMainWindow):
         self.projects_empty.setStyleSheet("color: palette(placeholder-text);")
         self.banner = self._make_banner()
 
+        self.codex_panel = CodexPanel()
+        self.codex_highlighter = MentionHighlighter(self.document.editor.document())
+        self.codex_panel.entriesChanged.connect(self._codex_changed)
+        self.codex_panel.regenerateRequested.connect(self.regenerate_section)
         self._make_actions()
         self._layout()
         self._connect_worker()
@@ -222,6 +228,16 @@ class MainWindow(QMainWindow):
                                      "Model, speed, elapsed time and each section's words")
         if QKeySequence(QKeySequence.StandardKey.Replace).isEmpty():  # no standard key for it on Linux/Windows
             self.replace_action.setShortcut(QKeySequence("Ctrl+H"))
+        self.codex_dock = QDockWidget("Story bible", self)
+        self.codex_dock.setObjectName("codex-dock")
+        self.codex_dock.setWidget(self.codex_panel)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.codex_dock)
+        self.codex_dock.hide()
+        self.codex_action = self.codex_dock.toggleViewAction()
+        self.codex_action.setText("Story bible")
+        self.codex_action.setShortcut(QKeySequence("Ctrl+B"))
+        self.codex_action.setToolTip("Characters, places and facts the model keeps in view (Ctrl+B)")
+        self.addAction(self.codex_action)
         # Ctrl+Enter on the keypad too.
         self.write_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
 
@@ -299,6 +315,7 @@ class MainWindow(QMainWindow):
         for item in (self.regenerate_section_action, self.takes_action, self.more_action):
             toolbar.addAction(item)
         toolbar.addSeparator()
+        toolbar.addAction(self.codex_action)
         for item in (self.save_action, self.export_action, self.focus_action):
             toolbar.addAction(item)
         spacer = QWidget()
@@ -589,6 +606,8 @@ class MainWindow(QMainWindow):
         self.document.show_draft(draft)
         self._show_words()
         self.strip.clear_run()
+        self.codex_panel.show_project(self.store, draft)
+        self._codex_changed()
         if draft is not None:
             self.setWindowTitle(f"{draft.title} – {APP_NAME}")
             if self.outline.current_index() < 0 and draft.rows:
@@ -635,6 +654,8 @@ class MainWindow(QMainWindow):
             shown = [r.section.title for r in draft.rows[: draft.shown_sections()]] if draft.headings else []
             if [s.title for s in self.document.content().sections] != shown:
                 self.document.show_draft(draft)  # a renamed or moved section shows at once
+        self.codex_panel.refresh()
+        self.outline.show_codex(self.codex_panel.section_summaries())
         self._store_plan()
         self._show_words()
         self._update_actions()
@@ -759,6 +780,7 @@ class MainWindow(QMainWindow):
             plan=draft.plan() if draft.mode == "plan" else None,
             sampling=self.settings.sampling(),
             title=draft.title,
+            codex=self.codex_panel.codex_for_run(),
         )
         self._store_plan()
         self._job = "write"
@@ -793,6 +815,7 @@ class MainWindow(QMainWindow):
             return False
         try:
             run = prepare(self.store)
+            run = replace(run, request=replace(run.request, codex=self.codex_panel.codex_for_run()))
             self._read_sections(draft)
         except LongWriterError as exc:
             self._show_error(str(exc))
@@ -994,6 +1017,7 @@ class MainWindow(QMainWindow):
         self.draft.rows[index].edited = False
         self.outline.update_row(index)
         self.progress_pane.update_row(index, words)
+        self.codex_panel.refresh()
 
     def _progress_changed(self, progress: ev.Progress) -> None:
         self.progress_pane.show_progress(progress)
@@ -1033,6 +1057,8 @@ class MainWindow(QMainWindow):
     def _job_ended(self, kind: str) -> None:
         job, self._job = self._job, ""
         draft = self.draft
+        self.codex_panel.refresh()
+        self.outline.show_codex(self.codex_panel.section_summaries())
         if draft is not None:
             if job == "section" and self.store is not None and draft.project_id is not None:
                 # The store has the truth now: the chosen takes, and what a cut or a trim changed.
@@ -1052,6 +1078,10 @@ class MainWindow(QMainWindow):
         self._update_actions()
         if draft is not None:
             self._update_list_item()
+
+    def _codex_changed(self) -> None:
+        self.codex_highlighter.set_entries(self.codex_panel.entries)
+        self.outline.show_codex(self.codex_panel.section_summaries())
 
     def _show_error(self, message: str) -> None:
         self.last_error = message

@@ -36,8 +36,8 @@ class OutlinePane(QWidget):
     selectionChanged = Signal(int)  # the selected section (for the inspector), -1 for none
     regenerateRequested = Signal()  # a new plan
 
-    COLUMNS = ("Section", "Words", "State")
-    TITLE, WORDS, STATE = range(3)
+    COLUMNS = ("Section", "Words", "State", "Story bible")
+    TITLE, WORDS, STATE, CODEX_COLUMN = range(4)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -57,6 +57,10 @@ class OutlinePane(QWidget):
         header.setSectionResizeMode(self.TITLE, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(self.WORDS, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(self.STATE, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(self.CODEX_COLUMN, QHeaderView.ResizeMode.Interactive)
+        self.table.setColumnWidth(self.CODEX_COLUMN, 140)
+        self.table.setColumnHidden(self.CODEX_COLUMN, True)
+        self._codex: list[str] | None = None
         rows_header = self.table.verticalHeader()
         rows_header.setDefaultSectionSize(self.table.fontMetrics().height() + 10)
         rows_header.setSectionsMovable(True)
@@ -149,6 +153,21 @@ class OutlinePane(QWidget):
         font.setBold(row.status == WRITING)
         for item in (title, words_item, state):
             item.setFont(font)
+        if self._codex is not None:
+            seen = self._item(i, self.CODEX_COLUMN)
+            text = self._codex[i] if i < len(self._codex) else ""
+            seen.setText(text)
+            seen.setToolTip(text)
+
+    def show_codex(self, seen: list[str] | None) -> None:
+        """Which story-bible entries each section will see (None hides the column: the project has none)."""
+        self._codex = seen
+        self.table.setColumnHidden(self.CODEX_COLUMN, seen is None)
+        if self._draft is not None:
+            self._filling = True
+            for i, row in enumerate(self._draft.rows):
+                self._fill_row(i, row)
+            self._filling = False
 
     def update_row(self, index: int, words: int | None = None) -> None:
         """Refresh one section's words and state (while it is written)."""
