@@ -6,6 +6,8 @@ by dragging their number (or Move up / Move down); the draft is the order, the t
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
@@ -44,6 +46,7 @@ class OutlinePane(QWidget):
         self._draft: Draft | None = None
         self._filling = False
         self._editable = True
+        self.time_estimate: Callable[[int], str] | None = None  # "about 3 min" for N words, when measured
         self.heading = QLabel("Outline")
         self.heading.setStyleSheet("font-weight: bold;")
         self.table = QTableWidget(0, len(self.COLUMNS))
@@ -213,6 +216,10 @@ class OutlinePane(QWidget):
         self.down_button.setEnabled(editable and 0 <= row < count - 1)
         self.regenerate_button.setEnabled(editable)
 
+    def refresh_total(self) -> None:
+        """Show the plan's totals and time estimate again (the speed profile changed)."""
+        self._update_total()
+
     def _update_total(self) -> None:
         if self._draft is None or not self._draft.rows:
             self.total_label.setText("")
@@ -222,8 +229,10 @@ class OutlinePane(QWidget):
         note = ""
         if wanted and abs(total - wanted) > max(50, wanted * 0.1):
             note = f" (asked for {wanted:,})"
+        time_text = self.time_estimate(total) if self.time_estimate else ""
         self.total_label.setText(
             f"{len(self._draft.rows)} sections · {written:,} of {total:,} words planned{note}"
+            + (f"\n{time_text}" if time_text else "")
         )
 
     # -- editing -------------------------------------------------------------------------------------

@@ -95,8 +95,9 @@ def test_plan_edit_write_stop_resume_export(
     assert win.last_done is not None
     assert shown_texts(win) == [r.text for r in draft.rows]
     assert win.export_action.isEnabled() and win.write_action.text() == "Write"
-    # Text is flushed in batches, never a view update per token.
-    assert win.worker.text_signals < win.worker.deltas_received
+    # Never more view updates than tokens (on a busy machine a token may take longer than a flush; the
+    # batching itself is tested without a model in test_parts).
+    assert win.worker.text_signals <= win.worker.deltas_received
 
     path = win.export(tmp_path / "bees.docx")
     assert path is not None and path.is_file()

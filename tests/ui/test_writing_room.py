@@ -14,7 +14,7 @@ import docx
 import pytest
 from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtGui import QTextCursor
-from PySide6.QtWidgets import QApplication, QFileDialog, QWidget
+from PySide6.QtWidgets import QApplication, QDialogButtonBox, QFileDialog, QWidget
 from pytestqt.qtbot import QtBot
 
 from longwriter_desktop.engine.words import count_words
@@ -158,7 +158,7 @@ def test_edit_a_heading_in_the_text_and_find_it_in_the_export(
     editor = win.document.editor
     assert "##" not in editor.toPlainText(), "headings show as headings, not Markdown marks"
 
-    # Click on the second heading, select its line and type a new title over it.
+    # Click on the second heading, select it (a long title wraps, so as a triple-click would) and type over it.
     heading = editor.document().findBlockByNumber(0)
     while heading.isValid() and not (heading.blockFormat().headingLevel() == 2 and
                                      heading.text() == draft.rows[1].section.title):
@@ -169,8 +169,10 @@ def test_edit_a_heading_in_the_text_and_find_it_in_the_export(
     editor.ensureCursorVisible()
     qtbot.mouseClick(editor.viewport(), Qt.MouseButton.LeftButton, pos=editor.cursorRect(cursor).center() +
                      QPoint(2, 0))
-    qtbot.keyClick(editor, Qt.Key.Key_Home)
-    qtbot.keyClick(editor, Qt.Key.Key_End, Qt.KeyboardModifier.ShiftModifier)
+    assert editor.textCursor().block() == heading
+    selection = QTextCursor(heading)
+    selection.movePosition(QTextCursor.MoveOperation.EndOfBlock, QTextCursor.MoveMode.KeepAnchor)
+    editor.setTextCursor(selection)
     qtbot.keyClicks(editor, "Harvest time, edited")
     qtbot.waitUntil(lambda: draft.rows[1].section.title == "Harvest time, edited", timeout=5000)
     assert win.outline.table.item(1, 0).text() == "Harvest time, edited"
@@ -217,7 +219,7 @@ def test_write_more_words_after_a_finished_document_and_find_replace(
         assert isinstance(dialog, WriteMoreDialog)
         dialog.words.selectAll()
         qtbot.keyClicks(dialog.words, str(more))
-        qtbot.keyClick(dialog.words, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+        qtbot.mouseClick(dialog.buttons.button(QDialogButtonBox.StandardButton.Ok), Qt.MouseButton.LeftButton)
 
     when_dialog(WriteMoreDialog, answer)
     win.more_action.trigger()
@@ -233,6 +235,8 @@ def test_write_more_words_after_a_finished_document_and_find_replace(
 
     # Find and replace across the document: Ctrl+H, then Replace all.
     word = next(w for w in draft.rows[0].text.split() if w.isalpha() and len(w) > 3)
+    win.activateWindow()  # the person clicks back into the window after the dialog
+    qtbot.waitUntil(win.isActiveWindow, timeout=5000)
     win.document.editor.setFocus()
     qtbot.keyClick(win.document.editor, Qt.Key.Key_H, Qt.KeyboardModifier.ControlModifier)
     bar = win.find_bar
