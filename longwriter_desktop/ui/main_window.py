@@ -15,7 +15,7 @@ from pathlib import Path
 
 from PySide6 import __version__ as pyside_version
 from PySide6.QtCore import QSettings, Qt, QTimer, qVersion
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QDialog,
     QDockWidget,
@@ -37,13 +37,14 @@ from PySide6.QtWidgets import (
 from .. import APP_NAME, __version__, paths
 from ..app.takes import SectionRun, prepare_more, prepare_new_section, prepare_regenerate, section_takes
 from ..engine import events as ev
+from ..engine.estimate import ModelTimes, installed_times
+from ..engine.llama_backend import LoadSettings
 from ..engine.plan import Plan, Section, rescale
 from ..engine.prompts import is_longwriter_trained
 from ..engine.session import load_fit
 from ..engine.words import count_words
 from ..engine.writer import DIRECT_MAX_WORDS, WriteRequest
 from ..errors import LongWriterError, ProjectError
-from ..export.api import export_document
 from ..library import gpu
 from ..library.fit import FitReport, Verdict
 from ..library.gguf import read_gguf
@@ -57,7 +58,6 @@ from .document_view import DocumentView, apply_view
 from .draft import DONE, INTERRUPTED, PENDING, STATUS_NAMES, WRITING, Draft, SectionRow
 from .find_replace import FindBar
 from .inspector import InspectorPane
-from .model_manager import ModelManagerDialog, current_machine
 from .new_project import NewProjectDialog
 from .outline import OutlinePane
 from .panes import ProgressPane, format_duration
@@ -83,6 +83,9 @@ def resolve_auto_mode(model_id: str | None, target_words: int) -> str:
     return "direct" if trained and target_words <= DIRECT_MAX_WORDS else "plan"
 
 
+DETECT_DELAY_MS = 250  # after the window is shown: time for the window manager to map and paint it
+
+
 def window_settings() -> QSettings:
     """Window geometry and the like, in the config folder (so LONGWRITER_HOME moves it too)."""
     return QSettings(str(paths.config_dir() / "window.ini"), QSettings.Format.IniFormat)
@@ -100,10 +103,11 @@ class MainWindow(QMainWindow):
         self.backend_report: gpu.BackendReport | None = None
         self.last_fit: FitReport | None = None
         self._confirmed_models: set[str | None] = set()  # won't-fit models the user chose to load anyway
-        # llama.cpp's import takes a moment: detect the GPU off the GUI thread, for the fit check on load.
+        # llama.cpp's import takes a moment and holds the GIL for much of it: detect the GPU off the GUI
+        # thread, and only once the window is on screen (showEvent), so the import never delays the window.
         self._detect_call = BackgroundCall(gpu.detect, self, name="longwriter-gpu-detect")
         self._detect_call.succeeded.connect(self._backend_detected)
-        self._detect_call.start()
+        self._detect_started = False
         self.drafts: list[Draft] = []
         self.draft: Draft | None = None
         self.loaded_model: LoadedModel | None = None
@@ -117,6 +121,7 @@ class MainWindow(QMainWindow):
         self.takes_dialog: TakesDialog | None = None
         self.last_export: Path | None = None
 
+        self._times: dict[tuple[str | None, LoadSettings], ModelTimes | None] = {}
         self.outline = OutlinePane()
         self.inspector = InspectorPane()
         self.document = DocumentView()
@@ -129,6 +134,7 @@ class MainWindow(QMainWindow):
         details_layout = QVBoxLayout(self.details)
         details_layout.addWidget(self.progress_pane)
         self.details.resize(520, 520)
+        self.outline.time_estimate = self._plan_time
         self.project_list = QListWidget()
         self.project_list.currentRowChanged.connect(self._project_selected)
         self.project_list.setWordWrap(True)
@@ -408,6 +414,30 @@ class MainWindow(QMainWindow):
         w.cancelled.connect(self._cancelled)
         w.finished.connect(self._finished)
         w.jobEnded.connect(self._job_ended)
+        w.speedMeasured.connect(self._speed_changed)
+        w.finished.connect(self._speed_changed)
+
+    # -- time estimates ------------------------------------------------------------------------------
+
+    def model_times(self, model_id: str | None) -> ModelTimes | None:
+        """This machine's speed profile for a model with the current loading settings (cached until a run)."""
+        key = (model_id, self.settings.load_settings())
+        if key not in self._times:
+            try:
+                self._times[key] = installed_times(model_id, key[1])
+            except LongWriterError as exc:
+                log.info("no time estimate for %s: %s", model_id, exc)
+                self._times[key] = None
+        return self._times[key]
+
+    def _plan_time(self, words: int) -> str:
+        times = self.model_times(self.draft.model if self.draft else self.settings.model)
+        return times.describe(words) if times else ""
+
+    def _speed_changed(self, *_args: object) -> None:
+        """A calibration or a finished run changed the speed profile: show estimates from it."""
+        self._times.clear()
+        self.outline.refresh_total()
 
     def _restore_geometry(self) -> None:
         """The last size and place when they fit the screen now; else a size that fits it."""
@@ -546,7 +576,7 @@ class MainWindow(QMainWindow):
         """Ask for a new document and start on it."""
         if self.worker.busy:
             return
-        dialog = NewProjectDialog(self.refresh_models(), self.settings.model, self)
+        dialog = NewProjectDialog(self.refresh_models(), self.settings.model, self, times=self.model_times)
         if dialog.exec() != NewProjectDialog.DialogCode.Accepted:
             return
         draft, mode = dialog.draft()
@@ -707,6 +737,8 @@ class MainWindow(QMainWindow):
             model = resolve_model(choice.model)
             if model.builtin:  # tiny, and exempt from the engine's check too
                 return True
+            from .model_manager import current_machine
+
             report = load_fit(read_gguf(model.path), choice.settings, current_machine(self.backend_report))
         except LongWriterError as exc:  # the engine checks again as it loads, and says what is wrong
             log.info("no fit check before loading: %s", exc)
@@ -1105,6 +1137,8 @@ class MainWindow(QMainWindow):
                 return None
             path = chosen
         try:
+            from ..export.api import export_document  # python-docx loads on the first export, not at start
+
             written = export_document(draft.export_document(), path)
         except LongWriterError as exc:
             self._show_error(str(exc))
@@ -1160,6 +1194,8 @@ class MainWindow(QMainWindow):
 
     def open_model_manager(self) -> None:
         """Installed models, the catalog and downloads, and the loading and sampling settings."""
+        from .model_manager import ModelManagerDialog  # loaded when first opened, not at start
+
         dialog = ModelManagerDialog(self.settings, self, self.downloads)
         dialog.exec()
         if dialog.saved_settings is not None and dialog.saved_settings != self.settings:
@@ -1197,6 +1233,17 @@ class MainWindow(QMainWindow):
         QMessageBox.about(self, f"About {APP_NAME}", self.about_text())
 
     # -- closing ---------------------------------------------------------------------------------------
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """Start the GPU detection (llama.cpp's import) once the window has been put on screen."""
+        super().showEvent(event)
+        if not self._detect_started:
+            self._detect_started = True
+            QTimer.singleShot(DETECT_DELAY_MS, self, self._start_detection)
+
+    def _start_detection(self) -> None:
+        if self.isVisible() and not self._detect_call.finished:
+            self._detect_call.start()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Stop any job, let the worker close the model, and remember the window's place."""

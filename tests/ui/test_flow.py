@@ -70,6 +70,10 @@ def test_plan_edit_write_stop_resume_export(
     set_target(qtbot, win, 1, 120)
     assert [r.section.target_words for r in draft.rows] == [150, 120]
     assert "of 270 words planned" in win.outline.total_label.text()
+    # After the first job the worker measures the model's speed here (a few seconds); the outline then says
+    # how long the plan will take to write.
+    qtbot.waitUntil(lambda: "About " in win.outline.total_label.text(), timeout=60_000)
+    assert "for 270 words" in win.outline.total_label.text()
 
     win.write_action.trigger()
     assert win.document.editor.isReadOnly()
