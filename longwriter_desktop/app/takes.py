@@ -18,6 +18,7 @@ import random
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from ..engine.backend import Sampling
 from ..engine.plan import Plan, Section
@@ -165,7 +166,7 @@ SAME, REMOVED, ADDED = "same", "removed", "added"
 _TOKEN = re.compile(r"^\s+|\S+\s*")  # each word with the space after it
 
 
-def _opcodes(old: str, new: str) -> tuple[list[str], list[str], list[tuple[str, int, int, int, int]]]:
+def _opcodes(old: str, new: str) -> tuple[list[str], list[str], list[tuple[Any, int, int, int, int]]]:
     a, b = _TOKEN.findall(old), _TOKEN.findall(new)
     # Compare the words only (spacing differences are not differences a writer cares about).
     matcher = difflib.SequenceMatcher(None, [t.strip() for t in a], [t.strip() for t in b], autojunk=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from ..app.takes import SectionRun, choose_take, prepare_more, prepare_new_section, prepare_regenerate, section_takes
@@ -12,9 +13,18 @@ from ..engine.words import count_words
 from ..engine.writer import DocumentWriter
 from ..errors import InputError
 from ..projects.store import ProjectStore
+from . import codex_cmd
 from .output import print_table
-from .write_cmd import OUT_SUFFIXES, _check_out, _CancelOnSigint, _ProgressLine, _run, _sampling, restore_run_args, \
-    run_options
+from .write_cmd import (
+    OUT_SUFFIXES,
+    _CancelOnSigint,
+    _check_out,
+    _ProgressLine,
+    _run,
+    _sampling,
+    restore_run_args,
+    run_options,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,6 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     regenerate.add_argument("section", type=int, help="the section's number in the plan (1 = the first)")
     regenerate.add_argument("--point", help="a new main point for the section (default: keep it)")
     regenerate.add_argument("--out", type=Path, help="export the document afterwards (.docx, .md or .txt)")
+    regenerate.add_argument("--stats-json", type=Path, help="write the run's statistics as JSON to FILE")
     run_options(regenerate)
     regenerate.set_defaults(func=cmd_regenerate)
     takes = actions.add_parser("takes", help="every take of a section, the chosen one marked")
@@ -48,6 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                       "going on in the same section")
     more.add_argument("--point", default="", help="the new section's main point")
     more.add_argument("--out", type=Path, help="export the document afterwards (.docx, .md or .txt)")
+    more.add_argument("--stats-json", type=Path, help="write the run's statistics as JSON to FILE")
     run_options(more)
     more.set_defaults(func=cmd_continue)
 
@@ -59,8 +71,10 @@ def _number(value: int, what: str = "section") -> int:
 
 
 def _go(run: SectionRun, store: ProjectStore, args: argparse.Namespace, status: _ProgressLine) -> int:
+    settings = store.get_project(run.project_id).settings
+    request = replace(run.request, codex=codex_cmd.codex_for_resume(store, run.project_id, settings))
     with _CancelOnSigint() as cancel, open_backend(args, status.message) as backend:
-        writer = DocumentWriter(backend, run.request, cancel, run.resume)
+        writer = DocumentWriter(backend, request, cancel, run.resume)
         return _run(writer, store, run.project_id, args, status=status, cancel=cancel)
 
 

@@ -346,7 +346,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
                              else "plan")
         request = WriteRequest(project.instruction, project.target_words, project.mode, project.notes,
                                sampling=_sampling(args), title=project.title,
-                               codex=codex_cmd.codex_for_resume(store, project.id, saved))
+                               codex=codex_cmd.codex_for_resume(store, project.id, project.settings))
         done_words = sum(len(t.split()) for t in texts)
         status.message(f"Resuming project {project.id} \"{project.title}\" at section "
                        f"{state.next_index + 1} of {len(state.sections)} ({done_words:,} words so far).")

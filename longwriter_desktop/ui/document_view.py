@@ -136,7 +136,7 @@ class DocumentEditor(QTextEdit):
         super().__init__()
         self._view = view
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not self.isReadOnly() \
                 and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
             cursor = self.textCursor()
@@ -150,7 +150,7 @@ class DocumentEditor(QTextEdit):
                 return
         super().keyPressEvent(event)
 
-    def insertFromMimeData(self, source: QMimeData) -> None:  # noqa: N802 - Qt override
+    def insertFromMimeData(self, source: QMimeData) -> None:
         """Paste as plain lines: the first joins the current line, the others become lines of text."""
         if not source.hasText():
             return
@@ -164,7 +164,7 @@ class DocumentEditor(QTextEdit):
         cursor.endEditBlock()
         self.setTextCursor(cursor)
 
-    def canInsertFromMimeData(self, source: QMimeData) -> bool:  # noqa: N802 - Qt override
+    def canInsertFromMimeData(self, source: QMimeData) -> bool:
         return source.hasText()
 
 
@@ -213,9 +213,9 @@ class DocumentView(QFrame):
         self._last_section = -1
         self.editor.textChanged.connect(self._text_changed)
         self.editor.cursorPositionChanged.connect(self._cursor_moved)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.editor)
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.addWidget(self.editor)
 
     # -- showing -------------------------------------------------------------------------------------
 
@@ -375,7 +375,7 @@ class DocumentView(QFrame):
 
     def set_focus_mode(self, on: bool) -> None:
         """A calm column of text in the middle of the window, or the full width."""
-        layout = self.layout()
+        layout = self._layout
         self.editor.setMaximumWidth(max(480, self.editor.fontMetrics().averageCharWidth() * 78) if on else 16777215)
         layout.setAlignment(self.editor, Qt.AlignmentFlag.AlignHCenter if on else Qt.AlignmentFlag(0))
 

@@ -54,7 +54,7 @@ class FindBar(QWidget):
         (self.replace_text if replace and self.find_text.text() else self.find_text).setFocus()
         self.find_text.selectAll()
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Escape:
             self.hide()
             self.editor.setFocus()

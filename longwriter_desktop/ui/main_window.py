@@ -8,9 +8,9 @@ the worker's signals into the panes and the :class:`Draft`.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from importlib import metadata
-from collections.abc import Callable
 from pathlib import Path
 
 from PySide6 import __version__ as pyside_version
@@ -53,8 +53,8 @@ from ..projects.store import ProjectStore
 from ..settings import Settings, load_settings
 from .background import BackgroundCall
 from .codex_panel import CodexPanel, MentionHighlighter
-from .downloads import DownloadManager
 from .document_view import DocumentView, apply_view
+from .downloads import DownloadManager
 from .draft import DONE, INTERRUPTED, PENDING, STATUS_NAMES, WRITING, Draft, SectionRow
 from .find_replace import FindBar
 from .inspector import InspectorPane
@@ -159,9 +159,9 @@ class MainWindow(QMainWindow):
         self.document.sectionVisible.connect(self.outline.select)
         self.document.edited.connect(self._text_edited)
         self.inspector.sectionEdited.connect(self._section_edited)
-        self.inspector.regenerateRequested.connect(lambda index: self.regenerate_section(index))
-        self.inspector.takesRequested.connect(lambda index: self.show_takes(index))
-        self.inspector.writeMoreRequested.connect(lambda index: self.write_more(index))
+        self.inspector.regenerateRequested.connect(self.regenerate_section)
+        self.inspector.takesRequested.connect(self.show_takes)
+        self.inspector.writeMoreRequested.connect(self.write_more)
         self.strip.detailsRequested.connect(self.show_details)
         self._sync_timer = QTimer(self)
         self._sync_timer.setSingleShot(True)
@@ -211,18 +211,18 @@ class MainWindow(QMainWindow):
         self.about_action = action("&About", None, self.show_about, "Versions and licences")
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
         self.regenerate_section_action = action(
-            "Write section &again", "Ctrl+R", lambda: self.regenerate_section(),
+            "Write section &again", "Ctrl+R", self.regenerate_section,
             "Write the selected section again as a new take; the rest stays")
-        self.takes_action = action("&Takes of the section…", "Ctrl+T", lambda: self.show_takes(),
+        self.takes_action = action("&Takes of the section…", "Ctrl+T", self.show_takes,
                                    "Compare the selected section's takes and choose one")
-        self.more_action = action("Write &more…", "Ctrl+Shift+Return", lambda: self.write_more(),
+        self.more_action = action("Write &more…", "Ctrl+Shift+Return", self.write_more,
                                   "Go on after the selected section (or the end): more words or a new section")
         self.find_action = action("&Find…", QKeySequence.StandardKey.Find, lambda: self.find_bar.open(False),
                                   "Find text in the document")
         self.replace_action = action("&Replace…", QKeySequence.StandardKey.Replace, lambda: self.find_bar.open(True),
                                      "Find and replace text in the document")
         self.find_next_action = action("Find &next", QKeySequence.StandardKey.FindNext,
-                                       lambda: self.find_bar.find_next(), "Find the next match")
+                                       self.find_bar.find_next, "Find the next match")
         self.focus_action = action("&Focus mode", "F11", self.toggle_focus_mode,
                                    "Only the text: hide the panels, bars and menus (F11 again to come back)")
         self.focus_action.setCheckable(True)
@@ -444,9 +444,9 @@ class MainWindow(QMainWindow):
         saved = window_settings().value("geometry")
         screen = self.screen() or QGuiApplication.primaryScreen()
         available = screen.availableGeometry() if screen is not None else None
-        if saved is not None and self.restoreGeometry(saved):
-            if available is None or available.contains(self.frameGeometry()) or self.isMaximized():
-                return
+        restored = saved is not None and self.restoreGeometry(saved)
+        if restored and (available is None or available.contains(self.frameGeometry()) or self.isMaximized()):
+            return
         if available is None:
             self.resize(1280, 800)
             return
@@ -971,7 +971,7 @@ class MainWindow(QMainWindow):
         row = draft.rows[index] if draft is not None and 0 <= index < len(draft.rows) else None
         saved = draft is not None and draft.project_id is not None and self.store is not None
         self.regenerate_section_action.setEnabled(not busy and saved and row is not None and draft.started)  # type: ignore[union-attr]
-        self.takes_action.setEnabled(not busy and saved and row is not None and bool(row.text.strip()))  # type: ignore[union-attr]
+        self.takes_action.setEnabled(not busy and saved and row is not None and bool(row.text.strip()))
         last_done = draft is not None and draft.complete
         self.more_action.setEnabled(
             not busy and saved and (last_done or (row is not None and row.status == DONE and bool(row.text.strip())))

@@ -64,7 +64,7 @@ class WriteMoreDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         # Ctrl+Return writes from anywhere in the form, the main point's text box included.
         for keys in ("Ctrl+Return", "Ctrl+Enter"):
-            QShortcut(QKeySequence(keys), self, activated=self._submit)
+            QShortcut(QKeySequence(keys), self, self._submit)
         layout = QVBoxLayout(self)
         layout.addWidget(self.more)
         layout.addWidget(self.section)

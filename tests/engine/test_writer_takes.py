@@ -10,7 +10,6 @@ from longwriter_desktop.engine.writer import ResumeState, WriteRequest, write_do
 from longwriter_desktop.testing.scripted import ScriptedBackend, ScriptedCall
 
 
-
 def prose(words: int, letters: str = "bcdfghklmn") -> str:
     """Text of distinct made-up words in sentences of ten (no loop for the repetition guard to cut)."""
     vocabulary = [a + v + b + "o" for a in letters for v in "aeiu" for b in letters]
