@@ -329,7 +329,8 @@ def cmd_estimate(args: argparse.Namespace) -> int:
                 raise InputError("This model's speed could not be measured.")
             result = estimate_document(profile, words, backend.info.n_ctx)
     print(f"Estimated time: {result.describe()}")
-    print(f"  writing {format_duration(result.generate_s)}, reading prompts {format_duration(result.prompt_s)}, "
+    print(f"  planning {format_duration(result.plan_s)}, writing {format_duration(result.generate_s)}, reading "
+          f"prompts {format_duration(result.prompt_s)}, "
           f"about {result.tokens:,} tokens generated; nothing was written.")
     return 0
 
@@ -476,16 +477,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
                 export_project(store, project.id, args.out, status.message)
                 status.message(f"Saved {args.out}.")
             return 0
+        restore_run_args(args, project)
         saved = project.settings
-        for key in ("model", "ctx", "gpu_layers", "threads", "kv_type", "family", "seed", "temperature", "top_p",
-                    "backend", "base_url", "api_model", "api_key_env"):
-            if getattr(args, key, None) is None:
-                setattr(args, key, saved.get(key))
-        args.gpu_layers = args.gpu_layers or "auto"
-        args.temperature = 0.5 if args.temperature is None else args.temperature
-        args.top_p = 0.8 if args.top_p is None else args.top_p
-        if args.model is None and project.model:
-            args.model = project.model
         sampling = _sampling(args)
         mode = project.mode if project.mode in ("direct", "plan") else "auto"
         if not planned:
@@ -509,6 +502,36 @@ def cmd_resume(args: argparse.Namespace) -> int:
         with _CancelOnSigint() as stopper, open_backend(args, status.message) as backend:
             writer = DocumentWriter(backend, request, stopper.event, resume)
             return _run(writer, store, project.id, args, status=status, stopper=stopper)
+
+
+def run_options(parser: argparse.ArgumentParser) -> None:
+    """The options of a run on a saved project; those not given come from the project's own settings."""
+    parser.add_argument("--model", help="use another model than the project's")
+    parser.add_argument("--ctx", type=int, help="context size (the server's, with --backend openai)")
+    parser.add_argument("--gpu-layers")
+    parser.add_argument("--threads", type=int)
+    parser.add_argument("--kv-type", choices=KV_TYPES, default=None)
+    parser.add_argument("--family")
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--temperature", type=float)
+    parser.add_argument("--top-p", type=float)
+    parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--force", action="store_true", help="load the model even if it won't fit")
+    _server_options(parser)
+
+
+def restore_run_args(args: argparse.Namespace, project: Any) -> None:
+    """Fill the run options not given on the command line from the project's saved settings."""
+    saved = project.settings
+    for key in ("model", "ctx", "gpu_layers", "threads", "kv_type", "family", "seed", "temperature", "top_p",
+                "backend", "base_url", "api_model", "api_key_env"):
+        if getattr(args, key, None) is None:
+            setattr(args, key, saved.get(key))
+    args.gpu_layers = args.gpu_layers or "auto"
+    args.temperature = 0.5 if args.temperature is None else args.temperature
+    args.top_p = 0.8 if args.top_p is None else args.top_p
+    if args.model is None and project.model:
+        args.model = project.model
 
 
 def cmd_export(args: argparse.Namespace) -> int:

@@ -428,22 +428,6 @@ class ProgressPane(QGroupBox):
     def set_state(self, text: str) -> None:
         self.state.setText(text)
 
-    def reset_run_figures(self, n_ctx: int = 0) -> None:
-        """Clear the figures of a run (speed, time, context use): a new run or another project starts."""
-        self.speed.setText("–")
-        self.elapsed.setText("–")
-        self.remaining.setText("–")
-        self.context.setRange(0, max(1, n_ctx))
-        self.context.setValue(0)
-        self.context.setFormat(f"0 of {n_ctx:,} tokens" if n_ctx else "–")
-
-    def set_busy(self, busy: bool) -> None:
-        """A moving bar while there is nothing to count yet (the model loads, the plan is being made)."""
-        if busy:
-            self.overall.setRange(0, 0)
-        elif self.overall.maximum() == 0:
-            self.show_draft(self._draft)
-
 
 class OutputPane(QGroupBox):
     """The document as it is written: appended to while writing, editable when not."""

@@ -154,7 +154,7 @@ class _ModelOwner(QObject):
         if store is None:
             raise ProjectError("The projects database is not open, so this run would not be saved. Restart the "
                                "app, or export the document to keep it.")
-        return ProjectRecorder(store, job.project_id, model=job.choice.model or "")
+        return ProjectRecorder(store, job.project_id, model=job.choice.model or "", seed=job.request.sampling.seed)
 
     def _record(self, recorder: ProjectRecorder, event: ev.Event) -> ProjectRecorder | None:
         """Autosave one event; when saving fails the run goes on unsaved, after one warning."""

@@ -77,7 +77,8 @@ def test_the_window_killed_beside_cli_commands_keeps_what_it_showed(longwriter_h
     cli.start()
     try:
         deadline = time.monotonic() + 110
-        while not any(text.count("\n\n") >= 2 for _, text in shown):  # the title, then a paragraph begun
+        # The view shows the title, then one line per paragraph: wait for a finished paragraph and the next begun.
+        while not any(text.count("\n") >= 2 for _, text in shown):
             assert time.monotonic() < deadline and window.poll() is None, (tmp_path / "window.err").read_text()
             time.sleep(0.1)
         writing_since = time.time()
@@ -102,8 +103,8 @@ def test_the_window_killed_beside_cli_commands_keeps_what_it_showed(longwriter_h
     early = next((text for at, text in reversed(shown) if at <= killed_at - PROMISE_S), "")
     final = shown[-1][1]
     common = early[: next((i for i, (a, b) in enumerate(zip(early, final)) if a != b), min(len(early), len(final)))]
-    body = common.split("\n", 1)[1] if "\n" in common else ""  # below the "# title" line
-    paragraphs = [p.strip() for p in body.split("\n\n") if p.strip()]
+    body = common.split("\n", 1)[1] if "\n" in common else ""  # below the title line
+    paragraphs = [p.strip() for p in body.split("\n") if p.strip()]
     assert paragraphs, "the window showed no text 2 s before the kill"
     with ProjectStore(daily_backup=False) as store:
         (project,) = store.list_projects()

@@ -64,7 +64,7 @@ def main(instruction: str) -> int:
         QTimer.singleShot(100, write)
 
     def report() -> None:
-        text = window.output_pane.editor.toPlainText()
+        text = window.document.editor.toPlainText()
         if text != shown[0]:
             shown[0] = text
             print(f"{time.time():.6f} {json.dumps(text)}", flush=True)
