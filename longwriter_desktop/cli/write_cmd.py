@@ -8,23 +8,22 @@ import signal
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
+from ..app import service
+from ..app.backends import BackendChoice, LocalModel, ServerChoice, choice_from_record, opened, sampling_from_record
 from ..engine import events as ev
-from ..engine.backend import Sampling
-from ..engine.plan import Plan, PlanResult, Section, generate_plan, load_plan
-from ..engine.session import open_backend
+from ..engine.backend import Backend, Sampling
+from ..engine.plan import Plan, PlanResult, generate_plan, load_plan
 from ..engine.target import target_from_instruction
-from ..engine.writer import DocumentWriter, ResumeState, WriteRequest
+from ..engine.writer import ResumeState, WriteRequest
 from ..errors import InputError
-from ..export.api import export_document
 from ..export.atomic_file import write_atomically
-from ..export.document import ExportDocument, ExportSection
-from ..projects.recorder import ProjectRecorder
 from ..projects.store import ProjectStore
-from .output import format_duration
+from ..units import format_duration
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -184,79 +183,75 @@ def cmd_write(args: argparse.Namespace) -> int:
     if not args.prompt.strip():
         raise InputError("The prompt is empty: say what to write.")
     plan = load_plan(args.plan) if args.plan else None
-    request = WriteRequest(
-        instruction=args.prompt,
-        target_words=args.words,
-        mode=args.mode,
-        notes=_notes(args),
-        plan=plan,
-        sampling=_sampling(args),
-    )
+    notes, sampling = _notes(args), _sampling(args)
     status = _ProgressLine(sys.stderr, enabled=True)
-    with _CancelOnSigint() as cancel, open_backend(args, status.message) as backend, ProjectStore() as store:
-        writer = DocumentWriter(backend, request, cancel)
-        project = store.create_project(
-            writer.title, args.prompt, target_words=writer.target_words, notes=request.notes, mode=writer.mode,
-            model=backend.info.model, backend=backend.info.name,
-            settings=_run_settings(args),
-        )
+    choice = _choice(_args_record(args), args)
+    with _CancelOnSigint() as cancel, opened(choice, status.message) as backend, ProjectStore() as store:
+        project = service.create_project(store, args.prompt, target_words=args.words, mode=args.mode, notes=notes,
+                                         choice=choice, sampling=sampling, backend=backend)
+        request = service.write_request(project, sampling, target_words=args.words, plan=plan)
         status.message(f"Project {project.id}: \"{project.title}\" (resume it with: longwriter resume {project.id})")
-        return _run(writer, store, project.id, args, status=status, cancel=cancel)
+        return _run(store, project.id, backend, request, resume=None, args=args, status=status, cancel=cancel)
 
 
 OUT_SUFFIXES = (".md", ".markdown", ".txt", ".docx")
 
 
-def _run_settings(args: argparse.Namespace) -> dict[str, Any]:
-    """What a resumed run needs to load the model and sample the same way."""
+def _args_record(args: argparse.Namespace) -> dict[str, Any]:
+    """The command line's backend options in the form a project records them (app.backends.run_record)."""
     return {
-        "model": args.model, "ctx": args.ctx, "gpu_layers": args.gpu_layers, "threads": args.threads,
-        "family": args.family, "seed": args.seed, "temperature": args.temperature, "top_p": args.top_p,
-        "backend": args.backend or "local", "base_url": args.base_url, "api_model": args.api_model,
-        "api_key_env": args.api_key_env,
+        "backend": "openai" if args.backend == "openai" else "local", "model": args.model, "ctx": args.ctx,
+        "gpu_layers": args.gpu_layers, "threads": args.threads, "family": args.family,
+        "base_url": args.base_url, "api_model": args.api_model, "api_key_env": args.api_key_env,
     }
 
 
-def _run(writer: DocumentWriter, store: ProjectStore, project_id: int, args: argparse.Namespace, *,
-         status: _ProgressLine, cancel: threading.Event) -> int:
+def _choice(record: dict[str, Any], args: argparse.Namespace) -> BackendChoice:
+    if record.get("backend") == "openai" and not record.get("base_url"):
+        raise InputError("--backend openai needs --base-url, for example http://127.0.0.1:8080/v1")
+    choice = choice_from_record(record)
+    return replace(choice, force=True) if args.force and not isinstance(choice, ServerChoice) else choice
+
+
+def _run(store: ProjectStore, project_id: int, backend: Backend, request: WriteRequest, *,
+         resume: ResumeState | None, args: argparse.Namespace, status: _ProgressLine, cancel: threading.Event,
+         choice: BackendChoice | None = None) -> int:
     """Stream a run to stdout while the recorder saves every word; export at the end."""
     out = sys.stdout
     done: ev.Done | None = None
-    with ProjectRecorder(store, project_id, model=writer.backend.info.model, seed=writer.request.sampling.seed
-                         ) as recorder:
-        for event in writer.run():
-            recorder.handle(event)
-            if isinstance(event, ev.PlanReady):
-                if len(event.plan.sections) > 1:
-                    status.message(f"Plan: {len(event.plan.sections)} sections, {event.plan.total_words:,} words.")
-            elif isinstance(event, ev.SectionStarted):
-                if not args.quiet:
-                    if event.title and len(writer.plan.sections) > 1:
-                        out.write(("\n\n" if event.index else "") + f"## {event.title}\n\n")
-                    if event.resumed_words:
-                        out.write(writer.texts[event.index])
-                    out.flush()
-            elif isinstance(event, ev.TextDelta):
-                if not args.quiet:
-                    out.write(event.text)
-                    out.flush()
-            elif isinstance(event, ev.TextRetracted):
-                if not args.quiet:
-                    out.write(f"\n[... {event.chars} characters of repeated text removed ...]\n")
-            elif isinstance(event, ev.Progress):
-                status.show(event)
-            elif isinstance(event, ev.Warning):
-                status.message(f"longwriter: note: {event.message}")
-            elif isinstance(event, ev.Cancelled):
-                status.message(f"longwriter: stopped at {event.words:,} words; everything written is saved in "
-                               f"project {project_id} (continue with: longwriter resume {project_id}).")
-            elif isinstance(event, ev.Done):
-                done = event
+    writer, events = service.write(store, project_id, backend, request, cancel=cancel, resume=resume, choice=choice)
+    for event in events:
+        if isinstance(event, ev.PlanReady):
+            if len(event.plan.sections) > 1:
+                status.message(f"Plan: {len(event.plan.sections)} sections, {event.plan.total_words:,} words.")
+        elif isinstance(event, ev.SectionStarted):
+            if not args.quiet:
+                if event.title and len(writer.plan.sections) > 1:
+                    out.write(("\n\n" if event.index else "") + f"## {event.title}\n\n")
+                if event.resumed_words:
+                    out.write(writer.texts[event.index])
+                out.flush()
+        elif isinstance(event, ev.TextDelta):
+            if not args.quiet:
+                out.write(event.text)
+                out.flush()
+        elif isinstance(event, ev.TextRetracted):
+            if not args.quiet:
+                out.write(f"\n[... {event.chars} characters of repeated text removed ...]\n")
+        elif isinstance(event, ev.Progress):
+            status.show(event)
+        elif isinstance(event, ev.Warning):
+            status.message(f"longwriter: note: {event.message}")
+        elif isinstance(event, ev.Cancelled):
+            status.message(f"longwriter: stopped at {event.words:,} words; everything written is saved in "
+                           f"project {project_id} (continue with: longwriter resume {project_id}).")
+        elif isinstance(event, ev.Done):
+            done = event
     if not args.quiet:
         out.write("\n")
         out.flush()
     if args.out:
-        export_project(store, project_id, args.out)
+        service.export_project(store, project_id, args.out)
         status.message(f"Saved {args.out}.")
     if done is None:
         return 130 if cancel.is_set() else 1
@@ -271,19 +266,6 @@ def _run(writer: DocumentWriter, store: ProjectStore, project_id: int, args: arg
     return 0
 
 
-def export_project(store: ProjectStore, project_id: int, path: Path) -> None:
-    """Export a project's chosen takes (DOCX, Markdown or text by suffix)."""
-    project = store.get_project(project_id)
-    sections = store.document_sections(project_id)
-    titled = len(sections) > 1
-    doc = ExportDocument(
-        title=project.title,
-        created=project.created,
-        sections=[ExportSection(record.title if titled else "", text) for record, text in sections],
-    )
-    export_document(doc, path)
-
-
 def cmd_resume(args: argparse.Namespace) -> int:
     _check_out(args.out, OUT_SUFFIXES)
     status = _ProgressLine(sys.stderr, enabled=True)
@@ -293,39 +275,39 @@ def cmd_resume(args: argparse.Namespace) -> int:
         if state.next_index is None:
             status.message(f"Project {project.id} is already complete.")
             if args.out:
-                export_project(store, project.id, args.out)
+                service.export_project(store, project.id, args.out)
                 status.message(f"Saved {args.out}.")
             return 0
-        saved = project.settings
-        for key in ("model", "ctx", "gpu_layers", "threads", "family", "seed", "temperature", "top_p", "backend",
-                    "base_url", "api_model", "api_key_env"):
-            if getattr(args, key, None) is None:
-                setattr(args, key, saved.get(key))
-        args.gpu_layers = args.gpu_layers or "auto"
-        args.temperature = 0.5 if args.temperature is None else args.temperature
-        args.top_p = 0.8 if args.top_p is None else args.top_p
-        if args.model is None and project.model:
-            args.model = project.model
-        plan = Plan([Section(s.title, s.main_point, s.target_words, s.locked) for s in state.sections])
-        texts = [state.finished.get(i, state.partial_text if i == state.interrupted_index else "")
-                 for i in range(len(state.sections))]
-        finished = [i in state.finished for i in range(len(state.sections))]
-        resume = ResumeState(plan, texts, finished, mode=project.mode if project.mode in ("direct", "plan")
-                             else "plan")
-        request = WriteRequest(project.instruction, project.target_words, project.mode, project.notes,
-                               sampling=_sampling(args), title=project.title)
-        done_words = sum(len(t.split()) for t in texts)
+        record = dict(project.settings)
+        for key in ("model", "ctx", "gpu_layers", "threads", "family", "seed", "temperature", "top_p", "base_url",
+                    "api_model", "api_key_env"):
+            if getattr(args, key, None) is not None:
+                record[key] = getattr(args, key)
+        if args.backend is not None:
+            record["backend"] = "openai" if args.backend == "openai" else "local"
+        if args.api_key_env is not None:
+            record["api_key_keyring"] = None
+        choice = _choice(record, args)
+        if isinstance(choice, LocalModel) and choice.model is None and project.model:
+            choice = replace(choice, model=project.model)
+        args.temperature = 0.5 if record.get("temperature") is None else record["temperature"]
+        args.top_p = 0.8 if record.get("top_p") is None else record["top_p"]
+        args.seed = record.get("seed")
+        sampling = sampling_from_record(record, _sampling(args))
+        resume = service.resume_state(state)
+        request = service.write_request(project, sampling)
+        done_words = sum(len(t.split()) for t in resume.texts)
         status.message(f"Resuming project {project.id} \"{project.title}\" at section "
                        f"{state.next_index + 1} of {len(state.sections)} ({done_words:,} words so far).")
-        with _CancelOnSigint() as cancel, open_backend(args, status.message) as backend:
-            writer = DocumentWriter(backend, request, cancel, resume)
-            return _run(writer, store, project.id, args, status=status, cancel=cancel)
+        with _CancelOnSigint() as cancel, opened(choice, status.message) as backend:
+            return _run(store, project.id, backend, request, resume=resume, args=args, status=status, cancel=cancel,
+                        choice=choice)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     _check_out(args.out, OUT_SUFFIXES)
     with ProjectStore() as store:
-        export_project(store, args.project, args.out)
+        service.export_project(store, args.project, args.out)
     print(f"Saved {args.out}.", file=sys.stderr)
     return 0
 
@@ -338,7 +320,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
     _check_words(args.words)
     _check_out(args.out, (".json", ".txt"))
     words = args.words or target_from_instruction(args.prompt).words
-    with _CancelOnSigint() as cancel, open_backend(args, lambda m: print(m, file=sys.stderr)) as backend:
+    choice = _choice(_args_record(args), args)
+    with _CancelOnSigint() as cancel, opened(choice, lambda m: print(m, file=sys.stderr)) as backend:
         result = PlanResult(Plan([]))
         for event in generate_plan(backend, args.prompt, words, notes=_notes(args), sampling=_sampling(args),
                                    cancel=cancel, result=result):

@@ -8,9 +8,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
+from ..app.service import export_sections
 from ..engine.plan import Plan, Section
 from ..engine.writer import ResumeState, document_title
-from ..export.document import ExportDocument, ExportSection
+from ..export.document import ExportDocument
 
 PENDING, WRITING, DONE, INTERRUPTED = "pending", "writing", "done", "interrupted"
 STATUS_NAMES = (PENDING, WRITING, DONE, INTERRUPTED)
@@ -139,9 +140,4 @@ class Draft:
 
     def export_document(self) -> ExportDocument:
         """The document for the exporters: the title and each section that has text."""
-        sections = [
-            ExportSection(r.section.title if self.headings else "", r.text.strip())
-            for r in self.rows
-            if r.text.strip()
-        ]
-        return ExportDocument(title=self.title, sections=sections)
+        return export_sections(self.title, [(r.section.title, r.text) for r in self.rows])

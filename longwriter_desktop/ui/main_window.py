@@ -31,12 +31,12 @@ from PySide6.QtWidgets import (
 )
 
 from .. import APP_NAME, __version__, paths
+from ..app import service
+from ..app.backends import BackendChoice, LocalModel, ServerChoice, load_fit
 from ..engine import events as ev
 from ..engine.plan import Plan, Section, rescale
-from ..engine.prompts import is_longwriter_trained
-from ..engine.session import load_fit
 from ..engine.words import count_words
-from ..engine.writer import DIRECT_MAX_WORDS, WriteRequest
+from ..engine.writer import WriteRequest
 from ..errors import LongWriterError, ProjectError
 from ..export.api import export_document
 from ..library import gpu
@@ -45,28 +45,19 @@ from ..library.gguf import read_gguf
 from ..library.installed import BUILTIN_ID, InstalledModel, list_installed, resolve_model
 from ..projects.store import ProjectStore
 from ..settings import Settings, load_settings
+from ..units import format_duration
 from .background import BackgroundCall
 from .downloads import DownloadManager
 from .draft import DONE, INTERRUPTED, STATUS_NAMES, WRITING, Draft, SectionRow
 from .model_manager import ModelManagerDialog, current_machine
 from .new_project import NewProjectDialog
-from .panes import OutputPane, PlanPane, ProgressPane, format_duration
-from .worker import EngineWorker, LoadedModel, ModelChoice, PlanJob, WriteJob
+from .panes import OutputPane, PlanPane, ProgressPane
+from .worker import EngineWorker, LoadedModel, PlanJob, WriteJob
 
 log = logging.getLogger(__name__)
 
 EXPORT_FILTERS = "Word document (*.docx);;Markdown (*.md);;Plain text (*.txt)"
 SHUTDOWN_TIMEOUT_S = 10.0
-
-
-def resolve_auto_mode(model_id: str | None, target_words: int) -> str:
-    """The engine's "auto": one pass for LongWriter-trained models within their length, else plan."""
-    try:
-        model = resolve_model(model_id)
-        trained = is_longwriter_trained(read_gguf(model.path).metadata, model.path.name)
-    except LongWriterError:
-        return "plan"
-    return "direct" if trained and target_words <= DIRECT_MAX_WORDS else "plan"
 
 
 def window_settings() -> QSettings:
@@ -347,22 +338,25 @@ class MainWindow(QMainWindow):
         """Add a project and begin: plan it (plan mode) or show its one section (one pass)."""
         if self._sync_view_edits() is False:
             return
-        draft.mode = resolve_auto_mode(draft.model, draft.target_words) if mode == "auto" else mode
+        choice = self._choice(draft)
+        sampling = self.settings.sampling()
+        try:
+            if self.store is not None:
+                project = service.create_project(
+                    self.store, draft.instruction, target_words=draft.target_words, mode=mode,
+                    title=draft.title, notes=draft.notes, choice=choice, sampling=sampling,
+                )
+                draft.project_id, draft.mode = project.id, project.mode
+            else:
+                draft.mode = service.resolve_project(
+                    draft.instruction, draft.target_words, mode, draft.title, choice=choice
+                ).mode
+        except LongWriterError as exc:
+            self._show_error(f"The project could not be saved: {exc}")
+            draft.mode = "plan" if mode == "auto" else mode
         if draft.mode == "direct":
-            draft.rows = [SectionRow(one_pass_section(draft))]
-        if self.store is not None:
-            try:
-                draft.project_id = self.store.create_project(
-                    draft.title,
-                    draft.instruction,
-                    target_words=draft.target_words,
-                    notes=draft.notes,
-                    mode=draft.mode,
-                    model=draft.model or "",
-                    backend="llama.cpp",
-                ).id
-            except LongWriterError as exc:
-                self._show_error(f"The project could not be saved: {exc}")
+            section = service.one_pass_section(draft.title, draft.instruction, draft.target_words)
+            draft.rows = [SectionRow(replace(section, title=""))]  # shown without a heading
         self._add_to_list(draft)
         self.project_list.setCurrentRow(len(self.drafts) - 1)
         self._store_plan()
@@ -422,9 +416,11 @@ class MainWindow(QMainWindow):
 
     # -- jobs ------------------------------------------------------------------------------------------
 
-    def _choice(self) -> ModelChoice:
-        model = self.draft.model if self.draft and self.draft.model else self.settings.model
-        return ModelChoice(model, self.settings.load_settings(), force=model in self._confirmed_models)
+    def _choice(self, draft: Draft | None = None) -> BackendChoice:
+        """Where the project writes: its model (or the settings' one) with the settings' load options."""
+        draft = draft or self.draft
+        model = draft.model if draft and draft.model else self.settings.model
+        return LocalModel(model, self.settings.load_settings(), force=model in self._confirmed_models)
 
     def _backend_detected(self, report: gpu.BackendReport) -> None:
         self.backend_report = report
@@ -432,6 +428,8 @@ class MainWindow(QMainWindow):
     def confirm_fit(self) -> bool:
         """Before a model loads: ask the user when the fit check says it won't fit this machine."""
         choice = self._choice()
+        if isinstance(choice, ServerChoice):
+            return True  # the server holds its own model
         loaded = self.loaded_model
         if loaded is not None and choice.model in (None, loaded.model):
             return True  # already loaded: it fit
@@ -765,11 +763,6 @@ class MainWindow(QMainWindow):
             self.store = None
         window_settings().setValue("geometry", self.saveGeometry())
         event.accept()
-
-
-def one_pass_section(draft: Draft) -> Section:
-    """The single untitled section of a one-pass document."""
-    return Section("", draft.instruction, draft.target_words)
 
 
 def safe_file_name(title: str) -> str:

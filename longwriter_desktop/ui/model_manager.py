@@ -37,7 +37,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..cli.output import format_bytes, format_duration
 from ..errors import InputError, LongWriterError
 from ..library import catalog, gpu, hub, installed
 from ..library.catalog import CatalogEntry
@@ -45,6 +44,7 @@ from ..library.fit import FitReport, Machine, Verdict, fit_catalog_entry
 from ..library.gguf import GGUFError, read_gguf
 from ..library.memory import system_memory
 from ..settings import KV_TYPES, Settings, save_settings
+from ..units import format_bytes, format_duration
 from .background import BackgroundCall
 from .downloads import FAILED, PAUSED, DownloadManager, DownloadState
 from .new_project import model_label

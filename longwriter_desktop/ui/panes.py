@@ -25,23 +25,10 @@ from PySide6.QtWidgets import (
 from ..engine.events import Progress
 from ..engine.plan import MIN_SECTION_WORDS, Section
 from ..engine.words import count_words
+from ..units import format_duration
 from .draft import DONE, INTERRUPTED, PENDING, WRITING, Draft, SectionRow
 
 STATUS_TEXT = {PENDING: "Pending", WRITING: "Writing…", DONE: "Done", INTERRUPTED: "Interrupted"}
-
-
-def format_duration(seconds: float | None) -> str:
-    """`1 h 02 min`, `3 min 05 s`, `12 s`, or a dash when unknown."""
-    if seconds is None:
-        return "–"
-    seconds = max(0, int(round(seconds)))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours} h {minutes:02d} min"
-    if minutes:
-        return f"{minutes} min {secs:02d} s"
-    return f"{secs} s"
 
 
 class PlanPane(QGroupBox):
