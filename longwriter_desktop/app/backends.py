@@ -170,10 +170,21 @@ def run_record(choice: BackendChoice, sampling: Sampling) -> dict[str, Any]:
     else:
         load = choice.settings
         record.update(
-            backend="local", model=choice.model, ctx=load.n_ctx, gpu_layers=str(load.gpu_layers),
+            backend="local", model=_model_id(choice.model), ctx=load.n_ctx, gpu_layers=str(load.gpu_layers),
             threads=load.threads, family=load.family.value if load.family else None, kv_type=load.kv_type,
         )
     return record
+
+
+def _model_id(model: str | None) -> str | None:
+    """The model as given (an id or a path), or the default model's id when none is named, so that a resumed
+    run uses the same model even after the default changed."""
+    if model:
+        return model
+    try:
+        return resolve_model(None).id
+    except (InputError, ModelError):
+        return None
 
 
 def _family(value: Any) -> Family | None:

@@ -67,6 +67,7 @@ def test_a_local_choice_round_trips_through_the_record() -> None:
     choice = LocalModel("some-model", LoadSettings(n_ctx=4096, gpu_layers="all", threads=2, kv_type="q8_0",
                                                    family=Family.GLM4))
     assert choice_from_record(run_record(choice, Sampling())) == choice
+    assert run_record(LocalModel(), Sampling())["model"] == "smollm2-135m", "the default model is named"
     # A record from before the backend was recorded: the project's model, default settings.
     assert choice_from_record({}, model="other") == LocalModel("other", LoadSettings())
     with pytest.raises(InputError):
