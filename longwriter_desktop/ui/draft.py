@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
+from ..app.backends import ServerChoice
 from ..app.service import export_sections
 from ..engine.plan import Plan, Section
 from ..engine.writer import ResumeState, document_title
@@ -38,6 +39,7 @@ class Draft:
     title: str = ""
     rows: list[SectionRow] = field(default_factory=list)
     project_id: int | None = None  # set once the project store holds it
+    server: ServerChoice | None = None  # written through this server; None: the local model
 
     def __post_init__(self) -> None:
         if not self.title:

@@ -32,7 +32,8 @@ from PySide6.QtWidgets import (
 
 from .. import APP_NAME, __version__, paths
 from ..app import service
-from ..app.backends import BackendChoice, LocalModel, ServerChoice, load_fit
+from ..app.backends import BackendChoice, LocalModel, ServerChoice, choice_from_record, load_fit
+from ..app.servers import load_servers
 from ..engine import events as ev
 from ..engine.plan import Plan, Section, rescale
 from ..engine.words import count_words
@@ -84,6 +85,8 @@ class MainWindow(QMainWindow):
         self.drafts: list[Draft] = []
         self.draft: Draft | None = None
         self.loaded_model: LoadedModel | None = None
+        self._loaded_choice: BackendChoice | None = None  # what loaded_model was opened from
+        self._job_choice: BackendChoice | None = None
         self.last_error: str | None = None
         self.last_done: ev.Done | None = None
         self.warnings: list[str] = []
@@ -271,6 +274,7 @@ class MainWindow(QMainWindow):
                 notes=project.notes,
                 title=project.title,
                 project_id=project.id,
+                server=project_server(project.settings),
             )
             try:
                 self._read_sections(draft)
@@ -328,7 +332,7 @@ class MainWindow(QMainWindow):
         """Ask for a new document and start on it."""
         if self.worker.busy:
             return
-        dialog = NewProjectDialog(self.refresh_models(), self.settings.model, self)
+        dialog = NewProjectDialog(self.refresh_models(), self.settings.model, self, load_servers())
         if dialog.exec() != NewProjectDialog.DialogCode.Accepted:
             return
         draft, mode = dialog.draft()
@@ -387,6 +391,7 @@ class MainWindow(QMainWindow):
         self.output_pane.set_text(draft.view_text() if draft and draft.shown_sections() else "")
         if draft is not None:
             self.setWindowTitle(f"{draft.title} – {APP_NAME}")
+            self.progress_pane.show_destination(self._choice(draft).describe())
         self._update_actions()
 
     def _update_list_item(self) -> None:
@@ -419,8 +424,19 @@ class MainWindow(QMainWindow):
     def _choice(self, draft: Draft | None = None) -> BackendChoice:
         """Where the project writes: its model (or the settings' one) with the settings' load options."""
         draft = draft or self.draft
+        if draft is not None and draft.server is not None:
+            return draft.server
         model = draft.model if draft and draft.model else self.settings.model
         return LocalModel(model, self.settings.load_settings(), force=model in self._confirmed_models)
+
+    def _opening_text(self) -> str:
+        """What the progress pane says while the job's backend opens; empty when it is open already."""
+        choice = self._choice()
+        if self.loaded_model is not None and choice == self._loaded_choice:
+            return ""
+        if isinstance(choice, ServerChoice):
+            return f"Connecting to the server at {choice.base_url}…"
+        return "Loading the model…"
 
     def _backend_detected(self, report: gpu.BackendReport) -> None:
         self.backend_report = report
@@ -463,10 +479,11 @@ class MainWindow(QMainWindow):
             return
         self._job = job
         self._locked_before_regenerate = [(i, r) for i, r in enumerate(draft.rows) if r.section.locked]
-        self.progress_pane.set_state("Loading the model…" if self.loaded_model is None else "Planning…")
+        self.progress_pane.set_state(self._opening_text() or "Planning…")
+        self._job_choice = self._choice()
         self.worker.start_plan(
             PlanJob(
-                self._choice(), draft.instruction, draft.target_words, draft.notes, self.settings.sampling()
+                self._job_choice, draft.instruction, draft.target_words, draft.notes, self.settings.sampling()
             )
         )
         self._update_actions()
@@ -516,9 +533,10 @@ class MainWindow(QMainWindow):
         self.output_pane.set_text(draft.view_text() if draft.shown_sections() else f"# {draft.title}")
         self._shown_sections = draft.shown_sections()
         self.progress_pane.set_state(
-            "Loading the model…" if self.loaded_model is None else ("Resuming…" if resume else "Writing…")
+            self._opening_text() or ("Resuming…" if resume else "Writing…")
         )
-        self.worker.start_write(WriteJob(self._choice(), request, resume, draft.project_id))
+        self._job_choice = self._choice()
+        self.worker.start_write(WriteJob(self._job_choice, request, resume, draft.project_id))
         self._update_actions()
 
     def stop(self) -> None:
@@ -552,7 +570,7 @@ class MainWindow(QMainWindow):
         self.progress_pane.set_state(f"Loading the model… {fraction:.0%}")
 
     def _model_loaded(self, model: LoadedModel) -> None:
-        self.loaded_model = model
+        self.loaded_model, self._loaded_choice = model, self._job_choice
         self.progress_pane.show_model(model.model, model.device, model.n_ctx)
         self.progress_pane.set_state(f"Model loaded in {model.load_seconds:.1f} s.")
         self.statusBar().showMessage(
@@ -763,6 +781,18 @@ class MainWindow(QMainWindow):
             self.store = None
         window_settings().setValue("geometry", self.saveGeometry())
         event.accept()
+
+
+def project_server(record: dict[str, object]) -> ServerChoice | None:
+    """The server a project writes through, from its record; None for a local model (or a bad record)."""
+    if record.get("backend") != "openai":
+        return None
+    try:
+        choice = choice_from_record(dict(record))
+    except LongWriterError as exc:
+        log.warning("a project's server could not be read: %s", exc)
+        return None
+    return choice if isinstance(choice, ServerChoice) else None
 
 
 def safe_file_name(title: str) -> str:

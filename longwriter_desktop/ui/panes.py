@@ -291,13 +291,14 @@ class ProgressPane(QGroupBox):
         self.remaining = QLabel("–")
         self.model = QLabel("not loaded yet")
         self.device = QLabel("–")
+        self.destination = QLabel("–")  # where the project's runs go: this computer or a server
         self.context = QProgressBar()
         self.context.setRange(0, 1)
         self.context.setValue(0)
         self.context.setFormat("–")
         self.state = QLabel("Idle")
         self.state.setWordWrap(True)
-        for label in (self.model, self.device):
+        for label in (self.model, self.device, self.destination):
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             label.setWordWrap(True)
         # Two columns of figures, so the section table keeps its room in a small window.
@@ -306,6 +307,7 @@ class ProgressPane(QGroupBox):
         timing.addRow("Elapsed:", self.elapsed)
         timing.addRow("Time left:", self.remaining)
         model = QFormLayout()
+        model.addRow("Writes on:", self.destination)
         model.addRow("Model:", self.model)
         model.addRow("Runs on:", self.device)
         figures = QHBoxLayout()
@@ -381,6 +383,10 @@ class ProgressPane(QGroupBox):
             self.context.setFormat(
                 f"{progress.context_used:,} of {progress.context_size:,} tokens ({share:.0f}%)"
             )
+
+    def show_destination(self, text: str) -> None:
+        """Where the project's runs go: this computer's model, or a server's address."""
+        self.destination.setText(text)
 
     def show_model(self, name: str, device: str, n_ctx: int) -> None:
         self.model.setText(name)
