@@ -19,7 +19,7 @@ from ..engine.llama_backend import LlamaBackend, LoadSettings, choose_n_ctx, par
 from ..engine.prompts import Family
 from ..errors import InputError, ModelError
 from ..library.fit import FitReport, Machine, ModelShape, Verdict, check_fit
-from ..library.gguf import GGUFInfo, read_gguf
+from ..engine.gguf import GGUFInfo, read_gguf
 from ..library.installed import resolve_model
 
 

@@ -23,7 +23,7 @@ from ..engine.writer import DIRECT_MAX_WORDS, DocumentWriter, ResumeState, Write
 from ..errors import InputError, LongWriterError, ProjectError
 from ..export.api import export_document
 from ..export.document import ExportDocument, ExportSection
-from ..library.gguf import read_gguf
+from ..engine.gguf import read_gguf
 from ..library.installed import resolve_model
 from ..projects.recorder import ProjectRecorder
 from ..projects.store import Project, ProjectProgress, ProjectStore

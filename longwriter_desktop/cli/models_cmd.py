@@ -16,7 +16,7 @@ from ..engine.prompts import detect_family
 from ..errors import InputError
 from ..library import catalog, fit, gpu
 from ..library import download as dl
-from ..library.gguf import GGUFError, read_gguf
+from ..engine.gguf import GGUFError, read_gguf
 from ..library.hub import check_repo_id, list_gguf_files
 from ..library.installed import BUILTIN_INSTALL_HINT, import_model, list_installed, remove_model
 from ..library.memory import system_memory

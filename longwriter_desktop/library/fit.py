@@ -45,7 +45,7 @@ from pathlib import Path
 from ..engine.llama_backend import LoadSettings
 from ..errors import InputError
 from .catalog import CatalogEntry, find_by_file_name
-from .gguf import GGUFInfo, SkippedArray, read_gguf
+from ..engine.gguf import GGUFInfo, SkippedArray, read_gguf
 from .gpu import Device, detect
 from .memory import system_memory
 

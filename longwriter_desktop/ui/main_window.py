@@ -42,7 +42,7 @@ from ..errors import LongWriterError, ProjectError
 from ..export.api import export_document
 from ..library import gpu
 from ..library.fit import FitReport, Verdict
-from ..library.gguf import read_gguf
+from ..engine.gguf import read_gguf
 from ..library.installed import BUILTIN_ID, InstalledModel, list_installed, resolve_model
 from ..projects.store import ProjectStore
 from ..settings import Settings, load_settings

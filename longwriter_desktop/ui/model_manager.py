@@ -41,7 +41,7 @@ from ..errors import InputError, LongWriterError
 from ..library import catalog, gpu, hub, installed
 from ..library.catalog import CatalogEntry
 from ..library.fit import FitReport, Machine, Verdict, fit_catalog_entry
-from ..library.gguf import GGUFError, read_gguf
+from ..engine.gguf import GGUFError, read_gguf
 from ..library.memory import system_memory
 from ..settings import KV_TYPES, Settings, save_settings
 from ..units import format_bytes, format_duration
