@@ -15,11 +15,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..engine.backend import Backend, Sampling
+from ..engine.gguf import GGUFInfo, read_gguf
 from ..engine.llama_backend import LlamaBackend, LoadSettings, choose_n_ctx, parse_gpu_layers
 from ..engine.prompts import Family
 from ..errors import InputError, ModelError
 from ..library.fit import FitReport, Machine, ModelShape, Verdict, check_fit
-from ..engine.gguf import GGUFInfo, read_gguf
 from ..library.installed import resolve_model
 
 

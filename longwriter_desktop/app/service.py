@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..engine import events as ev
 from ..engine.backend import Backend, Sampling
+from ..engine.gguf import read_gguf
 from ..engine.plan import Plan, Section
 from ..engine.prompts import is_longwriter_trained
 from ..engine.target import target_from_instruction
@@ -23,7 +24,6 @@ from ..engine.writer import DIRECT_MAX_WORDS, DocumentWriter, ResumeState, Write
 from ..errors import InputError, LongWriterError, ProjectError
 from ..export.api import export_document
 from ..export.document import ExportDocument, ExportSection
-from ..engine.gguf import read_gguf
 from ..library.installed import resolve_model
 from ..projects.recorder import ProjectRecorder
 from ..projects.store import Project, ProjectProgress, ProjectStore

@@ -12,11 +12,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
+from ..engine.gguf import GGUFError, read_gguf
 from ..engine.prompts import detect_family
 from ..errors import InputError
 from ..library import catalog, fit, gpu
 from ..library import download as dl
-from ..engine.gguf import GGUFError, read_gguf
 from ..library.hub import check_repo_id, list_gguf_files
 from ..library.installed import BUILTIN_INSTALL_HINT, import_model, list_installed, remove_model
 from ..library.memory import system_memory

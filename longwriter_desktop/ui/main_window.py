@@ -35,6 +35,7 @@ from ..app import service
 from ..app.backends import BackendChoice, LocalModel, ServerChoice, choice_from_record, load_fit
 from ..app.servers import load_servers
 from ..engine import events as ev
+from ..engine.gguf import read_gguf
 from ..engine.plan import Plan, Section, rescale
 from ..engine.words import count_words
 from ..engine.writer import WriteRequest
@@ -42,7 +43,6 @@ from ..errors import LongWriterError, ProjectError
 from ..export.api import export_document
 from ..library import gpu
 from ..library.fit import FitReport, Verdict
-from ..engine.gguf import read_gguf
 from ..library.installed import BUILTIN_ID, InstalledModel, list_installed, resolve_model
 from ..projects.store import ProjectStore
 from ..settings import Settings, load_settings

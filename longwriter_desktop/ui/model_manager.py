@@ -37,11 +37,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..engine.gguf import GGUFError, read_gguf
 from ..errors import InputError, LongWriterError
 from ..library import catalog, gpu, hub, installed
 from ..library.catalog import CatalogEntry
 from ..library.fit import FitReport, Machine, Verdict, fit_catalog_entry
-from ..engine.gguf import GGUFError, read_gguf
 from ..library.memory import system_memory
 from ..settings import KV_TYPES, Settings, save_settings
 from ..units import format_bytes, format_duration
