@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from . import TARGETS
+from .common import TARGETS
 
 MiB = 1 << 20
 
