@@ -8,6 +8,7 @@ run reads back (:func:`choice_from_record`). :func:`open_backend` turns it into 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -19,8 +20,10 @@ from ..engine.gguf import GGUFInfo, read_gguf
 from ..engine.llama_backend import LlamaBackend, LoadSettings, choose_n_ctx, parse_gpu_layers
 from ..engine.prompts import Family
 from ..errors import InputError, ModelError
-from ..library.fit import FitReport, Machine, ModelShape, Verdict, check_fit
+from ..library.fit import FitReport, Machine, ModelShape, Verdict, check_fit, lighter_kv_fit
 from ..library.installed import resolve_model
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -81,12 +84,26 @@ BackendChoice = LocalModel | ServerChoice
 
 
 def load_fit(header: GGUFInfo, settings: LoadSettings, machine: Machine) -> FitReport:
-    """The fit check for loading a model with these settings (the same context and GPU layers as the load)."""
+    """The fit check for loading a model with these settings (the same context and GPU layers as the load).
+
+    Where an f16 KV cache won't fit and a q8_0 one would, the report is for q8_0: :func:`fitted_settings`
+    then loads with it.
+    """
     layers = parse_gpu_layers(settings.gpu_layers)
-    return check_fit(ModelShape.from_header(header), machine,
-                     context=choose_n_ctx(settings.n_ctx, header.context_length), kv_type=settings.kv_type,
-                     gpu_layers=None if layers == "auto" else -1 if layers == "all" else int(layers),
-                     flash_attn=settings.flash_attn or settings.kv_type != "f16")
+    shape = ModelShape.from_header(header)
+    report = check_fit(shape, machine,
+                       context=choose_n_ctx(settings.n_ctx, header.context_length), kv_type=settings.kv_type,
+                       gpu_layers=None if layers == "auto" else -1 if layers == "all" else int(layers),
+                       flash_attn=settings.flash_attn or settings.kv_type != "f16")
+    return lighter_kv_fit(report, shape)
+
+
+def fitted_settings(settings: LoadSettings, report: FitReport | None) -> LoadSettings:
+    """The settings with the KV-cache type the fit check chose (q8_0 where f16 would not fit)."""
+    if report is None or report.kv_type.value == settings.kv_type:
+        return settings
+    log.info("loading with a %s KV cache: %s", report.kv_type.value, report.notes[-1] if report.notes else "")
+    return replace(settings, kv_type=report.kv_type.value, flash_attn=True)
 
 
 def load_local(model: str | None, settings: LoadSettings,
@@ -107,6 +124,7 @@ def load_local(model: str | None, settings: LoadSettings,
         report = load_fit(header, settings, machine) if machine is not None else None
         if report is not None and report.verdict is Verdict.WONT_FIT:
             raise ModelError(f"{report.explanation} To load it anyway, use --force (or confirm in the app).")
+        settings = fitted_settings(settings, report)
     return LlamaBackend(installed.path, settings, model_id=installed.id, progress=progress, header=header)
 
 

@@ -13,9 +13,11 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from ..engine import events as ev
 from ..engine.backend import Backend, Sampling
+from ..engine.codex import Codex
 from ..engine.gguf import read_gguf
 from ..engine.plan import Plan, Section
 from ..engine.prompts import is_longwriter_trained
@@ -79,17 +81,19 @@ def one_pass_section(title: str, instruction: str, target_words: int) -> Section
 
 def create_project(store: ProjectStore, instruction: str, *, target_words: int | None = None, mode: str = "auto",
                    title: str | None = None, notes: str = "", choice: BackendChoice,
-                   sampling: Sampling, backend: Backend | None = None) -> Project:
+                   sampling: Sampling, backend: Backend | None = None,
+                   settings: dict[str, Any] | None = None) -> Project:
     """A new project with its title, target and mode resolved and its backend and run settings recorded.
 
     A one-pass project gets its one section at once; a plan-mode project gets its plan from the first run.
+    ``settings``: more to record beside the run's (the codex options, say).
     """
     resolved = resolve_project(instruction, target_words, mode, title, choice=choice, backend=backend)
     project = store.create_project(
         resolved.title, instruction, target_words=resolved.target_words, notes=notes, mode=resolved.mode,
         model=backend.info.model if backend is not None else model_name(choice),
         backend=backend.info.name if backend is not None else backend_name(choice),
-        settings=run_record(choice, sampling),
+        settings={**(settings or {}), **run_record(choice, sampling)},
     )
     if resolved.mode == "direct":
         store.update_plan(project.id, [one_pass_section(resolved.title, instruction, resolved.target_words)])
@@ -112,10 +116,10 @@ def backend_name(choice: BackendChoice) -> str:
 
 
 def write_request(project: Project, sampling: Sampling, *, target_words: int | None = None,
-                  plan: Plan | None = None) -> WriteRequest:
+                  plan: Plan | None = None, codex: Codex | None = None) -> WriteRequest:
     """The engine's request for a run of this project (``target_words``: only a target the user gave)."""
     return WriteRequest(project.instruction, target_words, project_mode(project), project.notes, plan=plan,
-                        sampling=sampling, title=project.title)
+                        sampling=sampling, title=project.title, codex=codex)
 
 
 def project_mode(project: Project) -> str:
@@ -150,9 +154,10 @@ def regenerate_state(progress: ProjectProgress, index: int) -> ResumeState:
 
 def record_run(store: ProjectStore, project_id: int, choice: BackendChoice, sampling: Sampling,
                backend: Backend) -> None:
-    """Record which backend, model and settings the project's run uses (both front ends alike)."""
-    store.update_project(project_id, model=backend.info.model, backend=backend.info.name,
-                         settings=run_record(choice, sampling))
+    """Record which backend, model and settings the project's run uses (both front ends alike); what else
+    the project's settings hold (the codex options) stays."""
+    settings = {**store.get_project(project_id).settings, **run_record(choice, sampling)}
+    store.update_project(project_id, model=backend.info.model, backend=backend.info.name, settings=settings)
 
 
 def run_recorded(store: ProjectStore, project_id: int, events: Iterator[ev.Event], *, model: str = "",

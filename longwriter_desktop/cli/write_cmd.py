@@ -24,6 +24,7 @@ from ..errors import InputError
 from ..export.atomic_file import write_atomically
 from ..projects.store import ProjectStore
 from ..units import format_duration
+from . import codex_cmd
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -67,6 +68,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "Word Count: 400 words') instead of asking the model for one")
     write.add_argument("--out", type=Path, help="write the document to FILE (.docx, .md or .txt)")
     write.add_argument("--stats-json", type=Path, help="write run statistics as JSON to FILE")
+    codex_cmd.add_write_options(write)
     write.set_defaults(func=cmd_write)
     plan = sub.add_parser("plan", help="ask the model for a plan only")
     _common(plan)
@@ -183,13 +185,16 @@ def cmd_write(args: argparse.Namespace) -> int:
     if not args.prompt.strip():
         raise InputError("The prompt is empty: say what to write.")
     plan = load_plan(args.plan) if args.plan else None
+    codex = codex_cmd.codex_for_write(args)
     notes, sampling = _notes(args), _sampling(args)
     status = _ProgressLine(sys.stderr, enabled=True)
     choice = _choice(_args_record(args), args)
     with _CancelOnSigint() as cancel, opened(choice, status.message) as backend, ProjectStore() as store:
         project = service.create_project(store, args.prompt, target_words=args.words, mode=args.mode, notes=notes,
-                                         choice=choice, sampling=sampling, backend=backend)
-        request = service.write_request(project, sampling, target_words=args.words, plan=plan)
+                                         choice=choice, sampling=sampling, backend=backend,
+                                         settings=codex_cmd.codex_settings(codex))
+        codex_cmd.save_for_project(store, project.id, codex)
+        request = service.write_request(project, sampling, target_words=args.words, plan=plan, codex=codex)
         status.message(f"Project {project.id}: \"{project.title}\" (resume it with: longwriter resume {project.id})")
         return _run(store, project.id, backend, request, resume=None, args=args, status=status, cancel=cancel)
 
@@ -203,6 +208,7 @@ def _args_record(args: argparse.Namespace) -> dict[str, Any]:
         "backend": "openai" if args.backend == "openai" else "local", "model": args.model, "ctx": args.ctx,
         "gpu_layers": args.gpu_layers, "threads": args.threads, "family": args.family,
         "base_url": args.base_url, "api_model": args.api_model, "api_key_env": args.api_key_env,
+        "kv_type": getattr(args, "kv_type", None),
     }
 
 
@@ -242,6 +248,8 @@ def _run(store: ProjectStore, project_id: int, backend: Backend, request: WriteR
             status.show(event)
         elif isinstance(event, ev.Warning):
             status.message(f"longwriter: note: {event.message}")
+        elif isinstance(event, ev.CodexInView):
+            status.message(codex_cmd.describe_view(event))
         elif isinstance(event, ev.Cancelled):
             status.message(f"longwriter: stopped at {event.words:,} words; everything written is saved in "
                            f"project {project_id} (continue with: longwriter resume {project_id}).")
@@ -295,7 +303,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
         args.seed = record.get("seed")
         sampling = sampling_from_record(record, _sampling(args))
         resume = service.resume_state(state)
-        request = service.write_request(project, sampling)
+        request = service.write_request(project, sampling,
+                                        codex=codex_cmd.codex_for_resume(store, project.id, project.settings))
         done_words = sum(len(t.split()) for t in resume.texts)
         status.message(f"Resuming project {project.id} \"{project.title}\" at section "
                        f"{state.next_index + 1} of {len(state.sections)} ({done_words:,} words so far).")

@@ -15,6 +15,7 @@ from PySide6 import __version__ as pyside_version
 from PySide6.QtCore import QSettings, Qt, QTimer, qVersion
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QDockWidget,
     QFileDialog,
     QFrame,
     QHBoxLayout,
@@ -48,6 +49,7 @@ from ..projects.store import ProjectStore
 from ..settings import Settings, load_settings
 from ..units import format_duration
 from .background import BackgroundCall
+from .codex_panel import CodexPanel, MentionHighlighter
 from .downloads import DownloadManager
 from .draft import DONE, INTERRUPTED, STATUS_NAMES, WRITING, Draft, SectionRow
 from .model_manager import ModelManagerDialog, current_machine
@@ -93,6 +95,7 @@ class MainWindow(QMainWindow):
         self._job = ""  # "plan", "regenerate" or "write" while a job runs
         self._shown_sections = 0
         self._locked_before_regenerate: list[tuple[int, SectionRow]] = []
+        self._regenerating = False  # one section is being written again (regenerate_section)
 
         self.plan_pane = PlanPane()
         self.progress_pane = ProgressPane()
@@ -107,6 +110,10 @@ class MainWindow(QMainWindow):
         self.projects_empty.setStyleSheet("color: palette(placeholder-text);")
         self.banner = self._make_banner()
 
+        self.codex_panel = CodexPanel()
+        self.codex_highlighter = MentionHighlighter(self.output_pane.editor.document())
+        self.codex_panel.entriesChanged.connect(self._codex_changed)
+        self.codex_panel.regenerateRequested.connect(self.regenerate_section)
         self._make_actions()
         self._layout()
         self._connect_worker()
@@ -148,6 +155,16 @@ class MainWindow(QMainWindow):
             "Models…", None, self.open_model_manager, "Installed models, downloads and settings"
         )
         self.about_action = action("About", None, self.show_about, "Versions and licences")
+        self.codex_dock = QDockWidget("Story bible", self)
+        self.codex_dock.setObjectName("codex-dock")
+        self.codex_dock.setWidget(self.codex_panel)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.codex_dock)
+        self.codex_dock.hide()
+        self.codex_action = self.codex_dock.toggleViewAction()
+        self.codex_action.setText("Story bible")
+        self.codex_action.setShortcut(QKeySequence("Ctrl+B"))
+        self.codex_action.setToolTip("Characters, places and facts the model keeps in view (Ctrl+B)")
+        self.addAction(self.codex_action)
         # Ctrl+Enter on the keypad too.
         self.write_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
         toolbar = QToolBar("Main")
@@ -157,6 +174,7 @@ class MainWindow(QMainWindow):
         for item in (self.new_action, self.plan_action, self.write_action, self.stop_action):
             toolbar.addAction(item)
         toolbar.addSeparator()
+        toolbar.addAction(self.codex_action)
         for item in (self.save_action, self.export_action):
             toolbar.addAction(item)
         spacer = QWidget()
@@ -389,6 +407,8 @@ class MainWindow(QMainWindow):
         self.plan_pane.show_draft(draft)
         self.progress_pane.show_draft(draft)
         self.output_pane.set_text(draft.view_text() if draft and draft.shown_sections() else "")
+        self.codex_panel.show_project(self.store, draft)
+        self._codex_changed()
         if draft is not None:
             self.setWindowTitle(f"{draft.title} – {APP_NAME}")
             self.progress_pane.show_destination(self._choice(draft).describe())
@@ -404,6 +424,8 @@ class MainWindow(QMainWindow):
 
     def _plan_edited(self) -> None:
         self.progress_pane.show_draft(self.draft)
+        self.codex_panel.refresh()
+        self.plan_pane.show_codex(self.codex_panel.section_summaries())
         self._store_plan()
         self._update_actions()
 
@@ -526,6 +548,7 @@ class MainWindow(QMainWindow):
             plan=draft.plan() if draft.mode == "plan" else None,
             sampling=self.settings.sampling(),
             title=draft.title,
+            codex=self.codex_panel.codex_for_run(),
         )
         self._store_plan()
         self._job = "write"
@@ -629,6 +652,7 @@ class MainWindow(QMainWindow):
             return
         self.draft.rows[index].status = DONE
         self.progress_pane.update_row(index, words)
+        self.codex_panel.refresh()
 
     def _progress_changed(self, progress: ev.Progress) -> None:
         self.progress_pane.show_progress(progress)
@@ -668,12 +692,32 @@ class MainWindow(QMainWindow):
 
     def _job_ended(self, kind: str) -> None:
         self._job = ""
+        if self._regenerating and self.draft is not None:
+            self._regenerating = False
+            self.output_pane.set_text(self.draft.view_text())
+        self.codex_panel.refresh()
+        self.plan_pane.show_codex(self.codex_panel.section_summaries())
         if self.draft is not None:
             for i in range(len(self.draft.rows)):
                 self.progress_pane.update_row(i)
             self._update_list_item()
         self.output_pane.update_word_count()
         self._update_actions()
+
+    def _codex_changed(self) -> None:
+        self.codex_highlighter.set_entries(self.codex_panel.entries)
+        self.plan_pane.show_codex(self.codex_panel.section_summaries())
+
+    def regenerate_section(self, index: int) -> None:
+        """Write one section again (its earlier take is kept in the project)."""
+        draft = self.draft
+        if self.worker.busy or draft is None or not 0 <= index < len(draft.rows):
+            return
+        if self._sync_view_edits() is False:
+            return
+        draft.rows[index].text, draft.rows[index].status = "", "pending"
+        self._regenerating = True  # the text view is rebuilt when it ends: the section streams in at the end
+        self.write()
 
     def _show_error(self, message: str) -> None:
         self.last_error = message

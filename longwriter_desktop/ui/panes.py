@@ -37,7 +37,8 @@ class PlanPane(QGroupBox):
     planEdited = Signal()
     regenerateRequested = Signal()
 
-    COLUMNS = ("Title", "Main point", "Words", "Locked")
+    COLUMNS = ("Title", "Main point", "Words", "Locked", "Story bible")
+    CODEX_COLUMN = 4
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Plan", parent)
@@ -55,6 +56,8 @@ class PlanPane(QGroupBox):
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
         self.table.setColumnWidth(0, 180)
+        self.table.setColumnWidth(self.CODEX_COLUMN, 160)
+        self.table.setColumnHidden(self.CODEX_COLUMN, True)
         rows_header = self.table.verticalHeader()
         rows_header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         # At most three lines a row, so a long main point cannot push the other sections out of view; the
@@ -135,6 +138,18 @@ class PlanPane(QGroupBox):
         point.setToolTip(section.main_point)
         for column, item in enumerate((title, point, words, lock)):
             self.table.setItem(i, column, item)
+
+    def show_codex(self, seen: list[str] | None) -> None:
+        """Which story-bible entries each section will see (None hides the column: the project has none)."""
+        self.table.setColumnHidden(self.CODEX_COLUMN, seen is None)
+        self._filling = True
+        for i, text in enumerate(seen or []):
+            if i < self.table.rowCount():
+                item = QTableWidgetItem(text)
+                item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+                item.setToolTip(text)
+                self.table.setItem(i, self.CODEX_COLUMN, item)
+        self._filling = False
 
     def set_editable(self, editable: bool) -> None:
         """Allow edits only while nothing is running."""
