@@ -20,8 +20,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from longwriter_desktop.engine import gguf
 from longwriter_desktop.engine.gguf import GGUFError, GGUFInfo, SkippedArray, check_complete, read_gguf
-from longwriter_desktop.library import gguf
 from longwriter_desktop.library.installed import builtin_model_path
 
 MIB = 1 << 20
