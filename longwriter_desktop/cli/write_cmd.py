@@ -22,7 +22,7 @@ from ..engine.target import target_from_instruction
 from ..engine.writer import ResumeState, WriteRequest
 from ..errors import InputError
 from ..export.atomic_file import write_atomically
-from ..projects.store import ProjectStore
+from ..projects.store import Project, ProjectStore
 from ..units import format_duration
 from . import codex_cmd
 
@@ -47,6 +47,23 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="don't stream the document to stdout")
     parser.add_argument("--force", action="store_true", help="load the model even if the fit check says it "
                         "won't fit in this machine's memory")
+    _server_options(parser)
+
+
+def _rerun_options(parser: argparse.ArgumentParser) -> None:
+    """The options of a run on a saved project: its recorded backend and settings, or these instead."""
+    parser.add_argument("--out", type=Path, help="export the finished document to FILE (.docx, .md or .txt)")
+    parser.add_argument("--stats-json", type=Path, help="write run statistics as JSON to FILE")
+    parser.add_argument("--model", help="use another model than the project's")
+    parser.add_argument("--ctx", type=int, help="context size (the server's, with --backend openai)")
+    parser.add_argument("--gpu-layers")
+    parser.add_argument("--threads", type=int)
+    parser.add_argument("--family")
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--temperature", type=float)
+    parser.add_argument("--top-p", type=float)
+    parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--force", action="store_true", help="load the model even if it won't fit")
     _server_options(parser)
 
 
@@ -76,20 +93,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     plan.set_defaults(func=cmd_plan)
     resume = sub.add_parser("resume", help="continue an interrupted project where it stopped")
     resume.add_argument("project", type=int, help="the project id (see: longwriter projects list)")
-    resume.add_argument("--out", type=Path, help="export the finished document to FILE (.docx, .md or .txt)")
-    resume.add_argument("--stats-json", type=Path, help="write run statistics as JSON to FILE")
-    resume.add_argument("--model", help="use another model than the project's")
-    resume.add_argument("--ctx", type=int, help="context size (the server's, with --backend openai)")
-    resume.add_argument("--gpu-layers")
-    resume.add_argument("--threads", type=int)
-    resume.add_argument("--family")
-    resume.add_argument("--seed", type=int)
-    resume.add_argument("--temperature", type=float)
-    resume.add_argument("--top-p", type=float)
-    resume.add_argument("--quiet", action="store_true")
-    resume.add_argument("--force", action="store_true", help="load the model even if it won't fit")
-    _server_options(resume)
+    _rerun_options(resume)
     resume.set_defaults(func=cmd_resume)
+    regenerate = sub.add_parser("regenerate", help="write one section of a project again (the earlier text is "
+                                "kept as an earlier take)")
+    regenerate.add_argument("project", type=int, help="the project id (see: longwriter projects list)")
+    regenerate.add_argument("section", type=int, help="the section's number in the plan (1 = the first)")
+    _rerun_options(regenerate)
+    regenerate.set_defaults(func=cmd_regenerate)
     export = sub.add_parser("export", help="export a project to Word, Markdown or text")
     export.add_argument("project", type=int)
     export.add_argument("--out", type=Path, required=True, help="FILE.docx, FILE.md or FILE.txt")
@@ -286,31 +297,50 @@ def cmd_resume(args: argparse.Namespace) -> int:
                 service.export_project(store, project.id, args.out)
                 status.message(f"Saved {args.out}.")
             return 0
-        record = dict(project.settings)
-        for key in ("model", "ctx", "gpu_layers", "threads", "family", "seed", "temperature", "top_p", "base_url",
-                    "api_model", "api_key_env"):
-            if getattr(args, key, None) is not None:
-                record[key] = getattr(args, key)
-        if args.backend is not None:
-            record["backend"] = "openai" if args.backend == "openai" else "local"
-        if args.api_key_env is not None:
-            record["api_key_keyring"] = None
-        choice = _choice(record, args)
-        if isinstance(choice, LocalModel) and choice.model is None and project.model:
-            choice = replace(choice, model=project.model)
-        args.temperature = 0.5 if record.get("temperature") is None else record["temperature"]
-        args.top_p = 0.8 if record.get("top_p") is None else record["top_p"]
-        args.seed = record.get("seed")
-        sampling = sampling_from_record(record, _sampling(args))
         resume = service.resume_state(state)
-        request = service.write_request(project, sampling,
-                                        codex=codex_cmd.codex_for_resume(store, project.id, project.settings))
         done_words = sum(len(t.split()) for t in resume.texts)
-        status.message(f"Resuming project {project.id} \"{project.title}\" at section "
-                       f"{state.next_index + 1} of {len(state.sections)} ({done_words:,} words so far).")
-        with _CancelOnSigint() as cancel, opened(choice, status.message) as backend:
-            return _run(store, project.id, backend, request, resume=resume, args=args, status=status, cancel=cancel,
-                        choice=choice)
+        return _run_again(store, project, resume, args, status, announce=
+                          f"Resuming project {project.id} \"{project.title}\" at section {state.next_index + 1} of "
+                          f"{len(state.sections)} ({done_words:,} words so far).")
+
+
+def cmd_regenerate(args: argparse.Namespace) -> int:
+    _check_out(args.out, OUT_SUFFIXES)
+    status = _ProgressLine(sys.stderr, enabled=True)
+    with ProjectStore() as store:
+        state = store.resume_state(args.project)
+        project = state.project
+        resume = service.regenerate_state(state, args.section - 1)
+        section = state.sections[args.section - 1]
+        return _run_again(store, project, resume, args, status, announce=
+                          f"Writing section {args.section} of project {project.id} again: \"{section.title}\".")
+
+
+def _run_again(store: ProjectStore, project: Project, resume: ResumeState, args: argparse.Namespace,
+               status: _ProgressLine, *, announce: str) -> int:
+    """Run a saved project on from ``resume`` with its recorded backend and settings (options override them)."""
+    record = dict(project.settings)
+    for key in ("model", "ctx", "gpu_layers", "threads", "family", "seed", "temperature", "top_p", "base_url",
+                "api_model", "api_key_env"):
+        if getattr(args, key, None) is not None:
+            record[key] = getattr(args, key)
+    if args.backend is not None:
+        record["backend"] = "openai" if args.backend == "openai" else "local"
+    if args.api_key_env is not None:
+        record["api_key_keyring"] = None
+    choice = _choice(record, args)
+    if isinstance(choice, LocalModel) and choice.model is None and project.model:
+        choice = replace(choice, model=project.model)
+    args.temperature = 0.5 if record.get("temperature") is None else record["temperature"]
+    args.top_p = 0.8 if record.get("top_p") is None else record["top_p"]
+    args.seed = record.get("seed")
+    sampling = sampling_from_record(record, _sampling(args))
+    request = service.write_request(project, sampling,
+                                    codex=codex_cmd.codex_for_resume(store, project.id, project.settings))
+    status.message(announce)
+    with _CancelOnSigint() as cancel, opened(choice, status.message) as backend:
+        return _run(store, project.id, backend, request, resume=resume, args=args, status=status, cancel=cancel,
+                    choice=choice)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
