@@ -31,6 +31,8 @@ from ..errors import InputError
 KINDS = ("character", "place", "object", "term", "fact", "style")
 KIND_LABELS = {"character": "Character", "place": "Place", "object": "Object", "term": "Term", "fact": "Fact",
                "style": "Style rule"}
+KIND_LABELS_ZH = {"character": "人物", "place": "地点", "object": "物品", "term": "术语", "fact": "事实",
+                  "style": "文风"}
 MODES = ("always", "mentioned", "never")
 MODE_LABELS = {"always": "Always", "mentioned": "When mentioned", "never": "Never"}
 DEFAULT_BUDGET = 600  # estimated tokens per section's codex block
@@ -315,7 +317,7 @@ class SectionView:
 def entry_text(entry: Entry, section: int, cjk: bool = False) -> str:
     """The entry as a prompt line: name, kind, aliases, description and the changes that hold."""
     if cjk:
-        head = f"- {entry.name}（{KIND_LABELS[entry.kind]}"
+        head = f"- {entry.name}（{KIND_LABELS_ZH[entry.kind]}"
         head += f"；又称：{'、'.join(entry.aliases)}）" if entry.aliases else "）"
         lines = [f"{head}：{entry.description}" if entry.description else head]
         lines += [f"  自第{c.from_section}部分起：{c.text}" for c in entry.changes_at(section)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont, QKeySequence, QShortcut, QSyntaxHighlighter, QTextCharFormat, QTextDocument
@@ -16,6 +17,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QComboBox,
+    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
@@ -45,14 +47,20 @@ from ..engine.codex import (
     Issue,
     all_mentions,
     check_section,
+    load_codex,
     plan_views,
+    to_json,
+    to_markdown,
     where_mentioned,
 )
 from ..engine.prompts import has_cjk
 from ..errors import LongWriterError
+from ..export.atomic_file import write_atomically
 from ..projects.codex_store import CodexStore
 from ..projects.store import ProjectStore
 from .draft import DONE, Draft
+
+CODEX_FILTERS = "Codex files (*.md *.markdown *.json *.txt);;All files (*)"
 
 
 class MentionHighlighter(QSyntaxHighlighter):
@@ -148,10 +156,18 @@ class CodexPanel(QWidget):
                   context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.remove_button = QPushButton("Remove")
         self.remove_button.clicked.connect(self._remove_entry)
+        self.import_button = QPushButton("Import…")
+        self.import_button.setToolTip("Add the entries of a codex file (Markdown or JSON); same names are replaced")
+        self.import_button.clicked.connect(self._import)
+        self.export_button = QPushButton("Export…")
+        self.export_button.setToolTip("Save the codex as a Markdown or JSON file (with the private notes)")
+        self.export_button.clicked.connect(self._export)
         buttons = QHBoxLayout()
         buttons.addWidget(self.new_button)
         buttons.addWidget(self.remove_button)
         buttons.addStretch(1)
+        buttons.addWidget(self.import_button)
+        buttons.addWidget(self.export_button)
 
         self.name_edit = QLineEdit()
         self.kind_combo = QComboBox()
@@ -366,6 +382,38 @@ class CodexPanel(QWidget):
         self.refresh()
         self.entriesChanged.emit()
 
+    def _import(self) -> None:
+        if self.store is None or self.draft is None or self.draft.project_id is None:
+            return
+        chosen, _ = QFileDialog.getOpenFileName(self, "Import a codex file", str(Path.home()), CODEX_FILTERS)
+        if not chosen:
+            return
+        try:
+            self.entries = CodexStore(self.store).add_all(self.draft.project_id, load_codex(chosen))
+        except LongWriterError as exc:
+            self._say(str(exc))
+            return
+        self._say("")
+        self._load_editor(None)
+        self.refresh()
+        self.entriesChanged.emit()
+
+    def _export(self) -> None:
+        if self.draft is None or not self.entries:
+            return
+        suggested = str(Path.home() / f"{self.draft.title[:60] or 'codex'} codex.md")
+        chosen, _ = QFileDialog.getSaveFileName(self, "Export the codex", suggested, CODEX_FILTERS)
+        if not chosen:
+            return
+        path = Path(chosen)
+        text = to_json(self.entries) if path.suffix.lower() == ".json" else to_markdown(self.entries)
+        try:
+            write_atomically(path, lambda handle: handle.write(text.encode("utf-8")))
+        except LongWriterError as exc:
+            self._say(str(exc))
+            return
+        self._say(f"Saved {path}.")
+
     def _say(self, message: str) -> None:
         self.last_error = message
         self.note.setText(message)
@@ -441,6 +489,7 @@ class CodexPanel(QWidget):
 
     def _update_buttons(self) -> None:
         self.remove_button.setEnabled(self._selected() is not None)
+        self.export_button.setEnabled(bool(self.entries))
         item = self.issues_list.currentItem()
         self.regenerate_button.setEnabled(item is not None and item.data(Qt.ItemDataRole.UserRole) is not None)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from longwriter_desktop.cli import main
+from longwriter_desktop.cli.codex_cmd import codex_for_resume
 from longwriter_desktop.engine.plan import Section
 from longwriter_desktop.projects.codex_store import CodexStore
 from longwriter_desktop.projects.store import ProjectStore
@@ -132,7 +133,12 @@ def test_write_with_a_codex_file_on_the_real_model(longwriter_home: Path, tmp_pa
     with ProjectStore() as store:
         entries = CodexStore(store).entries(stats["project"])
         assert [e.name for e in entries] == ["Mara Voss", "Brightwater"]
-        assert store.get_project(stats["project"]).settings["consistency"] is True
+        project = store.get_project(stats["project"])
+        assert project.settings["consistency"] is True
+        # A resumed run takes the project's codex as it is now.
+        resumed = codex_for_resume(store, project.id, project.settings)
+        assert resumed is not None and resumed.consistency and resumed.budget == 600
+        assert [e.name for e in resumed.entries] == ["Mara Voss", "Brightwater"]
     bad = tmp_path / "bad.md"
     bad.write_text("## A\nkind: dragon\n", encoding="utf-8")
     result = _cli(longwriter_home, "write", "Write a sea story.", "--codex", str(bad))

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtWidgets import QAbstractItemView, QTabWidget
+from PySide6.QtWidgets import QAbstractItemView, QFileDialog, QTabWidget
 from pytestqt.qtbot import QtBot
 
-from longwriter_desktop.engine.codex import Change, Entry
+from longwriter_desktop.engine.codex import Change, Entry, load_codex
 from longwriter_desktop.engine.plan import Section
 from longwriter_desktop.projects.codex_store import CodexStore
 from longwriter_desktop.projects.store import ProjectStore
@@ -60,6 +60,19 @@ def win(qtbot: QtBot, seeded: int) -> Iterator[MainWindow]:
     assert window.worker.shutdown(10), "the model thread did not stop"
 
 
+@pytest.fixture
+def file_dialogs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Answers the next file dialogs with the paths the test puts in this list ("" = Cancel)."""
+    answers: list[str] = []
+
+    def answer(*_args: object) -> tuple[str, str]:
+        return (answers.pop(0) if answers else "", "")
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(answer))
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(answer))
+    return answers
+
+
 def click_row(qtbot: QtBot, view: QAbstractItemView, row: int, column: int = 0) -> None:
     rect = view.visualRect(view.model().index(row, column))
     qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
@@ -92,6 +105,7 @@ def test_entries_mentions_sections_and_checks(win: MainWindow, qtbot: QtBot, see
     assert cell(panel.table, 0, 3) == "§1, §3" and cell(panel.table, 1, 3) == "–"
     click_row(qtbot, panel.table, 0)
     assert panel.name_edit.text() == "Mara Voss"
+    assert panel.changes_edit.toPlainText() == "5: Has a scar on her left hand."
     assert panel.mentions_label.text() == "Mentions of Mara Voss: 2"
     assert panel.mentions_list.item(1).text().startswith("§3: …")
 
@@ -111,12 +125,14 @@ def test_entries_mentions_sections_and_checks(win: MainWindow, qtbot: QtBot, see
     qtbot.keyClicks(panel.aliases_edit, "the line, hawser")
     qtbot.keyClicks(panel.description_edit, "Tarred hemp, sixty feet.")
     qtbot.keyClicks(panel.notes_edit, "Private: it will break later.")
+    qtbot.keyClicks(panel.changes_edit, "6: frayed at one end")
     qtbot.mouseClick(panel.save_button, Qt.MouseButton.LeftButton)
     assert panel.last_error == ""
     assert [cell(panel.table, r, 0) for r in range(panel.table.rowCount())] == ["Mara Voss", "Brightwater", "Rope"]
     stored = CodexStore(win.store).get(seeded, "hawser")  # type: ignore[arg-type]
     assert (stored.kind, stored.aliases, stored.notes) == ("object", ("the line", "hawser"),
                                                            "Private: it will break later.")
+    assert stored.changes == (Change(6, "frayed at one end"),)
     assert cell(panel.table, 2, 3) == "§5"  # "A rope burned across her palm."
     marks = [f for b in (document.findBlock(document.toPlainText().index("A rope burned")),)
              for f in b.layout().formats() if f.format.fontUnderline()]
@@ -128,7 +144,7 @@ def test_entries_mentions_sections_and_checks(win: MainWindow, qtbot: QtBot, see
     assert sees[0] == "Mara Voss"
     assert sees[3].startswith("Mara Voss, Brightwater")  # named in section 4's main point
     assert sees[4] == "Mara Voss (changed)"  # the change from section 5
-    assert sees[5].startswith("Mara Voss (changed), Rope")  # the end of section 5 names the rope
+    assert sees[5] == "Mara Voss (changed), Rope (changed)"  # the end of section 5 names the rope
     budget = cell(panel.sections_table, 3, 2)
     used, total = (int(x) for x in budget.split(" / "))
     assert 0 < used <= total == 600
@@ -190,3 +206,32 @@ def test_entries_mentions_sections_and_checks(win: MainWindow, qtbot: QtBot, see
         section = store.sections(seeded)[2]
         takes = store.takes(section.id)
         assert [t.text for t in takes][0] == TEXTS[2] and len(takes) == 2 and takes[1].chosen
+
+
+def test_import_and_export_a_codex_file(win: MainWindow, qtbot: QtBot, seeded: int, tmp_path: Path,
+                                        file_dialogs: list[str]) -> None:
+    panel = win.codex_panel
+    click_row(qtbot, win.project_list, 0)
+    qtbot.keyClick(win, Qt.Key.Key_B, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(win.codex_dock.isVisible)
+    source = tmp_path / "more.md"
+    source.write_text("## Heron\nkind: object\nmode: always\nA schooner.\n\n## Brightwater\nkind: place\n"
+                      "A fishing village.\n", encoding="utf-8")
+    file_dialogs.append(str(source))
+    qtbot.mouseClick(panel.import_button, Qt.MouseButton.LeftButton)
+    assert panel.last_error == ""
+    assert [cell(panel.table, r, 0) for r in range(panel.table.rowCount())] == ["Mara Voss", "Brightwater", "Heron"]
+    assert CodexStore(win.store).get(seeded, "Brightwater").description == "A fishing village."  # type: ignore[arg-type]
+    assert cell(win.plan_pane.table, 0, 4) == "Mara Voss, Heron"
+
+    target = tmp_path / "sea codex.json"
+    file_dialogs.append(str(target))
+    qtbot.mouseClick(panel.export_button, Qt.MouseButton.LeftButton)
+    assert panel.last_error == f"Saved {target}."
+    assert [e.name for e in load_codex(target)] == ["Mara Voss", "Brightwater", "Heron"]
+    bad = tmp_path / "bad.md"
+    bad.write_text("## X\nkind: dragon\n", encoding="utf-8")
+    file_dialogs.append(str(bad))
+    qtbot.mouseClick(panel.import_button, Qt.MouseButton.LeftButton)
+    assert panel.last_error.startswith("Unknown kind 'dragon'") and panel.note.isVisible()
+    assert panel.table.rowCount() == 3
