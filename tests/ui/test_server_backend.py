@@ -102,7 +102,11 @@ def test_a_project_is_planned_and_written_through_a_server(window: MainWindow, q
         assert (project.backend, project.status) == ("openai", "done")
         assert project.settings["backend"] == "openai" and project.settings["base_url"] == url
         assert project.settings["ctx"] == 8192 and project.settings["temperature"] == 0.7
-        assert [text for _section, text in store.document_sections(project.id)] == [r.text for r in draft.rows]
+        stored = [text for _section, text in store.document_sections(project.id)]
+    # The store keeps each section's final text, the window what streamed in (the writer may trim the end).
+    assert len(stored) == len(draft.rows) and all(count_words(text) >= 30 for text in stored)
+    for text, row in zip(stored, draft.rows):
+        assert " ".join(text.split())[:100] == " ".join(row.text.split())[:100]
 
 
 def test_test_connection_answers_plainly_when_no_server_is_there(window: MainWindow, qtbot: QtBot) -> None:
