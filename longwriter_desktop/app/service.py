@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..engine import events as ev
 from ..engine.backend import Backend, Sampling
@@ -24,12 +24,13 @@ from ..engine.prompts import is_longwriter_trained
 from ..engine.target import target_from_instruction
 from ..engine.writer import DIRECT_MAX_WORDS, DocumentWriter, ResumeState, WriteRequest, document_title
 from ..errors import InputError, LongWriterError, ProjectError
-from ..export.api import export_document
-from ..export.document import ExportDocument, ExportSection
 from ..library.installed import resolve_model
 from ..projects.recorder import ProjectRecorder
 from ..projects.store import Project, ProjectProgress, ProjectStore
 from .backends import BackendChoice, ServerChoice, run_record
+
+if TYPE_CHECKING:  # the exporters load on first use: python-docx and markdown-it are slow to import
+    from ..export.document import ExportDocument
 
 log = logging.getLogger(__name__)
 
@@ -236,6 +237,8 @@ def export_sections(title: str, sections: Sequence[tuple[str, str]], created: da
                     ) -> ExportDocument:
     """The document for the exporters: the title and each section that has text (headings when there are
     several sections; a one-pass document is one untitled piece)."""
+    from ..export.document import ExportDocument, ExportSection
+
     headings = len(sections) > 1
     kept = [ExportSection(heading if headings else "", text.strip()) for heading, text in sections
             if text.strip()]
@@ -246,6 +249,8 @@ def export_sections(title: str, sections: Sequence[tuple[str, str]], created: da
 
 def export_project(store: ProjectStore, project_id: int, path: str | Path) -> Path:
     """Export a project's chosen takes (DOCX, Markdown or text by suffix); returns the file written."""
+    from ..export.api import export_document
+
     project = store.get_project(project_id)
     sections = [(record.title, text) for record, text in store.document_sections(project_id)]
     return export_document(export_sections(project.title, sections, project.created), path)

@@ -627,9 +627,18 @@ class SectionCodex:
         self.codex = codex
         self.instruction = instruction
         self.cjk = cjk
-        # Never let the codex crowd out the document on a small context.
-        self.budget = min(codex.budget, max(64, n_ctx // 4))
+        # The budget is used as given, so the window's outline shows exactly what the prompts hold; a budget
+        # that crowds out the document is said once.
+        self.budget = codex.budget
+        self._notice = (f"The codex budget ({codex.budget} tokens a section) is over a quarter of the model's "
+                        f"context ({n_ctx} tokens); lower it if older sections drop out of view too soon."
+                        if codex.budget > n_ctx // 4 else "")
         self._views: dict[int, SectionView] = {}
+
+    def notice(self) -> str:
+        """A warning to give once (empty when there is none)."""
+        notice, self._notice = self._notice, ""
+        return notice
 
     def view(self, index: int, sections: Sequence[Any], texts: Sequence[str]) -> SectionView:
         """Section ``index``'s (0-based) view, fixed the first time it is asked for (the prompt reuses it)."""

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from ..app.backends import ServerChoice
-from ..app.service import export_sections
 from ..engine.plan import Plan, Section
 from ..engine.writer import ResumeState, document_title
-from ..export.document import ExportDocument
+
+if TYPE_CHECKING:  # imported when exporting: markdown-it is slow to load, and the window starts without it
+    from ..export.document import ExportDocument
+
 
 PENDING, WRITING, DONE, INTERRUPTED = "pending", "writing", "done", "interrupted"
 STATUS_NAMES = (PENDING, WRITING, DONE, INTERRUPTED)
@@ -142,4 +145,6 @@ class Draft:
 
     def export_document(self) -> ExportDocument:
         """The document for the exporters: the title and each section that has text."""
+        from ..app.service import export_sections
+
         return export_sections(self.title, [(r.section.title, r.text) for r in self.rows])
