@@ -1,4 +1,4 @@
-"""What a project does, once for every front end: create it, run and resume it, regenerate a section, export.
+"""What a project does, once for every front end: create it, run and resume it through the recorder, export.
 
 The functions take the project store and an opened backend; they neither print nor touch Qt. A run is a
 generator of the engine's events, each one saved by the recorder before the front end sees it, so what a
@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -138,16 +138,6 @@ def resume_state(progress: ProjectProgress) -> ResumeState:
              for i in range(len(sections))]
     finished = [i in progress.finished for i in range(len(sections))]
     return ResumeState(plan, texts, finished, mode=project_mode(progress.project))
-
-
-def regenerate_state(progress: ProjectProgress, index: int) -> ResumeState:
-    """A resume state that writes section ``index`` again (a new take; the earlier ones stay in the store)."""
-    if not 0 <= index < len(progress.sections):
-        raise InputError(f"There is no section {index + 1}: the plan has {len(progress.sections)}.")
-    state = resume_state(progress)
-    texts, finished = list(state.texts), list(state.finished)
-    texts[index], finished[index] = "", False
-    return replace(state, texts=texts, finished=finished)
 
 
 # -- running ----------------------------------------------------------------------------------------------

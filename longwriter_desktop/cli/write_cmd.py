@@ -14,7 +14,7 @@ from types import FrameType
 from typing import Any, TextIO
 
 from ..app import service
-from ..app.backends import BackendChoice, LocalModel, ServerChoice, choice_from_record, opened, sampling_from_record
+from ..app.backends import BackendChoice, LocalModel, ServerChoice, choice_from_record, opened
 from ..app.estimates import estimate_installed
 from ..engine import events as ev
 from ..engine.backend import Backend, Sampling
@@ -57,24 +57,6 @@ def _common(parser: argparse.ArgumentParser) -> None:
     _server_options(parser)
 
 
-def _rerun_options(parser: argparse.ArgumentParser) -> None:
-    """The options of a run on a saved project: its recorded backend and settings, or these instead."""
-    parser.add_argument("--out", type=Path, help="export the finished document to FILE (.docx, .md or .txt)")
-    parser.add_argument("--stats-json", type=Path, help="write run statistics as JSON to FILE")
-    parser.add_argument("--model", help="use another model than the project's")
-    parser.add_argument("--ctx", type=int, help="context size (the server's, with --backend openai)")
-    parser.add_argument("--gpu-layers")
-    parser.add_argument("--threads", type=int)
-    parser.add_argument("--kv-type", choices=KV_TYPES, default=None)
-    parser.add_argument("--family")
-    parser.add_argument("--seed", type=int)
-    parser.add_argument("--temperature", type=float)
-    parser.add_argument("--top-p", type=float)
-    parser.add_argument("--quiet", action="store_true")
-    parser.add_argument("--force", action="store_true", help="load the model even if it won't fit")
-    _server_options(parser)
-
-
 def _server_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", choices=("local", "openai"), default=None,
                         help="local: llama.cpp in this process (default); openai: an OpenAI-compatible server")
@@ -104,14 +86,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     plan.set_defaults(func=cmd_plan)
     resume = sub.add_parser("resume", help="continue an interrupted project where it stopped")
     resume.add_argument("project", type=int, help="the project id (see: longwriter projects list)")
-    _rerun_options(resume)
+    resume.add_argument("--out", type=Path, help="export the finished document to FILE (.docx, .md or .txt)")
+    resume.add_argument("--stats-json", type=Path, help="write run statistics as JSON to FILE")
+    run_options(resume)
     resume.set_defaults(func=cmd_resume)
-    regenerate = sub.add_parser("regenerate", help="write one section of a project again (the earlier text is "
-                                "kept as an earlier take)")
-    regenerate.add_argument("project", type=int, help="the project id (see: longwriter projects list)")
-    regenerate.add_argument("section", type=int, help="the section's number in the plan (1 = the first)")
-    _rerun_options(regenerate)
-    regenerate.set_defaults(func=cmd_regenerate)
     export = sub.add_parser("export", help="export a project to Word, Markdown or text")
     export.add_argument("project", type=int)
     export.add_argument("--out", type=Path, required=True, help="FILE.docx, FILE.md or FILE.txt")
@@ -255,8 +233,13 @@ def _args_record(args: argparse.Namespace) -> dict[str, Any]:
         "backend": "openai" if args.backend == "openai" else "local", "model": args.model, "ctx": args.ctx,
         "gpu_layers": args.gpu_layers, "threads": args.threads, "family": args.family,
         "base_url": args.base_url, "api_model": args.api_model, "api_key_env": args.api_key_env,
-        "kv_type": getattr(args, "kv_type", None),
+        "kv_type": getattr(args, "kv_type", None), "api_key_keyring": getattr(args, "api_key_keyring", None),
     }
+
+
+def backend_choice(args: argparse.Namespace) -> BackendChoice:
+    """The backend the command line's options (after :func:`restore_run_args`, for a saved project) name."""
+    return _choice(_args_record(args), args)
 
 
 def _choice(record: dict[str, Any], args: argparse.Namespace) -> BackendChoice:
@@ -335,48 +318,56 @@ def cmd_resume(args: argparse.Namespace) -> int:
             return 0
         resume = service.resume_state(state)
         done_words = sum(len(t.split()) for t in resume.texts)
-        return _run_again(store, project, resume, args, status, announce=
-                          f"Resuming project {project.id} \"{project.title}\" at section {state.next_index + 1} of "
-                          f"{len(state.sections)} ({done_words:,} words so far).")
+        return run_saved(store, project, resume, args, status, announce=(
+            f"Resuming project {project.id} \"{project.title}\" at section {state.next_index + 1} of "
+            f"{len(state.sections)} ({done_words:,} words so far)."))
 
 
-def cmd_regenerate(args: argparse.Namespace) -> int:
-    _check_out(args.out, OUT_SUFFIXES)
-    status = _ProgressLine(sys.stderr, enabled=True)
-    with ProjectStore() as store:
-        state = store.resume_state(args.project)
-        project = state.project
-        resume = service.regenerate_state(state, args.section - 1)
-        section = state.sections[args.section - 1]
-        return _run_again(store, project, resume, args, status, announce=
-                          f"Writing section {args.section} of project {project.id} again: \"{section.title}\".")
-
-
-def _run_again(store: ProjectStore, project: Project, resume: ResumeState, args: argparse.Namespace,
-               status: _ProgressLine, *, announce: str) -> int:
+def run_saved(store: ProjectStore, project: Project, resume: ResumeState, args: argparse.Namespace,
+              status: _ProgressLine, *, announce: str, request: WriteRequest | None = None) -> int:
     """Run a saved project on from ``resume`` with its recorded backend and settings (options override them)."""
-    record = dict(project.settings)
-    for key in ("model", "ctx", "gpu_layers", "threads", "kv_type", "family", "seed", "temperature", "top_p",
-                "base_url", "api_model", "api_key_env"):
-        if getattr(args, key, None) is not None:
-            record[key] = getattr(args, key)
-    if args.backend is not None:
-        record["backend"] = "openai" if args.backend == "openai" else "local"
-    if args.api_key_env is not None:
-        record["api_key_keyring"] = None
-    choice = _choice(record, args)
-    if isinstance(choice, LocalModel) and choice.model is None and project.model:
-        choice = replace(choice, model=project.model)
-    args.temperature = 0.5 if record.get("temperature") is None else record["temperature"]
-    args.top_p = 0.8 if record.get("top_p") is None else record["top_p"]
-    args.seed = record.get("seed")
-    sampling = sampling_from_record(record, _sampling(args))
-    request = service.write_request(project, sampling,
-                                    codex=codex_cmd.codex_for_resume(store, project.id, project.settings))
+    restore_run_args(args, project)
+    choice = backend_choice(args)
+    sampling = replace(_sampling(args), repeat_penalty=float(project.settings.get("repeat_penalty") or 1.0))
+    if request is None:
+        request = service.write_request(project, sampling,
+                                        codex=codex_cmd.codex_for_resume(store, project.id, project.settings))
     status.message(announce)
     with _CancelOnSigint() as cancel, opened(choice, status.message) as backend:
         return _run(store, project.id, backend, request, resume=resume, args=args, status=status, cancel=cancel,
                     choice=choice)
+
+
+def run_options(parser: argparse.ArgumentParser) -> None:
+    """The options of a run on a saved project; those not given come from the project's own settings."""
+    parser.add_argument("--model", help="use another model than the project's")
+    parser.add_argument("--ctx", type=int, help="context size (the server's, with --backend openai)")
+    parser.add_argument("--gpu-layers")
+    parser.add_argument("--threads", type=int)
+    parser.add_argument("--kv-type", choices=KV_TYPES, default=None)
+    parser.add_argument("--family")
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--temperature", type=float)
+    parser.add_argument("--top-p", type=float)
+    parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--force", action="store_true", help="load the model even if it won't fit")
+    _server_options(parser)
+
+
+def restore_run_args(args: argparse.Namespace, project: Any) -> None:
+    """Fill the run options not given on the command line from the project's saved settings."""
+    saved = project.settings
+    if getattr(args, "api_key_env", None) is None and getattr(args, "api_key_keyring", None) is None:
+        args.api_key_keyring = saved.get("api_key_keyring")  # a key the window keeps in the OS keyring
+    for key in ("model", "ctx", "gpu_layers", "threads", "kv_type", "family", "seed", "temperature", "top_p",
+                "backend", "base_url", "api_model", "api_key_env"):
+        if getattr(args, key, None) is None:
+            setattr(args, key, saved.get(key))
+    args.gpu_layers = args.gpu_layers or "auto"
+    args.temperature = 0.5 if args.temperature is None else args.temperature
+    args.top_p = 0.8 if args.top_p is None else args.top_p
+    if args.model is None and project.model:
+        args.model = project.model
 
 
 def cmd_export(args: argparse.Namespace) -> int:

@@ -99,16 +99,12 @@ def _stored_run(store: ProjectStore) -> int:
     return project.id
 
 
-def test_resume_and_regenerate_states_come_from_the_store(store: ProjectStore) -> None:
+def test_the_resume_state_comes_from_the_store(store: ProjectStore) -> None:
     project_id = _stored_run(store)
     progress = store.resume_state(project_id)
     state = service.resume_state(progress)
     assert [s.title for s in state.plan.sections] == ["One", "Two"]
     assert (state.texts, state.finished, state.mode) == (["First part.", "Second, cut"], [True, False], "plan")
-    again = service.regenerate_state(progress, 0)
-    assert (again.texts, again.finished) == (["", "Second, cut"], [False, False])
-    with pytest.raises(InputError):
-        service.regenerate_state(progress, 2)
 
 
 def test_run_recorded_saves_each_event_before_handing_it_on(store: ProjectStore) -> None:
