@@ -883,8 +883,9 @@ class MainWindow(QMainWindow):
         self.outline.table.setCurrentCell(run.index, 0)
         self.document.show_draft(draft)
         self.document.jump_to(run.index)
-        self.set_status("Loading the model…" if self.loaded_model is None else status)
-        self.worker.start_write(WriteJob(self._choice(), run.request, run.resume, draft.project_id))
+        self.set_status(self._opening_text() or status)
+        self._job_choice = self._choice()
+        self.worker.start_write(WriteJob(self._job_choice, run.request, run.resume, draft.project_id))
         self._update_actions()
         return True
 
