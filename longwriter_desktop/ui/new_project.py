@@ -111,7 +111,9 @@ class NewProjectDialog(QDialog):
         self._instruction_changed()
 
     def _model_changed(self) -> None:
-        self._model_times = self._times(self.model.currentData()) if self._times else None
+        chosen = self.model.currentData()
+        local = chosen is None or isinstance(chosen, str)  # a server's speed is not this machine's
+        self._model_times = self._times(chosen) if self._times and local else None
         self._update_time()
 
     def _update_time(self) -> None:

@@ -18,6 +18,7 @@ from longwriter_desktop.ui.main_window import MainWindow
 from longwriter_desktop.ui.model_manager import SERVERS_TAB, ModelManagerDialog
 from longwriter_desktop.ui.new_project import NewProjectDialog
 from tests.llama_servers import LlamaServer, free_port
+from tests.ui.test_flow import set_target
 
 INSTRUCTION = "Write a 500-word report on city trams."
 
@@ -90,7 +91,7 @@ def test_a_project_is_planned_and_written_through_a_server(window: MainWindow, q
     assert draft is not None and len(draft.rows) >= 2, win.last_error
     assert win.loaded_model is not None and url in win.loaded_model.device
     for index in range(len(draft.rows)):  # a short run: edit the targets as a person would
-        win.plan_pane.set_target(index, 60)
+        set_target(qtbot, win, index, 60)
 
     win.write_action.trigger()
     qtbot.waitUntil(lambda: not win.worker.busy, timeout=180_000)
