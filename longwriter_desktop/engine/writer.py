@@ -23,6 +23,7 @@ from typing import Any
 from ..errors import GenerationError, InputError
 from .backend import Backend, Finish, FinishReason, GenerationRequest, Sampling, StopSignal
 from .codex import Codex, SectionCodex
+from .estimate import run_timer
 from .events import (
     Cancelled,
     CodexInView,
@@ -210,6 +211,9 @@ class DocumentWriter:
         codex = request.codex
         self._codex = SectionCodex(codex, request.instruction, has_cjk(request.instruction), self.n_ctx) \
             if codex is not None and codex.entries else None
+        # The time left comes from this machine's speed model for the model (engine/estimate.py).
+        self.timer = run_timer(backend)
+        self.plan_seconds = 0.0  # the model's planning (a grammar-bound call the speed model leaves out)
 
     # -- tokens and prompt pieces ----------------------------------------------------------------------
 
@@ -386,12 +390,14 @@ class DocumentWriter:
                     self.target_source = "plan"
                 yield PlanReady(self.plan, generated=False)
             else:
+                planning_started = time.perf_counter()
                 yield from generate_plan(self.backend, self.request.instruction, self.target_words,
                                          notes=self.request.notes, sampling=self.request.sampling,
                                          cancel=self.cancel, result=plan_result, title=self.title)
                 if self.cancel.is_set():
                     yield Cancelled(0)
                     return
+                self.plan_seconds = time.perf_counter() - planning_started
                 self.plan = plan_result.plan
                 self.plan_prompt_tokens = plan_result.prompt_tokens_evaluated
                 self.prompt_tokens_evaluated += plan_result.prompt_tokens_evaluated
@@ -414,7 +420,13 @@ class DocumentWriter:
                 yield Cancelled(self.total_words())
                 return
         text = render_document(self.title, self.plan, self.texts)
-        yield Done(text, self.stats(text))
+        stats = self.stats(text)
+        if self.timer is not None and self.resume is None:
+            try:
+                self.timer.finished(words=stats["words"], plan_s=self.plan_seconds)
+            except (OSError, ValueError, ArithmeticError) as exc:  # the estimate must never fail a run
+                log.warning("could not learn from this run's speed: %s", exc)
+        yield Done(text, stats)
 
     def _drain(self) -> Iterator[Event]:
         while self._pending_events:
@@ -673,7 +685,9 @@ class DocumentWriter:
         tokens = self._section_tokens + self._call_tokens
         rate = tokens / seconds if seconds > 0.5 and tokens >= 20 else 0.0
         remaining_words = max(0, self.target_words - words)
-        eta = remaining_words * self.tokens_per_word / rate if rate > 0 else None
+        eta = self.timer.time_left(words_left=remaining_words, position=context_used) if self.timer else None
+        if eta is None:
+            eta = remaining_words * self.tokens_per_word / rate if rate > 0 else None
         return Progress(words, self.target_words, index, section_words, section_target, rate, elapsed, eta,
                         min(context_used, self.n_ctx), self.n_ctx)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from PySide6.QtCore import Qt, Signal
@@ -57,6 +58,8 @@ class PlanPane(QGroupBox):
         super().__init__("Plan", parent)
         self._draft: Draft | None = None
         self._filling = False
+        # Words -> one sentence of how long they take on this machine (set by the window).
+        self.time_estimate: Callable[[int], str] | None = None
         self.table = QTableWidget(0, len(self.COLUMNS))
         self.table.setHorizontalHeaderLabels(self.COLUMNS)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -187,6 +190,10 @@ class PlanPane(QGroupBox):
         self.down_button.setEnabled(editable and 0 <= row < count - 1)
         self.regenerate_button.setEnabled(editable and self._draft is not None and self._draft.mode == "plan")
 
+    def refresh_total(self) -> None:
+        """Show the plan's totals and time estimate again (the speed profile changed)."""
+        self._update_total()
+
     def _update_total(self) -> None:
         if self._draft is None or not self._draft.rows:
             self.total_label.setText("")
@@ -195,9 +202,10 @@ class PlanPane(QGroupBox):
         note = ""
         if wanted and abs(total - wanted) > max(50, wanted * 0.1):
             note = "  (the plan differs from the requested length; the plan's targets are what is written)"
+        time_text = self.time_estimate(total) if self.time_estimate else ""
         self.total_label.setText(
             f"Plan: {len(self._draft.rows)} sections, {total:,} words in all; "
-            f"requested {wanted:,} words.{note}"
+            f"requested {wanted:,} words.{note}" + (f"\n{time_text}" if time_text else "")
         )
 
     # -- editing -------------------------------------------------------------------------------------
