@@ -26,6 +26,15 @@ class SectionRow:
     section: Section
     text: str = ""
     status: str = PENDING
+    edited: bool = False  # its text was changed by hand since it was written
+    section_id: int | None = None  # its row in the project store, once saved
+
+    @property
+    def state(self) -> str:
+        """What the outline shows: planned, writing, done, edited or stopped."""
+        if self.status == DONE:
+            return "edited" if self.edited else "done"
+        return {PENDING: "planned", WRITING: "writing", INTERRUPTED: "stopped"}.get(self.status, self.status)
 
 
 @dataclass
