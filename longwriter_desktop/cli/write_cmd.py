@@ -157,8 +157,9 @@ class _ProgressLine:
         if not self.enabled or now - self.last < 0.5:
             return
         self.last = now
-        line = (f"[{progress.words:,}/{progress.target_words:,} words | section {progress.section_index + 1}: "
-                f"{progress.section_words}/{progress.section_target} | {progress.tokens_per_second:.1f} tok/s | "
+        line = (f"[{progress.words:,}/{progress.target_words:,} {progress.unit} | "
+                f"section {progress.section_index + 1}: {progress.section_words}/{progress.section_target} | "
+                f"{progress.tokens_per_second:.1f} tok/s | "
                 f"{format_duration(progress.elapsed_s)} elapsed | {format_duration(progress.eta_s)} left]")
         self.write(line)
 
@@ -265,7 +266,7 @@ def _run(writer: DocumentWriter, store: ProjectStore, project_id: int, args: arg
         _save_text(args.stats_json, json.dumps(stats, indent=2, ensure_ascii=False) + "\n")
     stats = done.stats
     status.message(
-        f"Done: {stats['words']:,} words (target {stats['target_words']:,}, length score "
+        f"Done: {stats['words']:,} {stats.get('unit', 'words')} (target {stats['target_words']:,}, length score "
         f"{stats['length_score']}), {stats['tokens_per_second']} tok/s, {format_duration(stats['elapsed_s'])}."
     )
     return 0
@@ -337,7 +338,7 @@ def _save_text(path: Path, text: str) -> None:
 def cmd_plan(args: argparse.Namespace) -> int:
     _check_words(args.words)
     _check_out(args.out, (".json", ".txt"))
-    words = args.words or target_from_instruction(args.prompt).words
+    words = args.words or target_from_instruction(args.prompt).aim
     with _CancelOnSigint() as cancel, open_backend(args, lambda m: print(m, file=sys.stderr)) as backend:
         result = PlanResult(Plan([]))
         for event in generate_plan(backend, args.prompt, words, notes=_notes(args), sampling=_sampling(args),

@@ -607,6 +607,9 @@ class DocumentWriter:
         if cut <= 0:
             return
         removed = self._retract_reply(turn, cut)
+        if removed > cut:  # a token ran across the sentence end: put its first part back
+            turn.reply.append(self._text_chunk(text[len(text) - removed:len(text) - cut]))
+            removed = cut
         self.texts[index] = text[: len(text) - removed]
         guard.truncate(len(self.texts[index]))
         counter.set(self.texts[index])
@@ -640,7 +643,7 @@ class DocumentWriter:
         remaining_words = max(0, self.target_words - words)
         eta = remaining_words * self.tokens_per_word / rate if rate > 0 else None
         return Progress(words, self.target_words, index, section_words, section_target, rate, elapsed, eta,
-                        min(context_used, self.n_ctx), self.n_ctx)
+                        min(context_used, self.n_ctx), self.n_ctx, self.rule.unit.value)
 
     def stats(self, text: str) -> dict[str, Any]:
         words = self.rule.count(text)

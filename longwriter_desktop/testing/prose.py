@@ -10,8 +10,14 @@ from __future__ import annotations
 
 import itertools
 import random
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+
+from ..engine.counting import Unit, count
+from ..engine.repetition import NGRAM, words_with_offsets
+from ..engine.target import target_from_instruction
+from .scripted import ScriptedCall
 
 
 @dataclass(frozen=True)
@@ -164,14 +170,35 @@ LANGUAGES: dict[str, Phrases] = {
 }
 
 
+def fresh_text(language: str, seed: int = 0) -> Iterator[str]:
+    """Sentences that, written one after another, never repeat a sentence or a run of ``NGRAM`` words (what
+    the writer's loop guard cuts): a combination that would is skipped."""
+    seen: set[tuple[str, ...]] = set()
+    tail: list[str] = []  # the last words written, for the runs that cross into the next sentence
+    for sentence in sentences(language, seed):
+        words = [w for w, _ in words_with_offsets(sentence)]
+        run = tail + words
+        grams = [tuple(run[i:i + NGRAM]) for i in range(max(0, len(run) - NGRAM + 1))]
+        if tuple(words) in seen or any(g in seen for g in grams) or len(set(grams)) < len(grams):
+            continue
+        seen.update(grams)
+        seen.add(tuple(words))
+        tail = run[-(NGRAM - 1):]
+        yield sentence
+
+
 def sentences(language: str, seed: int = 0) -> Iterator[str]:
-    """Sentences in ``language`` (a code from LANGUAGES), none repeated, in an order set by ``seed``."""
+    """Sentences in ``language`` (a code from LANGUAGES), no two alike, in an order set by ``seed``.
+
+    Each subject-verb-place combination is used once, with a closing turn that follows from it."""
     phrases = LANGUAGES[language]
-    combos = list(itertools.product(range(len(phrases.subjects)), range(len(phrases.verbs)),
-                                    range(len(phrases.places)), range(len(phrases.closings))))
+    sizes = (len(phrases.subjects), len(phrases.verbs), len(phrases.places))
+    combos = list(itertools.product(*(range(n) for n in sizes)))
     random.Random(seed).shuffle(combos)
     joiner = " " if phrases.spaced else ""
-    for s, v, p, c in combos:
+    closings = len(phrases.closings)
+    for s, v, p in combos:
+        c = (s + 3 * v + 5 * p) % closings
         middle = (phrases.places[p], phrases.verbs[v]) if phrases.verb_last else (phrases.verbs[v], phrases.places[p])
         body = joiner.join((phrases.subjects[s], *middle))
         yield f"{body}{phrases.comma}{joiner}{phrases.closings[c]}{phrases.end}"
@@ -183,3 +210,69 @@ def titles(language: str, count: int) -> list[str]:
     pairs = itertools.product(phrases.subjects, phrases.places)
     joiner = " " if phrases.spaced else ""
     return [f"{subject}{joiner}{place}" for subject, place in itertools.islice(pairs, count)]
+
+
+_ASKED = re.compile(r"About ([\d,]+) (words|characters)|约([\d,]+)字")
+_SECTIONS = re.compile(r"in (\d+) sections|分成(\d+)个部分")
+
+
+class ProseModel:
+    """A scripted model that writes one language well: the reply function for a ScriptedBackend or a
+    ScriptedOpenAIServer.
+
+    Asked for a plan, it gives the plan lines the planner asks for (titles and main points in its language).
+    Asked for a section ("About 300 words."), it writes ``share`` times that length in fresh sentences, in
+    paragraphs of four, and then stops, as a model ends its turn; below 1 it stops short, so the writer has
+    to hand the rest on. The first instruction of the conversation sets the length of a one-pass (direct)
+    document.
+    """
+
+    def __init__(self, language: str, *, seed: int = 0, share: float = 1.5) -> None:
+        self.language = language
+        self.share = share
+        self._sentences = fresh_text(language, seed)
+        self._in_paragraph = 0
+
+    def __call__(self, call: ScriptedCall) -> str:
+        if call.is_plan or "writing plan" in call.prompt_text or "写作计划" in call.prompt_text:
+            return self._plan(call.prompt_text)
+        asked = list(_ASKED.finditer(call.prompt_text))
+        if asked:
+            last = asked[-1]
+            amount = int((last.group(1) or last.group(3)).replace(",", ""))
+            unit = Unit.WORDS if last.group(2) == "words" else Unit.CHARACTERS
+        else:
+            guess = target_from_instruction(call.prompt_text)
+            amount, unit = guess.aim, guess.unit
+        return self.write(max(1, int(amount * self.share)), unit)
+
+    def write(self, amount: int, unit: Unit) -> str:
+        """Fresh sentences of the language until they hold ``amount`` words or characters."""
+        text = ""
+        while count(text, unit) < amount:
+            if self._in_paragraph == 4:
+                text += "\n\n"
+                self._in_paragraph = 0
+            elif text and LANGUAGES[self.language].spaced:
+                text += " "
+            sentence = next(self._sentences, None)
+            if sentence is None:  # every combination is used: the model has said all it can
+                break
+            text += sentence
+            self._in_paragraph += 1
+        return text
+
+    def _plan(self, prompt: str) -> str:
+        wanted = _SECTIONS.search(prompt)
+        sections = int(wanted.group(1) or wanted.group(2)) if wanted else 3
+        total = _ASKED_TOTAL.search(prompt)
+        amount = int((total.group(1) or total.group(2)).replace(",", "")) if total else 300 * sections
+        names = titles(self.language, sections)
+        lines = [
+            f"Section {i} - Title: {name} - Main point: {next(self._sentences)} - Words: {amount // sections}"
+            for i, name in enumerate(names, 1)
+        ]
+        return "\n".join(lines) + "\n"
+
+
+_ASKED_TOTAL = re.compile(r"about ([\d,]+) (?:words|characters) in|全文约([\d,]+)字")
