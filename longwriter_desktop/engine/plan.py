@@ -289,19 +289,18 @@ def repair(plan: Plan, instruction: str, target_words: int, count: int) -> tuple
 
 
 # Letters of every script our languages use, for GBNF character classes (llama.cpp's grammar takes code
-# point ranges, not Unicode categories): Latin with accents (and Vietnamese), Greek, Cyrillic, Armenian,
-# Hebrew, Arabic, the Indic scripts, Thai, Lao, Burmese, Georgian, Khmer, kana, CJK, Hangul, full-width.
+# point ranges, not Unicode categories): Latin with accents, Greek and Cyrillic, Armenian, Hebrew and
+# Arabic, the Indic scripts, Thai, Lao and Burmese, Georgian and Hangul jamo, Khmer, Vietnamese and
+# polytonic Greek, kana, CJK, Hangul syllables, full-width letters. Few, wide ranges: llama.cpp checks a
+# character against the ranges one by one, for every candidate token at every step.
 _GBNF_LETTERS = (
-    "\\u00c0-\\u00d6\\u00d8-\\u00f6\\u00f8-\\u024f\\u1e00-\\u1eff\\u0370-\\u03ff\\u1f00-\\u1fff\\u0400-\\u052f"
-    "\\u0531-\\u058f\\u0590-\\u05ff\\u0600-\\u06ff\\u0750-\\u077f\\u0900-\\u0dff\\u0e00-\\u0eff\\u1000-\\u109f"
-    "\\u10a0-\\u10ff\\u1100-\\u11ff\\u1780-\\u17ff\\u3005-\\u3007\\u3040-\\u30ff\\u3400-\\u4dbf\\u4e00-\\u9fff"
-    "\\uac00-\\ud7af\\uf900-\\ufaff\\uff10-\\uff19\\uff21-\\uff3a\\uff41-\\uff5a"
+    "\\u00c0-\\u024f\\u0370-\\u052f\\u0531-\\u06ff\\u0750-\\u077f\\u0900-\\u109f\\u10a0-\\u11ff\\u1780-\\u17ff"
+    "\\u1e00-\\u1fff\\u3005-\\u3007\\u3040-\\u30ff\\u3400-\\u9fff\\uac00-\\ud7af\\uf900-\\ufaff\\uff10-\\uff5a"
 )
-# Punctuation inside a title or a main point: typographic apostrophes and quotes (« » „ “ ” ‚ ‘ ’),
-# ¿ ¡, no-break spaces (French "Titre : sous-titre"), Arabic ، ؛, CJK 、，；：（）「」『』.
-_GBNF_TITLE_PUNCT = (" ,'&:\\u2019\\u00ab\\u00bb\\u201e\\u201c\\u201d\\u201a\\u2018\\u00bf\\u00a1\\u00a0\\u202f\\u060c"
-                     "\\u3001\\uff0c\\uff1a\\u300c-\\u300f")
-_GBNF_POINT_PUNCT = _GBNF_TITLE_PUNCT + ";()\\u061b\\uff1b\\uff08\\uff09"
+# Punctuation inside a title or a main point: typographic apostrophes and quotes (’ ‘ ‚ “ ” „ « »), ¿ ¡,
+# no-break spaces (French "Titre : sous-titre"), Arabic ، ؛, CJK 、「」『』 and full-width ，：；（）.
+_GBNF_TITLE_PUNCT = "\\u2018-\\u201e\\u00ab\\u00bb\\u00bf\\u00a1\\u00a0\\u202f\\u060c\\u3001\\u300c-\\u300f\\uff0c\\uff1a"
+_GBNF_POINT_PUNCT = _GBNF_TITLE_PUNCT + "\\u061b\\uff1b\\uff08\\uff09"
 # A main point ends its one sentence with . ! ? 。！？ ؟ or ।.
 _GBNF_POINT_END = ".!?\\u3002\\uff01\\uff1f\\u061f\\u0964"
 
@@ -318,9 +317,9 @@ def plan_grammar(count: int) -> str:
     ]
     lines += [
         f"title ::= [A-Z{_GBNF_LETTERS}] tchar{{2,44}}",
-        f"tchar ::= [a-zA-Z0-9{_GBNF_LETTERS}{_GBNF_TITLE_PUNCT}]",
+        f"tchar ::= [a-zA-Z0-9 ,'&:{_GBNF_LETTERS}{_GBNF_TITLE_PUNCT}]",
         f"point ::= [A-Z{_GBNF_LETTERS}] pchar{{10,180}} [{_GBNF_POINT_END}]",
-        f"pchar ::= [a-zA-Z0-9{_GBNF_LETTERS}{_GBNF_POINT_PUNCT}]",
+        f"pchar ::= [a-zA-Z0-9 ,;'(){_GBNF_LETTERS}{_GBNF_POINT_PUNCT}]",
         "num ::= [1-9] [0-9]{1,3}",
     ]
     return "\n".join(lines)

@@ -33,12 +33,12 @@ from PySide6.QtWidgets import (
 
 from .. import APP_NAME, __version__, paths
 from ..engine import events as ev
+from ..engine.counting import LengthRule, Unit
 from ..engine.estimate import ModelTimes, installed_times
 from ..engine.llama_backend import LoadSettings
 from ..engine.plan import Plan, Section, rescale
 from ..engine.prompts import is_longwriter_trained
 from ..engine.session import load_fit
-from ..engine.words import count_words
 from ..engine.writer import DIRECT_MAX_WORDS, WriteRequest
 from ..errors import LongWriterError, ProjectError
 from ..library import gpu
@@ -438,6 +438,7 @@ class MainWindow(QMainWindow):
         self.draft = draft
         self.plan_pane.show_draft(draft)
         self.progress_pane.show_draft(draft)
+        self.output_pane.rule = draft.rule if draft else LengthRule()
         self.output_pane.set_text(draft.view_text() if draft and draft.shown_sections() else "")
         self.codex_panel.show_project(self.store, draft)
         self._codex_changed()
@@ -617,7 +618,8 @@ class MainWindow(QMainWindow):
         )
 
     def _planning_started(self, target_words: int, sections: int) -> None:
-        self.progress_pane.set_state(f"Planning {sections} sections for {target_words:,} words…")
+        unit = self.draft.rule.label() if self.draft else "words"
+        self.progress_pane.set_state(f"Planning {sections} sections for {target_words:,} {unit}…")
 
     def _plan_ready(self, plan: Plan, notes: tuple[str, ...]) -> None:
         if self.draft is None or self._job not in ("plan", "regenerate"):
@@ -646,7 +648,7 @@ class MainWindow(QMainWindow):
             self._shown_sections += 1
         self.progress_pane.update_row(index)
         label = title or "the text"
-        more = f", going on from {resumed_words:,} words" if resumed_words else ""
+        more = f", going on from {draft.rule.describe(resumed_words)}" if resumed_words else ""
         self.progress_pane.set_state(f"Writing section {index + 1} of {len(draft.rows)}: {label}{more}.")
 
     def _text_arrived(self, index: int, text: str) -> None:
@@ -690,7 +692,7 @@ class MainWindow(QMainWindow):
         self.draft.mark_interrupted()
         if self._job == "write":
             self.progress_pane.set_state(
-                f"Stopped at {words:,} words. Resume (Ctrl+Enter) goes on from here."
+                f"Stopped at {self.draft.rule.describe(words)}. Resume (Ctrl+Enter) goes on from here."
             )
         else:
             self.progress_pane.set_state("Planning stopped.")
@@ -699,9 +701,10 @@ class MainWindow(QMainWindow):
         self.last_done = done
         stats = done.stats
         # The sections' words, as the bar and the table count them (the stats also count the headings).
-        words = sum(count_words(r.text) for r in self.draft.rows) if self.draft else stats.get("words", 0)
+        rule = self.draft.rule if self.draft else LengthRule(Unit(stats.get("unit", "words")))
+        words = sum(rule.count(r.text) for r in self.draft.rows) if self.draft else stats.get("words", 0)
         self.progress_pane.set_state(
-            f"Done: {words:,} words in {format_duration(stats.get('elapsed_s'))}. "
+            f"Done: {rule.describe(words)} in {format_duration(stats.get('elapsed_s'))}. "
             "Edit the text freely, then Export (Ctrl+E)."
         )
         self.progress_pane.remaining.setText("–")

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from ..engine.events import Progress
 from ..engine.plan import MIN_SECTION_WORDS, Section
-from ..engine.words import count_words
+from ..engine.counting import LengthRule
 from .draft import DONE, INTERRUPTED, PENDING, WRITING, Draft, SectionRow
 
 STATUS_TEXT = {PENDING: "Pending", WRITING: "Writing…", DONE: "Done", INTERRUPTED: "Interrupted"}
@@ -126,6 +126,8 @@ class PlanPane(QGroupBox):
     def show_draft(self, draft: Draft | None) -> None:
         """Fill the table from a project (or clear it)."""
         self._draft = draft
+        unit = draft.rule.label() if draft else "words"
+        self.table.setHorizontalHeaderItem(2, QTableWidgetItem(unit.capitalize()))
         self._filling = True
         rows = draft.rows if draft else []
         self.table.setRowCount(len(rows))
@@ -203,9 +205,10 @@ class PlanPane(QGroupBox):
         if wanted and abs(total - wanted) > max(50, wanted * 0.1):
             note = "  (the plan differs from the requested length; the plan's targets are what is written)"
         time_text = self.time_estimate(total) if self.time_estimate else ""
+        unit = self._draft.rule.label()
         self.total_label.setText(
-            f"Plan: {len(self._draft.rows)} sections, {total:,} words in all; "
-            f"requested {wanted:,} words.{note}" + (f"\n{time_text}" if time_text else "")
+            f"Plan: {len(self._draft.rows)} sections, {total:,} {unit} in all; "
+            f"requested {wanted:,} {unit}.{note}" + (f"\n{time_text}" if time_text else "")
         )
 
     # -- editing -------------------------------------------------------------------------------------
@@ -359,11 +362,13 @@ class ProgressPane(QGroupBox):
     def show_draft(self, draft: Draft | None) -> None:
         """Show a project's sections and words (not live figures)."""
         self._draft = draft
+        unit = draft.rule.label() if draft else "words"
+        self.sections.setHorizontalHeaderItem(2, QTableWidgetItem(unit.capitalize()))
         rows = draft.rows if draft else []
         self.sections.setRowCount(len(rows))
         for i in range(len(rows)):
             self.update_row(i)
-        words = sum(count_words(r.text) for r in rows)
+        words = sum(draft.rule.count(r.text) for r in rows) if draft else 0
         self.set_overall(
             words, draft.planned_words if draft and rows else (draft.target_words if draft else 0)
         )
@@ -376,7 +381,8 @@ class ProgressPane(QGroupBox):
             return
         self.overall.setRange(0, max(1, target))
         self.overall.setValue(min(words, max(1, target)))
-        self.overall.setFormat(f"{words:,} of {target:,} words")
+        unit = self._draft.rule.label() if self._draft else "words"
+        self.overall.setFormat(f"{words:,} of {target:,} {unit}")
 
     def update_row(self, index: int, words: int | None = None) -> None:
         if self._draft is None or not 0 <= index < len(self._draft.rows):
@@ -384,7 +390,7 @@ class ProgressPane(QGroupBox):
         row = self._draft.rows[index]
         title = row.section.title or "The whole text"
         if words is None:
-            words = count_words(row.text)
+            words = self._draft.rule.count(row.text)
         values = (
             f"{index + 1}. {title}",
             STATUS_TEXT[row.status],
@@ -441,6 +447,7 @@ class OutputPane(QGroupBox):
         self.editor.setFont(font)
         self.editor.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self.word_count = QLabel("0 words")
+        self.rule = LengthRule()
         self.follow = True
         self.view_updates = 0  # cursor inserts while writing, for the batching figures
         self._programmatic = False
@@ -492,8 +499,13 @@ class OutputPane(QGroupBox):
         self.editor.setReadOnly(writing)
         self.setTitle("Text (being written)" if writing else "Text (editable)")
 
+    def set_rule(self, rule: LengthRule) -> None:
+        """Count the text as the document is counted (words, or characters for Chinese and Japanese)."""
+        self.rule = rule
+        self.update_word_count()
+
     def set_words(self, words: int) -> None:
-        self.word_count.setText(f"{words:,} words")
+        self.word_count.setText(self.rule.describe(words))
 
     def update_word_count(self) -> None:
         text = self.editor.toPlainText()
@@ -503,4 +515,4 @@ class OutputPane(QGroupBox):
             else ("" if text.startswith("# ") else text)
         )
         lines = [line for line in body.splitlines() if not line.startswith("## ")]
-        self.set_words(count_words("\n".join(lines)))
+        self.set_words(self.rule.count("\n".join(lines)))
