@@ -135,3 +135,4 @@ def test_done_when_through_an_openai_server_that_writes_the_language(language: s
     assert abs(count(body, unit) - length) <= 0.1 * length
     # What the command says at the end is in the reader's unit too.
     assert f"{stats['words']:,} {unit.value}" in result.stderr
+    assert f'"{phrase}"' in result.stderr  # and it says which words of the instruction it read the length from

@@ -307,7 +307,8 @@ def _run(writer: DocumentWriter, store: ProjectStore, project_id: int, args: arg
         _save_text(args.stats_json, json.dumps(stats, indent=2, ensure_ascii=False) + "\n")
     stats = done.stats
     status.message(
-        f"Done: {stats['words']:,} {stats.get('unit', 'words')} (target {stats['target_words']:,}, length score "
+        f"Done: {stats['words']:,} {stats.get('unit', 'words')} (target {stats['target_words']:,}; asked: "
+        f"{stats['target_phrase']}; length score "
         f"{stats['length_score']}), {stats['tokens_per_second']} tok/s, {format_duration(stats['elapsed_s'])}."
     )
     return 0

@@ -68,9 +68,8 @@ def detect_language(text: str) -> str:
     """An ISO 639-1 code for the text's language ("en" when nothing else fits)."""
     for code, pattern in _SCRIPTS:
         if pattern.search(text):
-            if code == "ru":
-                if _UKRAINIAN.search(text):
-                    return "uk"
+            if code == "ru" and _UKRAINIAN.search(text):
+                return "uk"
             if code == "ar" and _PERSIAN.search(text):
                 return "fa"
             return code

@@ -17,8 +17,8 @@ from typing import Any
 
 from ..errors import InputError
 from .backend import Backend, Delta, Finish, FinishReason, GenerationRequest, Sampling
-from .events import Event, PlanningStarted, PlanReady, Warning
 from .counting import LengthRule, has_cjk
+from .events import Event, PlanningStarted, PlanReady, Warning
 from .language import detect_language, write_in
 
 MIN_SECTION_WORDS = 60
@@ -299,7 +299,8 @@ _GBNF_LETTERS = (
 )
 # Punctuation inside a title or a main point: typographic apostrophes and quotes (’ ‘ ‚ “ ” „ « »), ¿ ¡,
 # no-break spaces (French "Titre : sous-titre"), Arabic ، ؛, CJK 、「」『』 and full-width ，：；（）.
-_GBNF_TITLE_PUNCT = "\\u2018-\\u201e\\u00ab\\u00bb\\u00bf\\u00a1\\u00a0\\u202f\\u060c\\u3001\\u300c-\\u300f\\uff0c\\uff1a"
+_GBNF_TITLE_PUNCT = ("\\u2018-\\u201e\\u00ab\\u00bb\\u00bf\\u00a1\\u00a0\\u202f\\u060c\\u3001\\u300c-\\u300f"
+                     "\\uff0c\\uff1a")
 _GBNF_POINT_PUNCT = _GBNF_TITLE_PUNCT + "\\u061b\\uff1b\\uff08\\uff09"
 # A main point ends its one sentence with . ! ? 。！？ ؟ or ।.
 _GBNF_POINT_END = ".!?\\u3002\\uff01\\uff1f\\u061f\\u0964"

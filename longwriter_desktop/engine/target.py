@@ -151,9 +151,10 @@ _QUALIFIERS_AFTER = [
     for bound, phrases in (("at least", _AT_LEAST_AFTER), ("at most", _AT_MOST_AFTER), ("about", _ABOUT_AFTER))
 ]
 
-_SCALE = (r"(?:k(?!{L})|K(?!{L})|тыс\.|тыс(?!{L})|тысяч\w*|тисяч\w*|thousand(?!{L})|mille(?!{L})|mila(?!{L})|"
-          r"mil(?!{L})|tsd\.|tausend(?!{L})|tys\.|tysięcy|tysiące|tysiąc|bin(?!{L})|duizend(?!{L})|千|万|천|만)"
-          ).format(L=_LETTER)
+_WORD_END = rf"(?!{_LETTER})"
+_SCALE = (rf"(?:k{_WORD_END}|K{_WORD_END}|тыс\.|тыс{_WORD_END}|тысяч\w*|тисяч\w*|thousand{_WORD_END}|mille{_WORD_END}|"
+          rf"mila{_WORD_END}|mil{_WORD_END}|tsd\.|tausend{_WORD_END}|tys\.|tysięcy|tysiące|tysiąc|bin{_WORD_END}|"
+          rf"duizend{_WORD_END}|千|万|천|만)")
 _SEP = "[ \u00a0\u202f\u2009.,'’]"
 
 

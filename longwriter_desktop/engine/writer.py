@@ -23,6 +23,7 @@ from typing import Any
 from ..errors import GenerationError, InputError
 from .backend import Backend, Finish, FinishReason, GenerationRequest, Sampling, StopSignal
 from .codex import Codex, SectionCodex
+from .counting import PARAGRAPH_END, SENTENCE_END, SENTENCE_ENDS, LengthCounter, LengthRule, has_cjk
 from .estimate import run_timer
 from .events import (
     Cancelled,
@@ -38,7 +39,6 @@ from .events import (
     TextRetracted,
     Warning,
 )
-from .counting import PARAGRAPH_END, SENTENCE_END, SENTENCE_ENDS, LengthCounter, LengthRule, has_cjk
 from .language import detect_language, write_in
 from .plan import Plan, PlanResult, Section, generate_plan, rescale
 from .prompts import Family, zero_system

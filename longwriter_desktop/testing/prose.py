@@ -128,7 +128,8 @@ LANGUAGES: dict[str, Phrases] = {
              "ve misafirler şaşırıyor|yıllar önce olduğu gibi|hiç acele etmeden|sanki bir rüyada|"
              "şehir uyurken|ve kimse itiraz etmiyor|geleneğin istediği gibi|neredeyse fark edilmeden",
              verb_last=True),
-    "ko": _p("오래된 도시는|좁은 골목은|조용한 저녁은|지나가는 사람은|겨울 바람은|우리 이웃은|젊은 화가는|거리의 가로등은",
+    "ko": _p("오래된 도시는|좁은 골목은|조용한 저녁은|지나가는 사람은|겨울 바람은|우리 이웃은|젊은 화가는|"
+             "거리의 가로등은",
              "지난날의 기억을 간직한다|첫눈을 맞이한다|전차 소리를 듣는다|얼어붙은 강으로 이어진다|"
              "텅 빈 광장을 비춘다|시인들의 발걸음을 기억한다|봄을 기다린다|벽에 그림자를 그린다",
              "새벽에|얼어붙은 고요 속에서|긴 밤이 지난 뒤|잿빛 하늘 아래|낡은 집들 사이에서|매일 아침|"

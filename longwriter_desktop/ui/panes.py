@@ -23,9 +23,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..engine.counting import LengthRule
 from ..engine.events import Progress
 from ..engine.plan import MIN_SECTION_WORDS, Section
-from ..engine.counting import LengthRule
 from .draft import DONE, INTERRUPTED, PENDING, WRITING, Draft, SectionRow
 
 STATUS_TEXT = {PENDING: "Pending", WRITING: "Writing…", DONE: "Done", INTERRUPTED: "Interrupted"}

@@ -51,7 +51,7 @@ def test_a_model_that_stops_short_is_handed_on(instruction: str, sentence: str, 
     backend = ScriptedBackend(replies, n_ctx=8192)
     done = next(e for e in write_document(backend, _one_section(instruction)) if isinstance(e, ev.Done))
     section = done.stats["sections"][0]
-    assert section["words"] >= 0.92 * TARGET, done.stats
+    assert section["words"] >= 0.85 * TARGET, done.stats  # (sentences of 12 here: the last may not fit)
     assert len(backend.calls) > 2
     assert all(call.end_allowed is False for call in backend.calls[:-1])  # end-of-text was banned until then
 

@@ -13,7 +13,13 @@ import pytest
 
 from longwriter_desktop.engine.counting import LengthRule, Unit
 from longwriter_desktop.engine.llama_backend import LlamaBackend, LoadSettings
-from longwriter_desktop.engine.plan import generic_outline, parse_generated_plan, parse_plan, plan_grammar, plan_instruction
+from longwriter_desktop.engine.plan import (
+    generic_outline,
+    parse_generated_plan,
+    parse_plan,
+    plan_grammar,
+    plan_instruction,
+)
 
 TEXT_PLANS = {
     "en": "Paragraph 1 - Main Point: Morning: the town wakes - Word Count: 400 words\n"
@@ -40,7 +46,8 @@ TEXT_PLANS = {
           "Paragraf 2 - Ana fikir: Akşam: lambalar yanıyor - Kelime sayısı: 1.500 kelime",
     "zh": "段落1 - 要点：早晨：城市醒来 - 字数：400字\n段落2 - 要点：傍晚：路灯亮起 - 字数：1500字",
     "ja": "第1段落 - 要点：朝：町が目覚める - 文字数：400字\n第2段落 - 要点：夕方：街灯がともる - 文字数：1,500字",
-    "ko": "문단 1 - 요점: 아침: 도시가 깨어난다 - 단어 수: 400단어\n문단 2 - 요점: 저녁: 가로등이 켜진다 - 단어 수: 1500단어",
+    "ko": "문단 1 - 요점: 아침: 도시가 깨어난다 - 단어 수: 400단어\n"
+          "문단 2 - 요점: 저녁: 가로등이 켜진다 - 단어 수: 1500단어",
 }
 
 

@@ -9,9 +9,9 @@ import pytest
 
 from longwriter_desktop.engine import events as ev
 from longwriter_desktop.engine.backend import Sampling
+from longwriter_desktop.engine.counting import count
 from longwriter_desktop.engine.llama_backend import LlamaBackend, LoadSettings
 from longwriter_desktop.engine.plan import Plan, Section
-from longwriter_desktop.engine.counting import count
 from longwriter_desktop.engine.words import count_words
 from longwriter_desktop.engine.writer import ResumeState, WriteRequest, resolve_mode, write_document
 
