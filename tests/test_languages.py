@@ -136,3 +136,12 @@ def test_done_when_through_an_openai_server_that_writes_the_language(language: s
     # What the command says at the end is in the reader's unit too.
     assert f"{stats['words']:,} {unit.value}" in result.stderr
     assert f'"{phrase}"' in result.stderr  # and it says which words of the instruction it read the length from
+
+
+def test_the_docx_carries_the_documents_language(tmp_path: Path) -> None:
+    """Word's spelling and hyphenation follow the document's language tag."""
+    backend = ScriptedBackend(ProseModel("ru", seed=5), n_ctx=32768)
+    with ProjectStore() as store:
+        project_id, _done, _seen = _run(backend, INSTRUCTIONS["ru"][0], store)
+        export_project(store, project_id, tmp_path / "ru.docx")
+    assert docx.Document(str(tmp_path / "ru.docx")).core_properties.language == "ru"
