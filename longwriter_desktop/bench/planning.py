@@ -27,7 +27,6 @@ ESTIMATE_PROMPTS = (
     (6000, "Write a 6000-word history of the bicycle, from the first wooden machines to electric bikes."),
 )
 KV_PROMPTS = (
-    (500, "Write a 500-word letter to a new neighbour about life on the street."),
     (1000, "Write a 1000-word short story about a baker who finds an old recipe book."),
 )
 BARE_TOKENS = 6000  # the issue's reference: bare llama.cpp's rate over 6,000 tokens
@@ -228,8 +227,8 @@ def kv_child(model_path: Path, kv_type: str) -> dict[str, Any]:
 
 def measure_kv_types(model_path: Path, log: Callable[[str], None]) -> dict[str, Any]:
     """The built-in model at 8k context with each KV-cache type: memory, speed and the writing figures."""
+    from ..engine.gguf import read_gguf
     from ..library.fit import KVType, ModelShape, kv_cache_bytes
-    from ..library.gguf import read_gguf
 
     shape = ModelShape.from_header(read_gguf(model_path))
     rows = []

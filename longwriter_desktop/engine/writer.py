@@ -6,6 +6,9 @@ context, the oldest sections are dropped in one large step (the plan stays: it i
 tokens re-read stay a small fraction of the document. Each section's length is steered: end-of-text is
 banned until the section reaches its minimum, writing stops at a paragraph or sentence end past the target,
 and a loop is cut and written again with another seed and a mild penalty.
+
+What the model sees of the document (prompt chunks and turns, compaction, the view restored on resume) is
+:mod:`.context`'s :class:`~.context.ContextBook`, which :class:`DocumentWriter` builds on.
 """
 
 from __future__ import annotations
@@ -20,10 +23,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..errors import GenerationError, InputError
+from ..errors import InputError
 from .backend import Backend, Finish, FinishReason, GenerationRequest, Sampling, StopSignal
 from .codex import Codex, SectionCodex
 from .counting import PARAGRAPH_END, SENTENCE_END, SENTENCE_ENDS, LengthCounter, LengthRule, has_cjk
+from .context import ContextBook, _Chunk, _Turn
 from .estimate import run_timer
 from .events import (
     Cancelled,
@@ -81,6 +85,9 @@ class ResumeState:
     texts: list[str]
     finished: list[bool]
     mode: str = "plan"
+    # Sections to write more of: index -> words to add after the text they have ("write more"). Their
+    # length control counts only the new words; every other unfinished section is written to its target.
+    extend: dict[int, int] = field(default_factory=dict)
 
 
 def resolve_mode(mode: str, backend: Backend, target_words: int) -> str:
@@ -119,22 +126,7 @@ def render_document(title: str | None, plan: Plan, texts: list[str]) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-@dataclass
-class _Chunk:
-    text: str
-    tokens: list[int]
-    n_tokens: int
-
-
-@dataclass
-class _Turn:
-    index: int
-    user_text: str
-    reply: list[_Chunk] = field(default_factory=list)  # what the model sees of this section's text
-    closed: bool = False
-
-
-class DocumentWriter:
+class DocumentWriter(ContextBook):
     """Runs one writing job on one backend; iterate :meth:`run` for its events."""
 
     def __init__(
@@ -197,6 +189,7 @@ class DocumentWriter:
             if codex is not None and codex.entries else None
         # The time left comes from this machine's speed model for the model (engine/estimate.py).
         self.timer = run_timer(backend)
+        self.plan_seconds = 0.0  # the model's planning (a grammar-bound call the speed model leaves out)
 
     # -- tokens and prompt pieces ----------------------------------------------------------------------
 
@@ -207,24 +200,6 @@ class DocumentWriter:
             return 2.0 if has_cjk(sample) else 1.4
         ratio = self.backend.count_tokens(sample) / words
         return min(MAX_TOKENS_PER_UNIT, max(1.2, ratio))
-
-    def _chunk(self, text: str) -> _Chunk:
-        cached = self._chunk_cache.get(text)
-        if cached is None:
-            if self.backend.tokenizes:
-                tokens = self.backend.tokenize(text, special=True)
-                cached = _Chunk(text, tokens, len(tokens))
-            else:
-                cached = _Chunk(text, [], self.backend.count_tokens(text))
-            self._chunk_cache[text] = cached
-        return cached
-
-    def _text_chunk(self, text: str) -> _Chunk:
-        """Model-written text put back into a prompt (resume): tokenized without special tokens."""
-        if self.backend.tokenizes:
-            tokens = self.backend.tokenize(text, special=False)
-            return _Chunk(text, tokens, len(tokens))
-        return _Chunk(text, [], self.backend.count_tokens(text))
 
     def _system_text(self, compact: bool) -> str | None:
         if self.mode == "direct":
@@ -267,88 +242,6 @@ class DocumentWriter:
         return (f"{prefix}Write section {index + 1} of {total}, \"{section.title}\": {section.main_point} "
                 f"About {self.rule.describe(section.target_words)}.{language}")
 
-    def _build_head(self) -> None:
-        bos = self.backend.bos_tokens() if self.backend.tokenizes else []
-        system = self._system_text(compact=False)
-        head_text = self.fmt.start(system)
-        head = self._chunk(head_text) if head_text else _Chunk("", [], 0)
-        limit = int(self.n_ctx * 0.45)
-        if head.n_tokens > limit and self.mode == "plan":
-            head = self._chunk(self.fmt.start(self._system_text(compact=True)))
-            self._warn("The plan is long for this model's context: the model sees section titles only.",
-                       "context")
-        if head.n_tokens > int(self.n_ctx * 0.6):
-            raise InputError(
-                f"The instruction and plan take {head.n_tokens} tokens, too many for a context of "
-                f"{self.n_ctx}. Shorten them, use fewer sections, or choose a larger context size."
-            )
-        self._head = [_Chunk("", bos, len(bos)), head] if bos else [head]
-
-    def _turn_chunks(self, turn: _Turn, first_kept: bool) -> list[_Chunk]:
-        note = ""
-        if first_kept and self.dropped_sections:
-            note = self._omitted_note()
-        chunks = [self._chunk(self.fmt.user_turn(self._user_text(turn.index, note)))]
-        chunks.extend(turn.reply)
-        if turn.closed:
-            chunks.append(self._chunk(self.fmt.end_of_turn) if self.fmt.end_of_turn else _Chunk("", [], 0))
-        return chunks
-
-    def _omitted_note(self) -> str:
-        first, last = self.dropped_sections[0] + 1, self.dropped_sections[-1] + 1
-        span = f"{first}" if first == last else f"{first}-{last}"
-        if self.rule.language == "zh":
-            return f"（第{span}部分已写完，为节省篇幅此处省略，内容见计划。）"
-        return f"(Sections {span} are written and left out here to save space; the plan sums them up.)"
-
-    def _prompt_chunks(self) -> list[_Chunk]:
-        chunks = list(self._head)
-        for n, turn in enumerate(self.turns):
-            chunks.extend(self._turn_chunks(turn, n == 0))
-        return chunks
-
-    def _prompt(self) -> tuple[list[int] | str, int]:
-        chunks = self._prompt_chunks()
-        size = sum(c.n_tokens for c in chunks)
-        if self.backend.tokenizes:
-            tokens: list[int] = []
-            for c in chunks:
-                tokens.extend(c.tokens)
-            return tokens, size
-        return "".join(c.text for c in chunks), size
-
-    def _compact(self, room_needed: int) -> None:
-        """Drop old sections in one large step (or the start of a very long section) to make room."""
-        head = sum(c.n_tokens for c in self._head)
-        current = self.turns[-1]
-        window = self.n_ctx - head - room_needed
-        keep_budget = max(0, int(window * 0.3))
-        dropped: list[int] = []
-        while len(self.turns) > 1:
-            kept = sum(sum(c.n_tokens for c in self._turn_chunks(t, False)) for t in self.turns)
-            if kept <= keep_budget:
-                break
-            dropped.append(self.turns.pop(0).index)
-        used = sum(c.n_tokens for c in self._prompt_chunks())
-        if used + room_needed > self.n_ctx and current.reply:
-            # The section being written is itself too long: keep only its latest part in view.
-            budget = max(0, int(window * 0.5))
-            while current.reply and sum(c.n_tokens for c in current.reply) > budget:
-                current.reply.pop(0)
-            self._warn(f"Section {current.index + 1} is longer than the model's context holds; the model now sees "
-                       "only its latest part.", "context")
-        if dropped:
-            self.dropped_sections = sorted(set(self.dropped_sections) | set(dropped))
-            self.context_drops += 1
-            names = ", ".join(str(i + 1) for i in dropped)
-            self._warn(f"Context full ({self.n_ctx} tokens): sections {names} are left out of the model's view "
-                       "from here on (the plan still lists them).", "context")
-        used = sum(c.n_tokens for c in self._prompt_chunks())
-        if used + min(room_needed, 64) > self.n_ctx:
-            raise GenerationError(
-                f"The context of {self.n_ctx} tokens is too small to go on writing. Choose a larger context size."
-            )
-
     def _warn(self, message: str, kind: str) -> None:
         self.warnings.append(message)
         self._pending_events.append(Warning(message, kind))
@@ -376,6 +269,7 @@ class DocumentWriter:
                     self.target_source = "plan"
                 yield PlanReady(self.plan, generated=False)
             else:
+                planning_started = time.perf_counter()
                 yield from generate_plan(self.backend, self.request.instruction, self.target_words,
                                          notes=self.request.notes, sampling=self.request.sampling,
                                          cancel=self.cancel, result=plan_result, title=self.title,
@@ -383,6 +277,7 @@ class DocumentWriter:
                 if self.cancel.is_set():
                     yield Cancelled(0)
                     return
+                self.plan_seconds = time.perf_counter() - planning_started
                 self.plan = plan_result.plan
                 self.plan_prompt_tokens = plan_result.prompt_tokens_evaluated
                 self.prompt_tokens_evaluated += plan_result.prompt_tokens_evaluated
@@ -408,7 +303,7 @@ class DocumentWriter:
         stats = self.stats(text)
         if self.timer is not None and self.resume is None:
             try:
-                self.timer.finished(words=stats["words"])
+                self.timer.finished(words=stats["words"], plan_s=self.plan_seconds)
             except (OSError, ValueError, ArithmeticError) as exc:  # the estimate must never fail a run
                 log.warning("could not learn from this run's speed: %s", exc)
         yield Done(text, stats)
@@ -417,36 +312,21 @@ class DocumentWriter:
         while self._pending_events:
             yield self._pending_events.pop(0)
 
-    def _restore_turns(self) -> None:
-        """Rebuild the model's view of a resumed document: the latest sections that fit."""
-        budget = int((self.n_ctx - self.head_tokens) * 0.5)
-        turns: list[_Turn] = []
-        used = 0
-        for index in range(len(self.plan.sections) - 1, -1, -1):
-            if not self.finished[index]:
-                continue
-            turn = _Turn(index, "", [self._text_chunk(self.texts[index])] if self.texts[index] else [], closed=True)
-            size = sum(c.n_tokens for c in turn.reply) + 40
-            if used + size > budget:
-                break
-            turns.insert(0, turn)
-            used += size
-        kept = {t.index for t in turns}
-        self.dropped_sections = [i for i in range(len(self.plan.sections)) if self.finished[i] and i not in kept]
-        self.turns = turns
-
     def total_words(self) -> int:
         return sum(self.rule.count(t) for t in self.texts)
 
     def _write_section(self, index: int, section: Section) -> Iterator[Event]:
-        target = max(1, section.target_words)
         resumed = self.texts[index]
+        extend = self.resume.extend.get(index) if self.resume is not None else None
+        # Writing more of a finished text: the length rules apply to the new words only.
+        base = self.rule.count(resumed) if extend else 0
+        target = max(1, extend if extend else section.target_words)
         turn = _Turn(index, "", [self._text_chunk(resumed)] if resumed else [])
         # A new turn: the previous one is closed (its end-of-turn text follows the reply).
         for previous in self.turns:
             previous.closed = True
         self.turns.append(turn)
-        yield SectionStarted(index, section.title, target, self.rule.count(resumed))
+        yield SectionStarted(index, section.title, base + target, self.rule.count(resumed))
         if self._codex is not None:
             view = self._codex.view(index, self.plan.sections, self.texts)
             yield CodexInView(index, tuple(view.names), view.tokens, view.budget,
@@ -455,7 +335,7 @@ class DocumentWriter:
                 self._warn(notice, "codex")
                 yield from self._drain()
         counter = self.rule.counter()
-        words = counter.set(resumed)
+        words = counter.set(resumed) - base
         guard = RepetitionGuard(context=self._recent_text(index))
         if resumed:
             guard.feed(resumed)
@@ -517,7 +397,7 @@ class DocumentWriter:
                         yield TextDelta(index, text_piece)
                     continue
                 self.texts[index] += text_piece
-                words = counter.set(self.texts[index])
+                words = counter.set(self.texts[index]) - base
                 current_words[0] = words
                 loop_at = guard.feed(self.texts[index])
                 if loop_at is not None:
@@ -532,7 +412,8 @@ class DocumentWriter:
                 now = time.perf_counter()
                 if now - self._last_progress >= PROGRESS_INTERVAL:
                     self._last_progress = now
-                    yield self._progress(index, words, target, size + sum(c.n_tokens for c in turn.reply))
+                    yield self._progress(index, base + words, base + target,
+                                         size + sum(c.n_tokens for c in turn.reply))
             self._call_started = 0.0
             self._call_tokens = 0
             if finish is not None:
@@ -543,7 +424,7 @@ class DocumentWriter:
                 return
             if loop_at is not None:
                 yield from self._cut(index, turn, guard, counter, loop_at)
-                words = counter.set(self.texts[index])
+                words = counter.set(self.texts[index]) - base
                 retries += 1
                 self.repetition_cuts += 1
                 if retries == 1:
@@ -563,7 +444,7 @@ class DocumentWriter:
             if stopped_for_length:
                 if words >= target * HARD_STOP:
                     yield from self._trim_to_sentence(index, turn, counter, guard)
-                    words = counter.set(self.texts[index])
+                    words = counter.set(self.texts[index]) - base
                 break
             if finish is not None and finish.reason is FinishReason.STOP and words >= minimum:
                 break
@@ -577,24 +458,12 @@ class DocumentWriter:
         self.finished[index] = True
         turn.closed = True
         self._update_tokens_per_word()
-        yield SectionFinished(index, section.title, words, target, self.texts[index], retries)
+        yield SectionFinished(index, section.title, base + words, base + target, self.texts[index], retries)
         for issue in self._codex.check(index, self.plan.sections, self.texts) if self._codex else ():
             message = f"Section {index + 1}: {issue.message} In: \"{issue.sentence}\""
             self.warnings.append(message)
             yield ConsistencyWarning(message, "consistency", index, issue.sentence, issue.entry)
-        yield self._progress(index, words, target, self._prompt()[1])
-
-    def _hide_earlier_sections(self, current: _Turn) -> Iterator[Event]:
-        """Take every earlier section out of the model's view, without a note (small models copy notes)."""
-        hidden = [t.index for t in self.turns if t is not current]
-        if not hidden:
-            return
-        self.turns = [current]
-        names = f"section {hidden[0] + 1} is" if len(hidden) == 1 else \
-            f"sections {', '.join(str(i + 1) for i in hidden)} are"
-        self._warn(f"Section {current.index + 1} repeated itself; as this backend has no DRY sampler, {names} "
-                   "left out of the model's view from here on (the plan still lists them).", "repetition")
-        yield from self._drain()
+        yield self._progress(index, base + words, base + target, self._prompt()[1])
 
     def _append_continuation(self, turn: _Turn, index: int) -> None:
         # Paragraph break keeps the text flowing; the model reads it as "go on".
@@ -615,19 +484,6 @@ class DocumentWriter:
                    "seed.", "repetition")
         yield TextRetracted(index, len(text) - keep)
         yield from self._drain()
-
-    def _retract_reply(self, turn: _Turn, chars: int) -> int:
-        """Remove at least ``chars`` characters from the end of the reply, whole tokens at a time."""
-        removed = 0
-        while turn.reply and removed < chars:
-            last = turn.reply[-1]
-            needed = chars - removed
-            if len(last.tokens) > 1 and needed < len(last.text):
-                # A long chunk (text put back on resume): keep its start, re-tokenized.
-                turn.reply[-1] = self._text_chunk(last.text[: len(last.text) - needed])
-                return removed + needed
-            removed += len(turn.reply.pop().text)
-        return removed
 
     def _trim_to_sentence(self, index: int, turn: _Turn, counter: LengthCounter, guard: RepetitionGuard
                           ) -> Iterator[Event]:

@@ -23,26 +23,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..engine.counting import LengthRule
 from ..engine.events import Progress
 from ..engine.plan import MIN_SECTION_WORDS, Section
+from ..engine.counting import LengthRule
+from ..units import format_duration
 from .draft import DONE, INTERRUPTED, PENDING, WRITING, Draft, SectionRow
 
 STATUS_TEXT = {PENDING: "Pending", WRITING: "Writing…", DONE: "Done", INTERRUPTED: "Interrupted"}
-
-
-def format_duration(seconds: float | None) -> str:
-    """`1 h 02 min`, `3 min 05 s`, `12 s`, or a dash when unknown."""
-    if seconds is None:
-        return "–"
-    seconds = max(0, int(round(seconds)))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours} h {minutes:02d} min"
-    if minutes:
-        return f"{minutes} min {secs:02d} s"
-    return f"{secs} s"
 
 
 class PlanPane(QGroupBox):
@@ -126,8 +113,6 @@ class PlanPane(QGroupBox):
     def show_draft(self, draft: Draft | None) -> None:
         """Fill the table from a project (or clear it)."""
         self._draft = draft
-        unit = draft.rule.label() if draft else "words"
-        self.table.setHorizontalHeaderItem(2, QTableWidgetItem(unit.capitalize()))
         self._filling = True
         rows = draft.rows if draft else []
         self.table.setRowCount(len(rows))
@@ -330,13 +315,14 @@ class ProgressPane(QGroupBox):
         self.remaining = QLabel("–")
         self.model = QLabel("not loaded yet")
         self.device = QLabel("–")
+        self.destination = QLabel("–")  # where the project's runs go: this computer or a server
         self.context = QProgressBar()
         self.context.setRange(0, 1)
         self.context.setValue(0)
         self.context.setFormat("–")
         self.state = QLabel("Idle")
         self.state.setWordWrap(True)
-        for label in (self.model, self.device):
+        for label in (self.model, self.device, self.destination):
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             label.setWordWrap(True)
         # Two columns of figures, so the section table keeps its room in a small window.
@@ -345,6 +331,7 @@ class ProgressPane(QGroupBox):
         timing.addRow("Elapsed:", self.elapsed)
         timing.addRow("Time left:", self.remaining)
         model = QFormLayout()
+        model.addRow("Writes on:", self.destination)
         model.addRow("Model:", self.model)
         model.addRow("Runs on:", self.device)
         figures = QHBoxLayout()
@@ -362,8 +349,6 @@ class ProgressPane(QGroupBox):
     def show_draft(self, draft: Draft | None) -> None:
         """Show a project's sections and words (not live figures)."""
         self._draft = draft
-        unit = draft.rule.label() if draft else "words"
-        self.sections.setHorizontalHeaderItem(2, QTableWidgetItem(unit.capitalize()))
         rows = draft.rows if draft else []
         self.sections.setRowCount(len(rows))
         for i in range(len(rows)):
@@ -424,6 +409,10 @@ class ProgressPane(QGroupBox):
                 f"{progress.context_used:,} of {progress.context_size:,} tokens ({share:.0f}%)"
             )
 
+    def show_destination(self, text: str) -> None:
+        """Where the project's runs go: this computer's model, or a server's address."""
+        self.destination.setText(text)
+
     def show_model(self, name: str, device: str, n_ctx: int) -> None:
         self.model.setText(name)
         self.device.setText(device)
@@ -447,7 +436,6 @@ class OutputPane(QGroupBox):
         self.editor.setFont(font)
         self.editor.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self.word_count = QLabel("0 words")
-        self.rule = LengthRule()
         self.follow = True
         self.view_updates = 0  # cursor inserts while writing, for the batching figures
         self._programmatic = False
@@ -499,13 +487,8 @@ class OutputPane(QGroupBox):
         self.editor.setReadOnly(writing)
         self.setTitle("Text (being written)" if writing else "Text (editable)")
 
-    def set_rule(self, rule: LengthRule) -> None:
-        """Count the text as the document is counted (words, or characters for Chinese and Japanese)."""
-        self.rule = rule
-        self.update_word_count()
-
     def set_words(self, words: int) -> None:
-        self.word_count.setText(self.rule.describe(words))
+        self.word_count.setText(getattr(self, "rule", LengthRule()).describe(words))
 
     def update_word_count(self) -> None:
         text = self.editor.toPlainText()
@@ -515,4 +498,4 @@ class OutputPane(QGroupBox):
             else ("" if text.startswith("# ") else text)
         )
         lines = [line for line in body.splitlines() if not line.startswith("## ")]
-        self.set_words(self.rule.count("\n".join(lines)))
+        self.set_words(getattr(self, "rule", LengthRule()).count("\n".join(lines)))
