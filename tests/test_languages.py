@@ -15,7 +15,7 @@ from pathlib import Path
 import docx
 import pytest
 
-from longwriter_desktop.cli.write_cmd import export_project
+from longwriter_desktop.app.service import export_project
 from longwriter_desktop.engine import events as ev
 from longwriter_desktop.engine.backend import Sampling
 from longwriter_desktop.engine.counting import SENTENCE_END, Unit, count

@@ -17,9 +17,9 @@ from typing import Any
 
 from ..errors import GenerationError, InputError
 from .backend import Backend
+from .counting import LengthRule
 from .events import Event
 from .plan import Plan
-from .counting import LengthRule
 from .prompts import PromptFormat
 
 log = logging.getLogger(__name__)

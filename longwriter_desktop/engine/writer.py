@@ -26,8 +26,8 @@ from typing import Any
 from ..errors import InputError
 from .backend import Backend, Finish, FinishReason, GenerationRequest, Sampling, StopSignal
 from .codex import Codex, SectionCodex
-from .counting import PARAGRAPH_END, SENTENCE_END, SENTENCE_ENDS, LengthCounter, LengthRule, has_cjk
 from .context import ContextBook, _Chunk, _Turn
+from .counting import PARAGRAPH_END, SENTENCE_END, SENTENCE_ENDS, LengthCounter, LengthRule, has_cjk
 from .estimate import run_timer
 from .events import (
     Cancelled,

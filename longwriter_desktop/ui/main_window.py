@@ -41,11 +41,11 @@ from ..app.estimates import installed_times
 from ..app.servers import load_servers
 from ..app.takes import SectionRun, prepare_more, prepare_new_section, prepare_regenerate, section_takes
 from ..engine import events as ev
+from ..engine.counting import LengthRule, Unit
 from ..engine.estimate import ModelTimes
 from ..engine.gguf import read_gguf
 from ..engine.llama_backend import LoadSettings
 from ..engine.plan import Plan, Section, rescale
-from ..engine.counting import LengthRule, Unit
 from ..engine.writer import WriteRequest
 from ..errors import LongWriterError, ProjectError
 from ..library import gpu
@@ -911,7 +911,8 @@ class MainWindow(QMainWindow):
             self._show_error(f"Section {index + 1} is not finished yet: write it first (Ctrl+Enter), then "
                              "write more after it.")
             return False
-        dialog = WriteMoreDialog(row.section.title or draft.title, draft.rule.count(row.text), draft.mode == "plan", self)
+        dialog = WriteMoreDialog(row.section.title or draft.title, draft.rule.count(row.text), draft.mode == "plan",
+                                 self)
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return False
         more = dialog.request()

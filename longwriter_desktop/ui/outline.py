@@ -117,6 +117,8 @@ class OutlinePane(QWidget):
         """Fill the outline from a project (or clear it); the selection stays where it was."""
         keep = self.table.currentRow()
         self._draft = draft
+        unit = draft.rule.label() if draft else "words"  # or characters, for Chinese and Japanese
+        self.table.setHorizontalHeaderItem(self.WORDS, QTableWidgetItem(unit.capitalize()))
         self._filling = True
         rows = draft.rows if draft else []
         self.table.setRowCount(len(rows))

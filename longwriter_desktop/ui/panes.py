@@ -23,9 +23,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..engine.counting import LengthRule
 from ..engine.events import Progress
 from ..engine.plan import MIN_SECTION_WORDS, Section
-from ..engine.counting import LengthRule
 from ..units import format_duration
 from .draft import DONE, INTERRUPTED, PENDING, WRITING, Draft, SectionRow
 

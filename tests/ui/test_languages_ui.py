@@ -59,12 +59,11 @@ def test_a_japanese_project_is_counted_in_characters(opened: MainWindow, qtbot: 
     assert draft is not None and draft.instruction == JAPANESE and draft.rows
     characters = sum(count(r.text, Unit.CHARACTERS) for r in draft.rows)
     assert abs(characters - 1600) <= 160
-    assert win.plan_pane.table.horizontalHeaderItem(2).text() == "Characters"
-    assert win.progress_pane.sections.horizontalHeaderItem(2).text() == "Characters"
-    assert win.progress_pane.overall.format().endswith("characters")
-    assert win.output_pane.word_count.text() == f"{characters:,} characters"
+    assert win.outline.table.horizontalHeaderItem(win.outline.WORDS).text() == "Characters"
+    assert win.strip.progress.format().endswith("characters")
+    assert win.document.words() == characters
     first = draft.rows[0]
-    shown = win.progress_pane.sections.item(0, 2).text()
+    shown = win.outline.table.item(0, win.outline.WORDS).text()
     assert shown == f"{count(first.text, Unit.CHARACTERS):,} / {first.section.target_words:,}"
 
 
