@@ -24,7 +24,9 @@ from ..engine import events as ev
 from ..engine.backend import Backend, Sampling
 from ..engine.estimate import estimate_document, profile_for_backend
 from ..engine.plan import Plan, PlanResult, generate_plan, load_plan
-from ..engine.target import MAX_WORDS, MIN_WORDS, target_from_instruction
+from ..engine.target import MAX_WORDS, target_from_instruction
+
+MIN_WORDS = 10
 from ..engine.writer import ResumeState, WriteRequest
 from ..errors import InputError
 from ..export.atomic_file import write_atomically
@@ -141,8 +143,8 @@ def _check_target(args: argparse.Namespace) -> None:
     """A length asked for in the instruction that no document can have is refused before any work starts."""
     if args.words is None:
         guess = target_from_instruction(args.prompt)
-        if guess.problem:
-            raise InputError(f"{guess.problem} Say how long it should be, or give --words N.")
+        if getattr(guess, "problem", ""):
+            raise InputError(f"{guess.problem} Say how long it should be, or give --words N.")  # type: ignore[attr-defined]
 
 
 def _notes(args: argparse.Namespace) -> str:
@@ -243,8 +245,9 @@ class _ProgressLine:
         if not self.enabled or now - self.last < 0.5:
             return
         self.last = now
-        line = (f"[{progress.words:,}/{progress.target_words:,} words | section {progress.section_index + 1}: "
-                f"{progress.section_words}/{progress.section_target} | {progress.tokens_per_second:.1f} tok/s | "
+        line = (f"[{progress.words:,}/{progress.target_words:,} {progress.unit} | "
+                f"section {progress.section_index + 1}: {progress.section_words}/{progress.section_target} | "
+                f"{progress.tokens_per_second:.1f} tok/s | "
                 f"{format_duration(progress.elapsed_s)} elapsed | {format_duration(progress.eta_s)} left]")
         self.write(line)
 
@@ -477,7 +480,8 @@ def _run(store: ProjectStore, project_id: int, backend: Backend, request: WriteR
         _save_text(args.stats_json, json.dumps(stats, indent=2, ensure_ascii=False) + "\n")
     stats = done.stats
     status.message(
-        f"Done: {stats['words']:,} words (target {stats['target_words']:,}, length score "
+        f"Done: {stats['words']:,} {stats.get('unit', 'words')} (target {stats['target_words']:,}; asked: "
+        f"{stats['target_phrase']}; length score "
         f"{stats['length_score']}), {stats['tokens_per_second']} tok/s, {format_duration(stats['elapsed_s'])}."
     )
     return 0
@@ -572,7 +576,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     _check_words(args.words)
     _check_target(args)
     _check_out(args.out, (".json", ".txt"))
-    words = args.words or target_from_instruction(args.prompt).words
+    words = args.words or target_from_instruction(args.prompt).aim
     choice = _choice(_args_record(args), args)
     with _CancelOnSigint() as cancel, opened(choice, lambda m: print(m, file=sys.stderr)) as backend:
         result = PlanResult(Plan([]))

@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .. import paths
-from ..engine.words import count_words
+from ..engine.counting import LengthRule, rule_for
 from ..errors import InputError, ProjectError
 from .lock import ProjectLock, is_locked, read_holder, setup_lock
 
@@ -482,6 +482,7 @@ class ProjectStore:
         self._take_project: dict[int, int] = {}
         # One connection, shared by the threads of a process (the window's and its model worker's): every
         # use holds this lock, so SQLite sees one caller at a time.
+        self._rules: dict[int, LengthRule] = {}  # how each project's text is counted, from its instruction
         self._mutex = threading.RLock()
         self._last_checkpoint = time.monotonic()
         with setup_lock(self.path.with_name(self.path.name + ".open-lock"), BUSY_TIMEOUT_MS / 1000):
@@ -732,6 +733,7 @@ class ProjectStore:
         }
         changes = {k: v for k, v in changes.items() if v is not None}
         self.get_project(project_id)
+        self._rules.pop(project_id, None)
         if changes:
             assignments = ", ".join(f"{column} = ?" for column in changes)
             with self._write(project_id, "save the project") as conn:
@@ -951,10 +953,17 @@ class ProjectStore:
         self._take_project[take_id] = section.project_id
         return self.get_take(take_id)
 
-    def _set_words(self, conn: sqlite3.Connection, take_id: int, rows: list[Any]) -> int:
+    def _rule(self, conn: sqlite3.Connection, project_id: int) -> LengthRule:
+        """How the project's text is counted (words, or characters for Chinese and Japanese)."""
+        if project_id not in self._rules:
+            row = conn.execute("SELECT instruction FROM projects WHERE id = ?", (project_id,)).fetchone()
+            self._rules[project_id] = rule_for(row[0] if row else "")
+        return self._rules[project_id]
+
+    def _set_words(self, conn: sqlite3.Connection, take_id: int, rows: list[Any], project_id: int) -> int:
         if not rows:
             raise ProjectError(f"Take {take_id} is finished or does not exist; its text cannot change.")
-        words = count_words(rows[0][0])
+        words = self._rule(conn, project_id).count(rows[0][0])
         conn.execute("UPDATE takes SET words = ? WHERE id = ?", (words, take_id))
         return words
 
@@ -978,7 +987,7 @@ class ProjectStore:
                 "WHERE id = ? AND finished_at IS NULL RETURNING text",
                 (max(drop_chars, 0), text, time.time(), take_id),
             ).fetchall()
-            words = self._set_words(conn, take_id, rows)
+            words = self._set_words(conn, take_id, rows, project_id)
             self._touch(conn, project_id)
         return words
 
@@ -1001,7 +1010,8 @@ class ProjectStore:
             conn.execute(
                 "UPDATE takes SET text = ?, words = ?, stats = ?, updated_at = ?, finished_at = ? "
                 "WHERE id = ?",
-                (final, count_words(final), json.dumps({**take.stats, **(stats or {})}), now, now, take_id),
+                (final, self._rule(conn, project_id).count(final), json.dumps({**take.stats, **(stats or {})}), now,
+                 now, take_id),
             )
             chosen = "chosen_take_id = ?," if choose else ""
             params = (take_id, take.section_id) if choose else (take.section_id,)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from ..app.backends import ServerChoice
+from ..engine.counting import LengthRule, rule_for
 from ..engine.plan import Plan, Section
 from ..engine.writer import ResumeState, document_title
 
@@ -56,6 +57,14 @@ class Draft:
     def __post_init__(self) -> None:
         if not self.title:
             self.title = document_title(self.instruction)
+        self._rule: tuple[str, LengthRule] | None = None
+
+    @property
+    def rule(self) -> LengthRule:
+        """How this document is counted (words, or characters for Chinese and Japanese), from its instruction."""
+        if self._rule is None or self._rule[0] != self.instruction:
+            self._rule = (self.instruction, rule_for(self.instruction))
+        return self._rule[1]
 
     # -- the plan ----------------------------------------------------------------------------------
 

@@ -42,11 +42,11 @@ from ..app.estimates import installed_times
 from ..app.servers import load_servers
 from ..app.takes import SectionRun, prepare_more, prepare_new_section, prepare_regenerate, section_takes
 from ..engine import events as ev
+from ..engine.counting import LengthRule, Unit
 from ..engine.estimate import ModelTimes
 from ..engine.gguf import read_gguf
 from ..engine.llama_backend import LoadSettings
 from ..engine.plan import Plan, Section, rescale
-from ..engine.words import count_words
 from ..engine.writer import WriteRequest
 from ..errors import LongWriterError, ProjectError
 from ..library import gpu
@@ -712,8 +712,8 @@ class MainWindow(QMainWindow):
         if draft is None:
             self.strip.set_words(0, 0)
             return
-        words = sum(count_words(r.text) for r in draft.rows)
-        self.strip.set_words(words, draft.planned_words if draft.rows else draft.target_words)
+        words = sum(draft.rule.count(r.text) for r in draft.rows)
+        self.strip.set_words(words, draft.planned_words if draft.rows else draft.target_words, draft.rule.label())
 
     def _update_list_item(self) -> None:
         if self.draft is None:
@@ -956,7 +956,8 @@ class MainWindow(QMainWindow):
             self._show_error(f"Section {index + 1} is not finished yet: write it first (Ctrl+Enter), then "
                              "write more after it.")
             return False
-        dialog = WriteMoreDialog(row.section.title or draft.title, count_words(row.text), draft.mode == "plan", self)
+        dialog = WriteMoreDialog(row.section.title or draft.title, draft.rule.count(row.text), draft.mode == "plan",
+                                 self)
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return False
         more = dialog.request()
@@ -1060,7 +1061,8 @@ class MainWindow(QMainWindow):
         self.set_status(f"{model.model} loaded on {model.device} in {model.load_seconds:.1f} s.")
 
     def _planning_started(self, target_words: int, sections: int) -> None:
-        self.set_status(f"Planning {sections} sections for {target_words:,} words…")
+        unit = self.draft.rule.label() if self.draft else "words"
+        self.set_status(f"Planning {sections} sections for {target_words:,} {unit}…")
 
     def _plan_ready(self, plan: Plan, notes: tuple[str, ...]) -> None:
         if self.draft is None or self._job not in ("plan", "regenerate"):
@@ -1090,7 +1092,7 @@ class MainWindow(QMainWindow):
         self.outline.update_row(index)
         self.progress_pane.update_row(index)
         label = f"\u201c{title}\u201d" if title and draft.headings else "the text"
-        more = f", going on from {resumed_words:,} words" if resumed_words else ""
+        more = f", going on from {draft.rule.describe(resumed_words)}" if resumed_words else ""
         self.set_status(f"Writing section {index + 1} of {len(draft.rows)}: {label}{more}.")
 
     def _text_arrived(self, index: int, text: str) -> None:
@@ -1136,7 +1138,7 @@ class MainWindow(QMainWindow):
             return
         self.draft.mark_interrupted()
         if self._job in ("write", "section"):
-            self.set_status(f"Stopped at {words:,} words. Resume (Ctrl+Enter) goes on from here.")
+            self.set_status(f"Stopped at {self.draft.rule.describe(words)}. Resume (Ctrl+Enter) goes on from here.")
         else:
             self.set_status("Planning stopped.")
 
@@ -1144,9 +1146,10 @@ class MainWindow(QMainWindow):
         self.last_done = done
         stats = done.stats
         # The sections' words, as the bar and the outline count them (the stats also count the headings).
-        words = sum(count_words(r.text) for r in self.draft.rows) if self.draft else stats.get("words", 0)
+        rule = self.draft.rule if self.draft else LengthRule(Unit(stats.get("unit", "words")))
+        words = sum(rule.count(r.text) for r in self.draft.rows) if self.draft else stats.get("words", 0)
         self.set_status(
-            f"Done: {words:,} words in {format_duration(stats.get('elapsed_s'))}. "
+            f"Done: {rule.describe(words)} in {format_duration(stats.get('elapsed_s'))}. "
             "Edit the text freely, then Export (Ctrl+E)."
         )
         self.strip.remaining.clear()

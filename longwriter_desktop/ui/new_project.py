@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -105,9 +104,6 @@ class NewProjectDialog(QDialog):
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Create")
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
-        # Return types a new line in the instruction; Ctrl+Return (as in the main window) creates the project.
-        for keys in ("Ctrl+Return", "Ctrl+Enter"):
-            QShortcut(QKeySequence(keys), self, activated=self._create_by_keyboard)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.buttons)
@@ -130,26 +126,21 @@ class NewProjectDialog(QDialog):
     def _instruction_changed(self) -> None:
         text = self.instruction.toPlainText()
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(bool(text.strip()))
+        guess = target_from_instruction(text)
+        # Words, or characters where readers of the language count characters (Chinese, Japanese, 字数).
+        self.words.setSuffix(f" {guess.unit.value}")
         if self._words_touched:
             return
-        guess = target_from_instruction(text)
         self._setting_words = True
-        self.words.setValue(guess.words)  # the spin box keeps it within what the app writes
+        self.words.setValue(guess.aim)
         self._setting_words = False
         self._update_time()
-        if guess.problem:
-            self.words_hint.setText(f"{guess.problem} The length is set to {self.words.value():,} words; type "
-                                    "another number to choose.")
-        elif guess.found:
-            self.words_hint.setText(f'Read from the instruction: "{guess.phrase}".')
+        if guess.found:
+            self.words_hint.setText(f"Read from the instruction: {guess.describe()}.")
         else:
             self.words_hint.setText(
                 "The instruction names no length: the default applies. Type a number to choose."
             )
-
-    def _create_by_keyboard(self) -> None:
-        if self.buttons.button(QDialogButtonBox.StandardButton.Ok).isEnabled():
-            self.accept()
 
     def _words_changed(self) -> None:
         self._update_time()
