@@ -25,8 +25,6 @@ from ..engine.backend import Backend, Sampling
 from ..engine.estimate import estimate_document, profile_for_backend
 from ..engine.plan import Plan, PlanResult, generate_plan, load_plan
 from ..engine.target import MAX_WORDS, target_from_instruction
-
-MIN_WORDS = 10
 from ..engine.writer import ResumeState, WriteRequest
 from ..errors import InputError
 from ..export.atomic_file import write_atomically
@@ -104,6 +102,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     export.set_defaults(func=cmd_export)
 
 
+MIN_WORDS = 10
 SEED_MAX = 2**32 - 1  # llama.cpp's seeds are 32-bit
 
 
