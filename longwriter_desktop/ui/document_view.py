@@ -14,6 +14,7 @@ from PySide6.QtCore import QMimeData, Qt, Signal
 from PySide6.QtGui import (
     QFont,
     QKeyEvent,
+    QResizeEvent,
     QTextBlock,
     QTextBlockFormat,
     QTextCharFormat,
@@ -26,6 +27,8 @@ from ..engine.words import count_words
 from .draft import Draft
 
 TITLE_LEVEL, SECTION_LEVEL = 1, 2
+READING_CHARS = 100  # the text column's width on a wide screen, in characters
+FOCUS_CHARS = 76
 
 
 @dataclass
@@ -135,6 +138,21 @@ class DocumentEditor(QTextEdit):
     def __init__(self, view: DocumentView) -> None:
         super().__init__()
         self._view = view
+        self.line_chars = READING_CHARS  # the text column's width, in average characters
+
+    def set_line_chars(self, chars: int) -> None:
+        self.line_chars = chars
+        self._fit_column()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_column()
+
+    def _fit_column(self) -> None:
+        # Lines of a readable length on a wide screen: the column is centred, the margins left blank.
+        column = self.fontMetrics().averageCharWidth() * self.line_chars + 2 * int(self.document().documentMargin())
+        margin = max(0, (self.width() - self.verticalScrollBar().sizeHint().width() - column) // 2)
+        self.setViewportMargins(margin, 0, margin, 0)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not self.isReadOnly() \
@@ -374,10 +392,8 @@ class DocumentView(QFrame):
         return count_words("\n".join([content.lead] + [s.text for s in content.sections]))
 
     def set_focus_mode(self, on: bool) -> None:
-        """A calm column of text in the middle of the window, or the full width."""
-        layout = self._layout
-        self.editor.setMaximumWidth(max(480, self.editor.fontMetrics().averageCharWidth() * 78) if on else 16777215)
-        layout.setAlignment(self.editor, Qt.AlignmentFlag.AlignHCenter if on else Qt.AlignmentFlag(0))
+        """A narrower, calmer column of text for focus mode, or the usual reading width."""
+        self.editor.set_line_chars(FOCUS_CHARS if on else READING_CHARS)
 
     def set_writing(self, writing: bool) -> None:
         self.editor.setReadOnly(writing)
