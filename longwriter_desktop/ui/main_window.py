@@ -46,7 +46,7 @@ from ..engine.words import count_words
 from ..engine.writer import DIRECT_MAX_WORDS, WriteRequest
 from ..errors import LongWriterError, ProjectError
 from ..library import gpu
-from ..library.fit import FitReport, Verdict
+from ..library.fit import FitReport, Verdict, current_machine
 from ..library.gguf import read_gguf
 from ..library.installed import BUILTIN_ID, InstalledModel, list_installed, resolve_model
 from ..projects.store import ProjectStore
@@ -737,8 +737,6 @@ class MainWindow(QMainWindow):
             model = resolve_model(choice.model)
             if model.builtin:  # tiny, and exempt from the engine's check too
                 return True
-            from .model_manager import current_machine
-
             report = load_fit(read_gguf(model.path), choice.settings, current_machine(self.backend_report))
         except LongWriterError as exc:  # the engine checks again as it loads, and says what is wrong
             log.info("no fit check before loading: %s", exc)

@@ -49,9 +49,8 @@ from ..engine.estimate import (
 from ..errors import InputError, LongWriterError
 from ..library import catalog, gpu, hub, installed
 from ..library.catalog import CatalogEntry
-from ..library.fit import FitReport, Machine, Verdict, fit_catalog_entry
+from ..library.fit import FitReport, Machine, Verdict, current_machine, fit_catalog_entry
 from ..library.gguf import GGUFError, read_gguf
-from ..library.memory import system_memory
 from ..settings import KV_TYPES, Settings, save_settings
 from .background import BackgroundCall
 from .downloads import FAILED, PAUSED, DownloadManager, DownloadState
@@ -68,14 +67,6 @@ def fit_options(settings: Settings) -> dict[str, Any]:
     layers: int | None = None if text == "auto" else -1 if text == "all" else int(text)
     return {"context": settings.n_ctx, "kv_type": settings.kv_type, "gpu_layers": layers,
             "flash_attn": settings.kv_type != "f16"}
-
-
-def current_machine(report: gpu.BackendReport | None) -> Machine:
-    """This machine now: its RAM, and the GPUs of a detection already made (none when not yet known)."""
-    memory = system_memory()
-    if memory is None:
-        raise InputError("Cannot tell how much memory this machine has, so the fit check cannot run.")
-    return Machine(memory.total, memory.available, report.gpus if report is not None else ())
 
 
 @dataclass(frozen=True)
