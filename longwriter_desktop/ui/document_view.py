@@ -10,18 +10,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from PySide6.QtCore import QMimeData, Qt, Signal
+from PySide6.QtCore import QMimeData, QSize, Qt, Signal
 from PySide6.QtGui import (
     QFont,
     QKeyEvent,
-    QResizeEvent,
+    QPalette,
     QTextBlock,
     QTextBlockFormat,
     QTextCharFormat,
     QTextCursor,
     QTextDocument,
 )
-from PySide6.QtWidgets import QFrame, QTextEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QSizePolicy, QTextEdit, QVBoxLayout, QWidget
 
 from ..engine.words import count_words
 from .draft import Draft
@@ -140,19 +140,20 @@ class DocumentEditor(QTextEdit):
         self._view = view
         self.line_chars = READING_CHARS  # the text column's width, in average characters
 
+    def column_width(self) -> int:
+        """Lines of a readable length: this many pixels, the document's margins and the scroll bar included."""
+        margins = 2 * int(self.document().documentMargin()) + 2 * self.frameWidth()
+        return self.fontMetrics().averageCharWidth() * self.line_chars + margins + \
+            self.verticalScrollBar().sizeHint().width()
+
     def set_line_chars(self, chars: int) -> None:
         self.line_chars = chars
-        self._fit_column()
+        self.setMaximumWidth(self.column_width())
+        self.updateGeometry()
 
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        self._fit_column()
-
-    def _fit_column(self) -> None:
-        # Lines of a readable length on a wide screen: the column is centred, the margins left blank.
-        column = self.fontMetrics().averageCharWidth() * self.line_chars + 2 * int(self.document().documentMargin())
-        margin = max(0, (self.width() - self.verticalScrollBar().sizeHint().width() - column) // 2)
-        self.setViewportMargins(margin, 0, margin, 0)
+    def sizeHint(self) -> QSize:
+        # The layout centres the editor and gives it this width where the window has room for it.
+        return QSize(self.column_width(), super().sizeHint().height())
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not self.isReadOnly() \
@@ -231,9 +232,14 @@ class DocumentView(QFrame):
         self._last_section = -1
         self.editor.textChanged.connect(self._text_changed)
         self.editor.cursorPositionChanged.connect(self._cursor_moved)
+        # On a wide screen the text is a centred column on the page colour, not lines across the whole width.
+        self.setAutoFillBackground(True)
+        self.setBackgroundRole(QPalette.ColorRole.Base)
+        self.editor.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.editor.set_line_chars(READING_CHARS)
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
-        self._layout.addWidget(self.editor)
+        self._layout.addWidget(self.editor, 1, Qt.AlignmentFlag.AlignHCenter)
 
     # -- showing -------------------------------------------------------------------------------------
 
