@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import GenerationError, InputError, ModelError
-from ..library.gguf import GGUFInfo, check_complete, read_gguf
 from .backend import BackendInfo, CancelToken, Delta, Finish, FinishReason, GenerationRequest, Sampling
+from .gguf import GGUFInfo, check_complete, read_gguf
 from .prompts import Family, PromptFormat, detect_family, format_for, is_longwriter_trained, template_format
 
 log = logging.getLogger(__name__)

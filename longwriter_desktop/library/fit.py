@@ -42,10 +42,10 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 
+from ..engine.gguf import GGUFInfo, SkippedArray, read_gguf
 from ..engine.llama_backend import LoadSettings
 from ..errors import InputError
 from .catalog import CatalogEntry, find_by_file_name
-from .gguf import GGUFInfo, SkippedArray, read_gguf
 from .gpu import BackendReport, Device, detect
 from .memory import system_memory
 

@@ -203,8 +203,9 @@ class LogEntry:
 
 
 @dataclass(frozen=True)
-class ResumeState:
-    """What a run needs to continue a project where it stopped."""
+class ProjectProgress:
+    """Where a stored project stands: what a run needs to continue it (app.service maps it to the engine's
+    ResumeState)."""
 
     project: Project
     sections: tuple[SectionRecord, ...]  # the plan, in order
@@ -885,7 +886,7 @@ class ProjectStore:
         texts = (text.strip() for _, text in self.document_sections(project_id))
         return "\n\n".join(text for text in texts if text)
 
-    def resume_state(self, project_id: int) -> ResumeState:
+    def resume_state(self, project_id: int) -> ProjectProgress:
         """The plan, the finished sections' texts and the interrupted section's partial text."""
         project = self.get_project(project_id)
         sections = tuple(self.sections(project_id))
@@ -901,7 +902,7 @@ class ProjectStore:
                 unfinished = [take for take in self.takes(section.id) if take.finished is None]
                 partial = unfinished[-1].text if unfinished else ""
         next_index = next((i for i in range(len(sections)) if i not in finished), None)
-        return ResumeState(
+        return ProjectProgress(
             project=project, sections=sections, finished=finished, interrupted_index=interrupted_index,
             partial_text=partial, next_index=next_index,
         )

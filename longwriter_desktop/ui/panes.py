@@ -26,23 +26,10 @@ from PySide6.QtWidgets import (
 from ..engine.events import Progress
 from ..engine.plan import MIN_SECTION_WORDS, Section
 from ..engine.words import count_words
+from ..units import format_duration
 from .draft import DONE, INTERRUPTED, PENDING, WRITING, Draft, SectionRow
 
 STATUS_TEXT = {PENDING: "Pending", WRITING: "Writing…", DONE: "Done", INTERRUPTED: "Interrupted"}
-
-
-def format_duration(seconds: float | None) -> str:
-    """`1 h 02 min`, `3 min 05 s`, `12 s`, or a dash when unknown."""
-    if seconds is None:
-        return "–"
-    seconds = max(0, int(round(seconds)))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours} h {minutes:02d} min"
-    if minutes:
-        return f"{minutes} min {secs:02d} s"
-    return f"{secs} s"
 
 
 class PlanPane(QGroupBox):
@@ -327,13 +314,14 @@ class ProgressPane(QGroupBox):
         self.remaining = QLabel("–")
         self.model = QLabel("not loaded yet")
         self.device = QLabel("–")
+        self.destination = QLabel("–")  # where the project's runs go: this computer or a server
         self.context = QProgressBar()
         self.context.setRange(0, 1)
         self.context.setValue(0)
         self.context.setFormat("–")
         self.state = QLabel("Idle")
         self.state.setWordWrap(True)
-        for label in (self.model, self.device):
+        for label in (self.model, self.device, self.destination):
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             label.setWordWrap(True)
         # Two columns of figures, so the section table keeps its room in a small window.
@@ -342,6 +330,7 @@ class ProgressPane(QGroupBox):
         timing.addRow("Elapsed:", self.elapsed)
         timing.addRow("Time left:", self.remaining)
         model = QFormLayout()
+        model.addRow("Writes on:", self.destination)
         model.addRow("Model:", self.model)
         model.addRow("Runs on:", self.device)
         figures = QHBoxLayout()
@@ -417,6 +406,10 @@ class ProgressPane(QGroupBox):
             self.context.setFormat(
                 f"{progress.context_used:,} of {progress.context_size:,} tokens ({share:.0f}%)"
             )
+
+    def show_destination(self, text: str) -> None:
+        """Where the project's runs go: this computer's model, or a server's address."""
+        self.destination.setText(text)
 
     def show_model(self, name: str, device: str, n_ctx: int) -> None:
         self.model.setText(name)
