@@ -67,7 +67,7 @@ def resolve_project(instruction: str, target_words: int | None, mode: str, title
     """
     if mode not in MODES:
         raise InputError(f"Unknown mode '{mode}': use auto, direct or plan.")
-    target = target_words or target_from_instruction(instruction).words
+    target = target_words or target_from_instruction(instruction).aim
     if target <= 0:
         raise InputError("The target length must be a positive number of words.")
     if mode == "auto":

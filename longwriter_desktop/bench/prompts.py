@@ -54,7 +54,8 @@ def measure_dev_prompts(model_path: Path, prompts_path: Path | None, *, quick: b
         for number, item in indexed:
             log(f"  dev prompt {number + 1}: {item['length']} words ...")
             stats, _measured, peak = run_document(backend, item["prompt"], log=log)
-            words = stats["words"]
+            # LongBench-Write's length score uses its own counter (CJK characters plus English letter-words).
+            words = stats.get("longbench_words", stats["words"])
             row = {
                 "number": number + 1,
                 "prompt": item["prompt"],

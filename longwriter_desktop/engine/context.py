@@ -17,9 +17,10 @@ from typing import Any
 
 from ..errors import GenerationError, InputError
 from .backend import Backend
+from .counting import LengthRule
 from .events import Event
 from .plan import Plan
-from .prompts import PromptFormat, has_cjk
+from .prompts import PromptFormat
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ class ContextBook:
 
     backend: Backend
     request: Any
+    rule: LengthRule
     fmt: PromptFormat
     n_ctx: int
     mode: str
@@ -121,7 +123,7 @@ class ContextBook:
     def _omitted_note(self) -> str:
         first, last = self.dropped_sections[0] + 1, self.dropped_sections[-1] + 1
         span = f"{first}" if first == last else f"{first}-{last}"
-        if has_cjk(self.request.instruction):
+        if self.rule.language == "zh":  # in the instruction's language (a Japanese one gets the English note)
             return f"（第{span}部分已写完，为节省篇幅此处省略，内容见计划。）"
         return f"(Sections {span} are written and left out here to save space; the plan sums them up.)"
 

@@ -274,6 +274,8 @@ class OpenAIBackend:
                 # "eof" and "broken" may leave a last event that lacked its blank line.
                 events = parser.feed(item[1]) if item[0] == "data" else parser.close()
                 for event, data in events:
+                    if cancel is not None and cancel.is_set():
+                        break  # a fast server sends many events at once: stop means stop, mid-chunk too
                     yield from self._on_event(event, data, state)
                     if state.done:
                         break

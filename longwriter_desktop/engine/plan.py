@@ -17,8 +17,10 @@ from typing import Any
 
 from ..errors import InputError
 from .backend import Backend, Delta, Finish, FinishReason, GenerationRequest, Sampling
+from .counting import LengthRule, has_cjk
 from .events import Event, PlanningStarted, PlanReady, Warning
-from .prompts import has_cjk
+from .language import detect_language, write_in
+from .target import MAX_WORDS
 
 MIN_SECTION_WORDS = 60
 MAX_SECTIONS = 60
@@ -73,21 +75,27 @@ _SECTION_LINE = re.compile(
     r"\s*(?:words?)?\s*$",
     re.IGNORECASE,
 )
+# The paper's text form in any language: "Paragraph 1 - Main Point: ... - Word Count: 400 words",
+# "Абзац 1 - Основная мысль: ... - Количество слов: 400 слов", "第1段 - 要点：... - 字数：400字".
 _TEXT_LINE = re.compile(
-    r"^\s*(?:paragraph|section|part|chapter|段落|第\s*\d+\s*段)?\s*(\d+)?\s*[-:.)]*\s*"
-    r"(?:main\s*point|要点|主要内容)\s*[:：]\s*(?P<point>.+?)\s*[-–—]\s*(?:word\s*count|字数)\s*[:：]\s*"
-    r"(?P<words>\d[\d,]*)\s*(?:words?|字)?\s*$",
+    r"^\s*(?:[^\W\d_][^\d:：\-–—]{0,30}?)?\s*第?\s*(\d+)?\s*[^\W\d_]{0,4}\s*[-–—:.)）]*\s*"
+    r"(?P<label>[^\W\d_][^:：\d]{0,40}?)\s*[:：]\s*(?P<point>.+?)\s*[-–—]\s*"
+    r"(?P<count_label>[^\W\d_][^:：\d\-–—]{0,40}?)\s*[:：]\s*"
+    r"(?P<words>\d{1,3}(?:[\s\u00a0\u202f.,']\d{3})+|\d+)\s*(?:[^\W\d_]+\.?)?\s*$",
     re.IGNORECASE,
 )
 
 
 def _int_words(value: Any, where: str) -> int:
     try:
-        words = int(str(value).replace(",", "").strip())
+        words = int(re.sub(r"[\s\u00a0\u202f.,']", "", str(value)))
     except ValueError:
         raise InputError(f"{where}: the word count '{value}' is not a number.") from None
     if words <= 0:
         raise InputError(f"{where}: the word count must be positive.")
+    if words > MAX_WORDS:
+        raise InputError(f"{where}: the word count {words:,} is more than a whole document may have "
+                         f"({MAX_WORDS:,} words). Give a smaller number.")
     return words
 
 
@@ -131,7 +139,8 @@ def parse_plan_text(text: str) -> Plan:
                 "(or 'Section N - Title: ... - Main point: ... - Words: N')."
             )
         point = match.group("point").strip()
-        title, _, rest = point.partition(": ")
+        title, _, rest = re.sub(r"\s*：\s*", ": ", re.sub(r"[\s\u00a0\u202f]+:", ":", point, count=1),
+                                count=1).partition(": ")
         if not rest or len(title) > 80:
             title, rest = _title_from_point(point), point
         sections.append(Section(title.strip(), rest.strip(), _int_words(match.group("words"), f"Line {number}")))
@@ -145,9 +154,13 @@ def parse_plan(text: str) -> Plan:
     stripped = text.strip()
     if stripped.startswith(("{", "[")):
         try:
-            return parse_plan_json(json.loads(stripped))
+            data = json.loads(stripped)
         except json.JSONDecodeError as exc:
             raise InputError(f"The plan is not valid JSON: {exc.msg} (line {exc.lineno}).") from None
+        except RecursionError:
+            raise InputError("The plan's JSON is nested far too deeply to be a plan. A plan is a list of "
+                             "sections, each with a title, a main point and words.") from None
+        return parse_plan_json(data)
     return parse_plan_text(stripped)
 
 
@@ -205,7 +218,17 @@ def rescale(plan: Plan, target_words: int) -> Plan:
         rounded = [max(MIN_SECTION_WORDS, int(round(r / 10.0)) * 10) for r in raw]
         if remaining >= MIN_SECTION_WORDS * len(free):
             diff = remaining - sum(rounded)
-            rounded[rounded.index(max(rounded))] += diff
+            largest_first = sorted(range(len(rounded)), key=lambda i: -rounded[i])
+            if diff > 0:
+                rounded[largest_first[0]] += diff
+            # An excess (the minimum lifted small sections) comes off the largest sections, none below the minimum;
+            # there is room, since remaining >= the minimum for every section.
+            for i in largest_first:
+                if diff >= 0:
+                    break
+                take = min(-diff, rounded[i] - MIN_SECTION_WORDS)
+                rounded[i] -= take
+                diff += take
         for section, words in zip(free, rounded):
             section.target_words = max(1, words)
     return Plan(sections)
@@ -224,7 +247,7 @@ _AGAIN_ZH = ("再谈", "续论", "重看", "深入", "回到", "补充", "总结
 
 def generic_outline(instruction: str, target_words: int, count: int) -> Plan:
     """A neutral outline the user can edit, for models that cannot plan."""
-    names = GENERIC_ZH if has_cjk(instruction) else GENERIC_EN
+    names = GENERIC_ZH if detect_language(instruction) == "zh" else GENERIC_EN
     sections = []
     for i in range(count):
         if i == 0:
@@ -283,6 +306,24 @@ def repair(plan: Plan, instruction: str, target_words: int, count: int) -> tuple
 # -- generation ------------------------------------------------------------------------------------
 
 
+# Letters of every script our languages use, for GBNF character classes (llama.cpp's grammar takes code
+# point ranges, not Unicode categories): Latin with accents, Greek and Cyrillic, Armenian, Hebrew and
+# Arabic, the Indic scripts, Thai, Lao and Burmese, Georgian and Hangul jamo, Khmer, Vietnamese and
+# polytonic Greek, kana, CJK, Hangul syllables, full-width letters. Few, wide ranges: llama.cpp checks a
+# character against the ranges one by one, for every candidate token at every step.
+_GBNF_LETTERS = (
+    "\\u00c0-\\u024f\\u0370-\\u052f\\u0531-\\u06ff\\u0750-\\u077f\\u0900-\\u109f\\u10a0-\\u11ff\\u1780-\\u17ff"
+    "\\u1e00-\\u1fff\\u3005-\\u3007\\u3040-\\u30ff\\u3400-\\u9fff\\uac00-\\ud7af\\uf900-\\ufaff\\uff10-\\uff5a"
+)
+# Punctuation inside a title or a main point: typographic apostrophes and quotes (’ ‘ ‚ “ ” „ « »), ¿ ¡,
+# no-break spaces (French "Titre : sous-titre"), Arabic ، ؛, CJK 、「」『』 and full-width ，：；（）.
+_GBNF_TITLE_PUNCT = ("\\u2018-\\u201e\\u00ab\\u00bb\\u00bf\\u00a1\\u00a0\\u202f\\u060c\\u3001\\u300c-\\u300f"
+                     "\\uff0c\\uff1a")
+_GBNF_POINT_PUNCT = _GBNF_TITLE_PUNCT + "\\u061b\\uff1b\\uff08\\uff09"
+# A main point ends its one sentence with . ! ? 。！？ ؟ or ।.
+_GBNF_POINT_END = ".!?\\u3002\\uff01\\uff1f\\u061f\\u0964"
+
+
 def plan_grammar(count: int) -> str:
     """GBNF for exactly ``count`` plan lines: every model, however small, yields a parseable plan.
 
@@ -294,29 +335,34 @@ def plan_grammar(count: int) -> str:
         for i in range(1, count + 1)
     ]
     lines += [
-        "title ::= [A-Z\\u4e00-\\u9fff] tchar{2,44}",
-        "tchar ::= [a-zA-Z0-9 ,'&:\\u4e00-\\u9fff\\u3001]",
-        "point ::= [A-Z\\u4e00-\\u9fff] pchar{10,180} [.\\u3002]",
-        "pchar ::= [a-zA-Z0-9 ,;'()\\u4e00-\\u9fff\\uff0c\\u3001\\uff1b]",
+        f"title ::= [A-Z{_GBNF_LETTERS}] tchar{{2,44}}",
+        f"tchar ::= [a-zA-Z0-9 ,'&:{_GBNF_LETTERS}{_GBNF_TITLE_PUNCT}]",
+        f"point ::= [A-Z{_GBNF_LETTERS}] pchar{{10,180}} [{_GBNF_POINT_END}]",
+        f"pchar ::= [a-zA-Z0-9 ,;'(){_GBNF_LETTERS}{_GBNF_POINT_PUNCT}]",
         "num ::= [1-9] [0-9]{1,3}",
     ]
     return "\n".join(lines)
 
 
-def plan_instruction(instruction: str, target_words: int, count: int, notes: str = "") -> str:
+def plan_instruction(instruction: str, target_words: int, count: int, notes: str = "",
+                     rule: LengthRule | None = None) -> str:
+    rule = rule or LengthRule(language=detect_language(instruction))
     form = "Section N - Title: ... - Main point: ... - Words: N"
-    if has_cjk(instruction):
+    if rule.language == "zh":
         text = (
             f"请为下面的写作任务制定写作计划：{instruction}\n\n全文约{target_words}字，分成{count}个部分，每行一个部分，"
             f"格式为：{form}。标题简短；主要内容用一句话说明；各部分互不重复，覆盖任务的不同方面。任务：{instruction}"
         )
     else:
         text = (
-            f"Make a writing plan for this task: {instruction}\n\nThe text is about {target_words} words in "
-            f"{count} sections. Give each section a short title, its main point in one sentence, and its word "
-            f"count, one section per line, in this form: {form}\nEach section covers a different aspect of the "
-            f"task, in the order the text should run; no two are alike. The task again: {instruction}"
+            f"Make a writing plan for this task: {instruction}\n\nThe text is about {target_words} {rule.label()} "
+            f"in {count} sections. Give each section a short title, its main point in one sentence, and its "
+            f"length in {rule.label()}, one section per line, in this form: {form}\nEach section covers a "
+            f"different aspect of the task, in the order the text should run; no two are alike. The task again: "
+            f"{instruction}"
         )
+        if rule.language != "en":
+            text += f"\nWrite the titles and main points in the task's language. {write_in(rule.language)}"
     if notes.strip():
         text += f"\n\nWriting notes:\n{notes.strip()}"
     return text
@@ -380,6 +426,7 @@ def generate_plan(
     result: PlanResult | None = None,
     count: int | None = None,
     title: str = "",
+    rule: LengthRule | None = None,
 ) -> Iterator[Event]:
     """Ask the model for a plan (grammar-constrained where the backend allows); ends with PlanReady."""
     count = count or section_count_for(target_words)
@@ -391,13 +438,16 @@ def generate_plan(
         return
     sampling = sampling or Sampling()
     fmt = backend.prompt_format
-    prompt_text = fmt.render(plan_instruction(instruction, target_words, count, notes))
+    rule = rule or LengthRule(language=detect_language(instruction))
+    prompt_text = fmt.render(plan_instruction(instruction, target_words, count, notes, rule))
     supports_grammar = getattr(backend, "supports_grammar", backend.tokenizes)
     grammar = plan_grammar(count) if supports_grammar else None
     prompt: Sequence[int] | str = (
         backend.bos_tokens() + backend.tokenize(prompt_text) if backend.tokenizes else prompt_text
     )
-    max_tokens = count * (220 if has_cjk(instruction) else 90) + 32
+    # Scripts other than Latin take several tokens a word in most tokenizers.
+    latin = rule.language in ("en", "fr", "de", "es", "it", "pt", "pl", "nl", "tr")
+    max_tokens = count * (90 if latin and not has_cjk(instruction) else 220) + 32
     best: Plan | None = None
     for attempt in range(2):
         attempt_sampling = replace(

@@ -11,8 +11,8 @@ import math
 from enum import Enum
 from typing import Any
 
+from .counting import count
 from .prompts import Family, PromptFormat, detect_family
-from .words import count_words
 
 # The prompt format for chat mode: the server's chat template does the wrapping, so ours adds nothing.
 CHAT_PROMPT_FORMAT = PromptFormat(
@@ -35,10 +35,13 @@ class ServerKind(str, Enum):
 
 
 def estimate_tokens(text: str) -> int:
-    """A tokenizer-free count: the larger of characters/4 and words*1.35 (CJK characters count as words)."""
+    """A tokenizer-free count: the largest of characters/4, words*1.35 (CJK characters count as words) and
+    letters beyond ASCII/2 (Cyrillic, Greek, Arabic and the like take two or more tokens a word of 5-7 letters
+    in tokenizers trained mostly on English)."""
     if not text:
         return 0
-    return max(math.ceil(len(text) / 4), math.ceil(count_words(text) * 1.35))
+    beyond_ascii = len(text) - len(text.encode("ascii", "ignore"))
+    return max(math.ceil(len(text) / 4), math.ceil(count(text) * 1.35), math.ceil(beyond_ascii / 2))
 
 
 def guess_family(model_name: str) -> Family:

@@ -27,6 +27,7 @@ from ..errors import InputError
 from .backend import Backend, Finish, FinishReason, GenerationRequest, Sampling, StopSignal
 from .codex import Codex, SectionCodex
 from .context import ContextBook, _Chunk, _Turn
+from .counting import PARAGRAPH_END, SENTENCE_END, SENTENCE_ENDS, LengthCounter, LengthRule, has_cjk
 from .estimate import run_timer
 from .events import (
     Cancelled,
@@ -42,11 +43,13 @@ from .events import (
     TextRetracted,
     Warning,
 )
+from .language import detect_language, write_in
 from .plan import Plan, PlanResult, Section, generate_plan, rescale
-from .prompts import Family, has_cjk, zero_system
+from .prompts import Family, zero_system
 from .repetition import RepetitionGuard, repeated_ngram_share
 from .target import target_from_instruction
-from .words import count_words, length_score
+from .words import count_words as longbench_words
+from .words import length_score
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +61,8 @@ HARD_STOP = 1.08
 MAX_REPETITION_CUTS = 4
 MAX_CALLS_PER_SECTION = 12
 PROGRESS_INTERVAL = 0.25
+MAX_TOKENS_PER_UNIT = 8.0  # an English-trained tokenizer spends up to ~6 tokens on a Russian or Korean word
 
-_SENTENCE_END = re.compile(r"[.!?。！？…][\"'”’)\]]*\s*$")
-_PARAGRAPH_END = re.compile(r"[.!?。！？…:：][\"'”’)\]]*[ \t]*\n\s*$")
 
 
 @dataclass
@@ -124,27 +126,6 @@ def render_document(title: str | None, plan: Plan, texts: list[str]) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-class _Counter:
-    """Words of a growing text, counted incrementally (whole words only, the tail re-counted)."""
-
-    def __init__(self) -> None:
-        self.text = ""
-        self._stable_words = 0
-        self._stable_len = 0
-
-    def set(self, text: str) -> int:
-        if not text.startswith(self.text[: self._stable_len]) or len(text) < self._stable_len:
-            self._stable_words, self._stable_len = 0, 0
-        self.text = text
-        cut = max(text.rfind(" ", 0, len(text) - 1), text.rfind("\n", 0, len(text) - 1))
-        if has_cjk(text[-4:]):
-            cut = len(text) - 1
-        if cut > self._stable_len:
-            self._stable_words += count_words(text[self._stable_len:cut])
-            self._stable_len = cut
-        return self._stable_words + count_words(text[self._stable_len:])
-
-
 class DocumentWriter(ContextBook):
     """Runs one writing job on one backend; iterate :meth:`run` for its events."""
 
@@ -164,9 +145,12 @@ class DocumentWriter(ContextBook):
         self._applies_dry = bool(getattr(backend, "applies_dry", True))
         self.n_ctx = backend.info.n_ctx
         guess = target_from_instruction(request.instruction)
-        self.target_words = request.target_words or guess.words
+        # Every count of this document (length control, progress, stats) is in its readers' unit.
+        self.rule = LengthRule(guess.unit, detect_language(request.instruction))
+        self.target_words = request.target_words or guess.aim
         self.target_source = "given" if request.target_words else ("instruction" if guess.found else "default")
         self.target_phrase = guess.describe()
+        self.target_read = guess.words if guess.found else None
         if self.target_words <= 0:
             raise InputError("The target length must be a positive number of words.")
         self.mode = resume.mode if resume else resolve_mode(request.mode, backend, self.target_words)
@@ -211,11 +195,11 @@ class DocumentWriter(ContextBook):
 
     def _initial_tokens_per_word(self) -> float:
         sample = self.request.instruction
-        words = count_words(sample)
+        words = self.rule.count(sample)
         if words < 3:
             return 2.0 if has_cjk(sample) else 1.4
         ratio = self.backend.count_tokens(sample) / words
-        return min(3.5, max(1.2, ratio))
+        return min(MAX_TOKENS_PER_UNIT, max(1.2, ratio))
 
     def _system_text(self, compact: bool) -> str | None:
         if self.mode == "direct":
@@ -223,16 +207,18 @@ class DocumentWriter(ContextBook):
         lines = []
         for i, s in enumerate(self.plan.sections, 1):
             if compact:
-                lines.append(f"{i}. {s.title} ({s.target_words} words)")
+                lines.append(f"{i}. {s.title} ({s.target_words} {self.rule.label()})")
             else:
-                lines.append(f"{i}. {s.title}: {s.main_point} ({s.target_words} words)")
+                lines.append(f"{i}. {s.title}: {s.main_point} ({s.target_words} {self.rule.label()})")
         notes = f"\n\nWriting notes (keep to them):\n{self.request.notes.strip()}" if self.request.notes.strip() else ""
         text = (
             f"You are writing a long document, one section at a time.\n\nTask: {self.request.instruction.strip()}"
-            f"{notes}\n\nPlan ({self.target_words} words in all):\n" + "\n".join(lines) +
+            f"{notes}\n\nPlan ({self.target_words} {self.rule.label()} in all):\n" + "\n".join(lines) +
             "\n\nWrite only the section you are asked for, as flowing prose that continues from the sections "
             "before it. Do not repeat earlier text and do not write the section's heading."
         )
+        if self.rule.language != "en":
+            text += " " + write_in(self.rule.language)
         if self.fmt.family is Family.LONGWRITER_ZERO:
             text = zero_system(self.request.instruction) + "\n" + text
         return text
@@ -249,11 +235,12 @@ class DocumentWriter(ContextBook):
         section = self.plan.sections[index]
         total = len(self.plan.sections)
         prefix = f"{codex}{note} " if note else codex
-        if has_cjk(self.request.instruction):
+        if self.rule.language == "zh":
             return (f"{prefix}写第{index + 1}/{total}部分：{section.title}。{section.main_point} "
                     f"约{section.target_words}字。")
+        language = f" {write_in(self.rule.language)}" if self.rule.language != "en" else ""
         return (f"{prefix}Write section {index + 1} of {total}, \"{section.title}\": {section.main_point} "
-                f"About {section.target_words} words.")
+                f"About {self.rule.describe(section.target_words)}.{language}")
 
     def _warn(self, message: str, kind: str) -> None:
         self.warnings.append(message)
@@ -285,7 +272,8 @@ class DocumentWriter(ContextBook):
                 planning_started = time.perf_counter()
                 yield from generate_plan(self.backend, self.request.instruction, self.target_words,
                                          notes=self.request.notes, sampling=self.request.sampling,
-                                         cancel=self.cancel, result=plan_result, title=self.title)
+                                         cancel=self.cancel, result=plan_result, title=self.title,
+                                         rule=self.rule)
                 if self.cancel.is_set():
                     yield Cancelled(0)
                     return
@@ -325,20 +313,20 @@ class DocumentWriter(ContextBook):
             yield self._pending_events.pop(0)
 
     def total_words(self) -> int:
-        return sum(count_words(t) for t in self.texts)
+        return sum(self.rule.count(t) for t in self.texts)
 
     def _write_section(self, index: int, section: Section) -> Iterator[Event]:
         resumed = self.texts[index]
         extend = self.resume.extend.get(index) if self.resume is not None else None
         # Writing more of a finished text: the length rules apply to the new words only.
-        base = count_words(resumed) if extend else 0
+        base = self.rule.count(resumed) if extend else 0
         target = max(1, extend if extend else section.target_words)
         turn = _Turn(index, "", [self._text_chunk(resumed)] if resumed else [])
         # A new turn: the previous one is closed (its end-of-turn text follows the reply).
         for previous in self.turns:
             previous.closed = True
         self.turns.append(turn)
-        yield SectionStarted(index, section.title, base + target, count_words(resumed))
+        yield SectionStarted(index, section.title, base + target, self.rule.count(resumed))
         if self._codex is not None:
             view = self._codex.view(index, self.plan.sections, self.texts)
             yield CodexInView(index, tuple(view.names), view.tokens, view.budget,
@@ -346,7 +334,7 @@ class DocumentWriter(ContextBook):
             if notice := self._codex.notice():
                 self._warn(notice, "codex")
                 yield from self._drain()
-        counter = _Counter()
+        counter = self.rule.counter()
         words = counter.set(resumed) - base
         guard = RepetitionGuard(context=self._recent_text(index))
         if resumed:
@@ -486,7 +474,7 @@ class DocumentWriter(ContextBook):
     def _recent_text(self, index: int) -> str:
         return "\n\n".join(self.texts[max(0, index - 3):index])
 
-    def _cut(self, index: int, turn: _Turn, guard: RepetitionGuard, counter: _Counter, at: int) -> Iterator[Event]:
+    def _cut(self, index: int, turn: _Turn, guard: RepetitionGuard, counter: LengthCounter, at: int) -> Iterator[Event]:
         text = self.texts[index]
         keep = len(text) - self._retract_reply(turn, len(text) - at)
         self.texts[index] = text[:keep]
@@ -497,16 +485,19 @@ class DocumentWriter(ContextBook):
         yield TextRetracted(index, len(text) - keep)
         yield from self._drain()
 
-    def _trim_to_sentence(self, index: int, turn: _Turn, counter: _Counter, guard: RepetitionGuard
+    def _trim_to_sentence(self, index: int, turn: _Turn, counter: LengthCounter, guard: RepetitionGuard
                           ) -> Iterator[Event]:
         text = self.texts[index]
-        ends = [m.end() for m in re.finditer(r"[.!?。！？…][\"'”’)\]]*", text)]
+        ends = [m.end() for m in SENTENCE_ENDS.finditer(text)]
         if not ends or ends[-1] < len(text) * 0.8:
             return
         cut = len(text) - ends[-1]
         if cut <= 0:
             return
         removed = self._retract_reply(turn, cut)
+        if removed > cut:  # a token ran across the sentence end: put its first part back
+            turn.reply.append(self._text_chunk(text[len(text) - removed:len(text) - cut]))
+            removed = cut
         self.texts[index] = text[: len(text) - removed]
         guard.truncate(len(self.texts[index]))
         counter.set(self.texts[index])
@@ -526,9 +517,9 @@ class DocumentWriter(ContextBook):
         words = self.total_words()
         generated = sum(c.n_tokens for t in self.turns for c in t.reply)
         if words >= 100 and generated:
-            reply_words = sum(count_words("".join(c.text for c in t.reply)) for t in self.turns)
+            reply_words = sum(self.rule.count("".join(c.text for c in t.reply)) for t in self.turns)
             if reply_words >= 100:
-                self.tokens_per_word = min(4.0, max(1.0, generated / reply_words))
+                self.tokens_per_word = min(MAX_TOKENS_PER_UNIT, max(1.0, generated / reply_words))
 
     def _progress(self, index: int, section_words: int, section_target: int, context_used: int) -> Progress:
         elapsed = time.perf_counter() - self.started
@@ -542,10 +533,10 @@ class DocumentWriter(ContextBook):
         if eta is None:
             eta = remaining_words * self.tokens_per_word / rate if rate > 0 else None
         return Progress(words, self.target_words, index, section_words, section_target, rate, elapsed, eta,
-                        min(context_used, self.n_ctx), self.n_ctx)
+                        min(context_used, self.n_ctx), self.n_ctx, self.rule.unit.value)
 
     def stats(self, text: str) -> dict[str, Any]:
-        words = count_words(text)
+        words = self.rule.count(text)
         elapsed = time.perf_counter() - self.started
         document_tokens = sum(c.n_tokens for t in self.turns for c in t.reply)
         return {
@@ -553,6 +544,10 @@ class DocumentWriter(ContextBook):
             "target_words": self.target_words,
             "target_source": self.target_source,
             "target_phrase": self.target_phrase,
+            "target_read": self.target_read,  # the length the instruction names, before any margin
+            "unit": self.rule.unit.value,  # every count here is in this unit, as readers of the language count
+            "language": self.rule.language,
+            "longbench_words": longbench_words(text),  # LongBench-Write's own count, for its length score
             "length_score": round(length_score(self.target_words, words), 1),
             "mode": self.mode,
             "model": self.backend.info.model,
@@ -580,7 +575,7 @@ class DocumentWriter(ContextBook):
             "repeated_4gram_share": round(repeated_ngram_share(text), 4),
             "warnings": list(self.warnings),
             "sections": [
-                {"title": s.title, "target_words": s.target_words, "words": count_words(t),
+                {"title": s.title, "target_words": s.target_words, "words": self.rule.count(t),
                  "retries": r}
                 for s, t, r in zip(self.plan.sections, self.texts, self.section_retries)
             ],
@@ -591,8 +586,8 @@ def _long_enough(words: int, target: int, text: str) -> bool:
     """Stop here: at a paragraph end near the target, at a sentence end past it, or at the hard limit."""
     return (
         words >= target * HARD_STOP
-        or (words >= target * STOP_AT_SENTENCE and _SENTENCE_END.search(text) is not None)
-        or (words >= target * STOP_AT_PARAGRAPH and _PARAGRAPH_END.search(text) is not None)
+        or (words >= target * STOP_AT_SENTENCE and SENTENCE_END.search(text) is not None)
+        or (words >= target * STOP_AT_PARAGRAPH and PARAGRAPH_END.search(text) is not None)
     )
 
 

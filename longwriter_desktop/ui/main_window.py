@@ -8,6 +8,7 @@ the worker's signals into the panes and the :class:`Draft`.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from importlib import metadata
@@ -41,17 +42,17 @@ from ..app.estimates import installed_times
 from ..app.servers import load_servers
 from ..app.takes import SectionRun, prepare_more, prepare_new_section, prepare_regenerate, section_takes
 from ..engine import events as ev
+from ..engine.counting import LengthRule, Unit
 from ..engine.estimate import ModelTimes
 from ..engine.gguf import read_gguf
 from ..engine.llama_backend import LoadSettings
 from ..engine.plan import Plan, Section, rescale
-from ..engine.words import count_words
 from ..engine.writer import WriteRequest
 from ..errors import LongWriterError, ProjectError
 from ..library import gpu
 from ..library.fit import FitReport, Verdict, current_machine
 from ..library.installed import BUILTIN_ID, InstalledModel, list_installed, resolve_model
-from ..projects.store import ProjectStore
+from ..projects.store import DamagedDatabaseError, ProjectStore, good_backups, restore_backup
 from ..settings import Settings, load_settings
 from ..units import format_duration
 from .background import BackgroundCall
@@ -91,7 +92,9 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setWindowTitle(APP_NAME)
         self.settings = settings or load_settings()
-        self.worker = EngineWorker(self)
+        self.store: ProjectStore | None = None
+        # One store per process, shared with the model worker's autosave (see projects/store.py, "POSIX locks").
+        self.worker = EngineWorker(self, store=lambda: self.store)
         self.downloads = DownloadManager(self)  # its own threads: downloads go on beside writing
         self.backend_report: gpu.BackendReport | None = None
         self.last_fit: FitReport | None = None
@@ -469,11 +472,53 @@ class MainWindow(QMainWindow):
 
     def _open_store(self) -> ProjectStore | None:
         try:
-            return ProjectStore()
+            return ProjectStore.shared()
+        except DamagedDatabaseError as exc:
+            damaged = exc  # `exc` is unbound when the except block ends, before the timer fires
+            QTimer.singleShot(0, lambda: self._offer_restore(damaged))
+            return None
         except ProjectError as exc:
             message = f"{exc} Projects are not saved in this session."
             QTimer.singleShot(0, lambda: self._show_error(message))
             return None
+
+    def _offer_restore(self, damaged: DamagedDatabaseError) -> None:
+        """A damaged or emptied database: restore the newest good backup, or start afresh; both keep the file."""
+        good = good_backups(damaged.path)
+        when = ""
+        if good:
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(good[0].stat().st_mtime))
+        text = (
+            f"The projects database {damaged.path} is damaged ({damaged.detail}). It was left untouched.\n\n"
+            + (f"Restore the newest good backup (from {when})? The damaged file is kept beside it."
+               if good else "There is no backup of it. Set it aside and start with no projects?")
+        )
+        box = QMessageBox(QMessageBox.Icon.Warning, "The projects database is damaged", text,
+                          QMessageBox.StandardButton.NoButton, self)
+        box.setObjectName("damaged-database")
+        restore = box.addButton("Restore the backup", QMessageBox.ButtonRole.AcceptRole) if good else None
+        fresh = box.addButton("Set it aside, start new", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton("Not now", QMessageBox.ButtonRole.RejectRole)
+
+        def answered(button: object) -> None:
+            if button not in (restore, fresh):
+                self.set_status("Projects are not saved in this session.")
+                return
+            try:
+                _moved, restored = restore_backup(damaged.path, good[0] if button is restore else None,
+                                                  new=button is fresh)
+            except (LongWriterError, OSError) as exc:
+                self._show_error(f"The projects database could not be replaced: {exc}")
+                return
+            self.store = self._open_store()
+            self._load_projects()
+            self._update_actions()
+            self.set_status(f"Restored the backup {restored.name}." if restored else
+                            "Started a new projects database.")
+
+        box.buttonClicked.connect(answered)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
 
     def _load_projects(self) -> None:
         """Show the saved projects, most recent first (their text is read when one is opened)."""
@@ -667,8 +712,8 @@ class MainWindow(QMainWindow):
         if draft is None:
             self.strip.set_words(0, 0)
             return
-        words = sum(count_words(r.text) for r in draft.rows)
-        self.strip.set_words(words, draft.planned_words if draft.rows else draft.target_words)
+        words = sum(draft.rule.count(r.text) for r in draft.rows)
+        self.strip.set_words(words, draft.planned_words if draft.rows else draft.target_words, draft.rule.label())
 
     def _update_list_item(self) -> None:
         if self.draft is None:
@@ -911,7 +956,8 @@ class MainWindow(QMainWindow):
             self._show_error(f"Section {index + 1} is not finished yet: write it first (Ctrl+Enter), then "
                              "write more after it.")
             return False
-        dialog = WriteMoreDialog(row.section.title or draft.title, count_words(row.text), draft.mode == "plan", self)
+        dialog = WriteMoreDialog(row.section.title or draft.title, draft.rule.count(row.text), draft.mode == "plan",
+                                 self)
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return False
         more = dialog.request()
@@ -1015,7 +1061,8 @@ class MainWindow(QMainWindow):
         self.set_status(f"{model.model} loaded on {model.device} in {model.load_seconds:.1f} s.")
 
     def _planning_started(self, target_words: int, sections: int) -> None:
-        self.set_status(f"Planning {sections} sections for {target_words:,} words…")
+        unit = self.draft.rule.label() if self.draft else "words"
+        self.set_status(f"Planning {sections} sections for {target_words:,} {unit}…")
 
     def _plan_ready(self, plan: Plan, notes: tuple[str, ...]) -> None:
         if self.draft is None or self._job not in ("plan", "regenerate"):
@@ -1046,7 +1093,7 @@ class MainWindow(QMainWindow):
         self.outline.select(index)  # the outline and the inspector follow the section being written
         self.progress_pane.update_row(index)
         label = f"\u201c{title}\u201d" if title and draft.headings else "the text"
-        more = f", going on from {resumed_words:,} words" if resumed_words else ""
+        more = f", going on from {draft.rule.describe(resumed_words)}" if resumed_words else ""
         self.set_status(f"Writing section {index + 1} of {len(draft.rows)}: {label}{more}.")
 
     def _text_arrived(self, index: int, text: str) -> None:
@@ -1092,7 +1139,7 @@ class MainWindow(QMainWindow):
             return
         self.draft.mark_interrupted()
         if self._job in ("write", "section"):
-            self.set_status(f"Stopped at {words:,} words. Resume (Ctrl+Enter) goes on from here.")
+            self.set_status(f"Stopped at {self.draft.rule.describe(words)}. Resume (Ctrl+Enter) goes on from here.")
         else:
             self.set_status("Planning stopped.")
 
@@ -1100,9 +1147,10 @@ class MainWindow(QMainWindow):
         self.last_done = done
         stats = done.stats
         # The sections' words, as the bar and the outline count them (the stats also count the headings).
-        words = sum(count_words(r.text) for r in self.draft.rows) if self.draft else stats.get("words", 0)
+        rule = self.draft.rule if self.draft else LengthRule(Unit(stats.get("unit", "words")))
+        words = sum(rule.count(r.text) for r in self.draft.rows) if self.draft else stats.get("words", 0)
         self.set_status(
-            f"Done: {words:,} words in {format_duration(stats.get('elapsed_s'))}. "
+            f"Done: {rule.describe(words)} in {format_duration(stats.get('elapsed_s'))}. "
             "Edit the text freely, then Export (Ctrl+E)."
         )
         self.strip.remaining.clear()

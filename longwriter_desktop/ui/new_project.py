@@ -126,15 +126,17 @@ class NewProjectDialog(QDialog):
     def _instruction_changed(self) -> None:
         text = self.instruction.toPlainText()
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(bool(text.strip()))
+        guess = target_from_instruction(text)
+        # Words, or characters where readers of the language count characters (Chinese, Japanese, 字数).
+        self.words.setSuffix(f" {guess.unit.value}")
         if self._words_touched:
             return
-        guess = target_from_instruction(text)
         self._setting_words = True
-        self.words.setValue(guess.words)
+        self.words.setValue(guess.aim)
         self._setting_words = False
         self._update_time()
         if guess.found:
-            self.words_hint.setText(f'Read from the instruction: "{guess.phrase}".')
+            self.words_hint.setText(f"Read from the instruction: {guess.describe()}.")
         else:
             self.words_hint.setText(
                 "The instruction names no length: the default applies. Type a number to choose."

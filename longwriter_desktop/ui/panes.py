@@ -23,9 +23,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..engine.counting import LengthRule
 from ..engine.events import Progress
 from ..engine.plan import MIN_SECTION_WORDS, Section
-from ..engine.words import count_words
 from ..units import format_duration
 from .draft import DONE, INTERRUPTED, PENDING, WRITING, Draft, SectionRow
 
@@ -190,9 +190,10 @@ class PlanPane(QGroupBox):
         if wanted and abs(total - wanted) > max(50, wanted * 0.1):
             note = "  (the plan differs from the requested length; the plan's targets are what is written)"
         time_text = self.time_estimate(total) if self.time_estimate else ""
+        unit = self._draft.rule.label()
         self.total_label.setText(
-            f"Plan: {len(self._draft.rows)} sections, {total:,} words in all; "
-            f"requested {wanted:,} words.{note}" + (f"\n{time_text}" if time_text else "")
+            f"Plan: {len(self._draft.rows)} sections, {total:,} {unit} in all; "
+            f"requested {wanted:,} {unit}.{note}" + (f"\n{time_text}" if time_text else "")
         )
 
     # -- editing -------------------------------------------------------------------------------------
@@ -352,7 +353,7 @@ class ProgressPane(QGroupBox):
         self.sections.setRowCount(len(rows))
         for i in range(len(rows)):
             self.update_row(i)
-        words = sum(count_words(r.text) for r in rows)
+        words = sum(draft.rule.count(r.text) for r in rows) if draft else 0
         self.set_overall(
             words, draft.planned_words if draft and rows else (draft.target_words if draft else 0)
         )
@@ -365,7 +366,8 @@ class ProgressPane(QGroupBox):
             return
         self.overall.setRange(0, max(1, target))
         self.overall.setValue(min(words, max(1, target)))
-        self.overall.setFormat(f"{words:,} of {target:,} words")
+        unit = self._draft.rule.label() if self._draft else "words"
+        self.overall.setFormat(f"{words:,} of {target:,} {unit}")
 
     def update_row(self, index: int, words: int | None = None) -> None:
         if self._draft is None or not 0 <= index < len(self._draft.rows):
@@ -373,7 +375,7 @@ class ProgressPane(QGroupBox):
         row = self._draft.rows[index]
         title = row.section.title or "The whole text"
         if words is None:
-            words = count_words(row.text)
+            words = self._draft.rule.count(row.text)
         values = (
             f"{index + 1}. {title}",
             STATUS_TEXT[row.status],
@@ -486,7 +488,7 @@ class OutputPane(QGroupBox):
         self.setTitle("Text (being written)" if writing else "Text (editable)")
 
     def set_words(self, words: int) -> None:
-        self.word_count.setText(f"{words:,} words")
+        self.word_count.setText(getattr(self, "rule", LengthRule()).describe(words))
 
     def update_word_count(self) -> None:
         text = self.editor.toPlainText()
@@ -496,4 +498,4 @@ class OutputPane(QGroupBox):
             else ("" if text.startswith("# ") else text)
         )
         lines = [line for line in body.splitlines() if not line.startswith("## ")]
-        self.set_words(count_words("\n".join(lines)))
+        self.set_words(getattr(self, "rule", LengthRule()).count("\n".join(lines)))

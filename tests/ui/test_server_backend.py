@@ -12,7 +12,7 @@ from pytestqt.qtbot import QtBot
 
 from longwriter_desktop.app import keys
 from longwriter_desktop.app.servers import load_servers
-from longwriter_desktop.engine.words import count_words
+from longwriter_desktop.engine.counting import count as count_words  # as the app counts (readers' count)
 from longwriter_desktop.projects.store import ProjectStore
 from longwriter_desktop.ui.main_window import MainWindow
 from longwriter_desktop.ui.model_manager import SERVERS_TAB, ModelManagerDialog
