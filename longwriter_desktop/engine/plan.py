@@ -218,7 +218,17 @@ def rescale(plan: Plan, target_words: int) -> Plan:
         rounded = [max(MIN_SECTION_WORDS, int(round(r / 10.0)) * 10) for r in raw]
         if remaining >= MIN_SECTION_WORDS * len(free):
             diff = remaining - sum(rounded)
-            rounded[rounded.index(max(rounded))] += diff
+            largest_first = sorted(range(len(rounded)), key=lambda i: -rounded[i])
+            if diff > 0:
+                rounded[largest_first[0]] += diff
+            # An excess (the minimum lifted small sections) comes off the largest sections, none below the minimum;
+            # there is room, since remaining >= the minimum for every section.
+            for i in largest_first:
+                if diff >= 0:
+                    break
+                take = min(-diff, rounded[i] - MIN_SECTION_WORDS)
+                rounded[i] -= take
+                diff += take
         for section, words in zip(free, rounded):
             section.target_words = max(1, words)
     return Plan(sections)

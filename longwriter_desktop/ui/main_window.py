@@ -1028,7 +1028,7 @@ class MainWindow(QMainWindow):
         self.plan_action.setEnabled(not busy and draft is not None and draft.mode == "plan")
         self.plan_action.setText("Regenerate plan" if draft is not None and draft.rows else "Plan")
         self.write_action.setEnabled(not busy and draft is not None and bool(draft.rows))
-        self.write_action.setText("Resume" if draft is not None and draft.resumable else "Write")
+        self.write_action.setText("Resume" if draft is not None and draft.resumable and not busy else "Write")
         self.write_action.setIconText(self.write_action.text())
         self.stop_action.setEnabled(busy)
         self.export_action.setEnabled(not busy and draft is not None and draft.started)
@@ -1090,6 +1090,7 @@ class MainWindow(QMainWindow):
         draft.rows[index].status = WRITING
         self.document.ensure_section(draft, index)
         self.outline.update_row(index)
+        self.outline.select(index)  # the outline and the inspector follow the section being written
         self.progress_pane.update_row(index)
         label = f"\u201c{title}\u201d" if title and draft.headings else "the text"
         more = f", going on from {draft.rule.describe(resumed_words)}" if resumed_words else ""
