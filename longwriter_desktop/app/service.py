@@ -67,12 +67,16 @@ def resolve_project(instruction: str, target_words: int | None, mode: str, title
     """
     if mode not in MODES:
         raise InputError(f"Unknown mode '{mode}': use auto, direct or plan.")
-    target = target_words or target_from_instruction(instruction).aim
-    if target <= 0:
+    if not target_words:
+        guess = target_from_instruction(instruction)
+        if guess.problem:
+            raise InputError(f"{guess.problem} Say in the instruction how long it should be, or set the length.")
+        target_words = guess.aim
+    if target_words <= 0:
         raise InputError("The target length must be a positive number of words.")
     if mode == "auto":
-        mode = "direct" if _trained(choice, backend) and target <= DIRECT_MAX_WORDS else "plan"
-    return Resolved(title or document_title(instruction), target, mode)
+        mode = "direct" if _trained(choice, backend) and target_words <= DIRECT_MAX_WORDS else "plan"
+    return Resolved(title or document_title(instruction), target_words, mode)
 
 
 def one_pass_section(title: str, instruction: str, target_words: int) -> Section:

@@ -24,7 +24,7 @@ from ..engine import events as ev
 from ..engine.backend import Backend, Sampling
 from ..engine.estimate import estimate_document, profile_for_backend
 from ..engine.plan import Plan, PlanResult, generate_plan, load_plan
-from ..engine.target import MAX_WORDS, target_from_instruction
+from ..engine.target import MAX_WORDS, MIN_WORDS, target_from_instruction
 from ..engine.writer import ResumeState, WriteRequest
 from ..errors import InputError
 from ..export.atomic_file import write_atomically
@@ -102,7 +102,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     export.set_defaults(func=cmd_export)
 
 
-MIN_WORDS = 10
 SEED_MAX = 2**32 - 1  # llama.cpp's seeds are 32-bit
 
 
@@ -142,8 +141,8 @@ def _check_target(args: argparse.Namespace) -> None:
     """A length asked for in the instruction that no document can have is refused before any work starts."""
     if args.words is None:
         guess = target_from_instruction(args.prompt)
-        if getattr(guess, "problem", ""):
-            raise InputError(f"{guess.problem} Say how long it should be, or give --words N.")  # type: ignore[attr-defined]
+        if guess.problem:
+            raise InputError(f"{guess.problem} Say how long it should be, or give --words N.")
 
 
 def _notes(args: argparse.Namespace) -> str:

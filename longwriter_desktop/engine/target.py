@@ -20,6 +20,7 @@ WORDS_PER_PAGE = 250  # a standard double-spaced manuscript page
 CHARACTERS_PER_PAGE = {"ja": 400, "zh": 500}  # a Japanese manuscript sheet (原稿用紙) holds 400
 WORDS_PER_PARAGRAPH = 120
 CHARACTERS_PER_PARAGRAPH = 250
+MIN_WORDS = 10
 MAX_WORDS = 100_000
 AT_LEAST_MARGIN = 1.05  # "at least N": aim a little past N, so sentence-end stops land above it
 AT_MOST_MARGIN = 0.93  # "no more than N": aim under N, so a section's overshoot stays within it
@@ -34,6 +35,8 @@ class TargetGuess:
     bound: str = "about"  # "about", "at least", "at most" or "range"
     low: int = 0
     high: int = 0
+    # Set when the instruction names a length no document can have ("a 0-word story"): one plain sentence.
+    problem: str = ""
 
     @property
     def aim(self) -> int:
@@ -335,11 +338,16 @@ def target_from_instruction(instruction: str, default: int = DEFAULT_WORDS) -> T
     """The requested length and its unit (words, or characters for 字/文字/자/знаков), or the default."""
     language = detect_language(instruction)
     best: tuple[tuple[bool, int], TargetGuess] | None = None
+    problem = ""
     for c in _candidates(instruction):
         low, unit = _in_unit(c.low, c.kind, language)
         high, _ = _in_unit(c.high, c.kind, language)
         middle = int(round((low + high) / 2))
-        if not 10 <= middle <= MAX_WORDS:
+        if not MIN_WORDS <= middle <= MAX_WORDS:
+            if not problem:
+                asked = instruction[c.start:c.end].strip()
+                problem = (f'The instruction asks for {middle:,} {unit.value} ("{asked}"), '
+                           f"but a document can be {MIN_WORDS:,} to {MAX_WORDS:,} {unit.value} long.")
             continue
         phrase = instruction[c.start:c.end].strip()
         for bound, pattern in _QUALIFIERS_BEFORE if c.bound != "range" else ():
@@ -355,4 +363,4 @@ def target_from_instruction(instruction: str, default: int = DEFAULT_WORDS) -> T
     if best is not None:
         return best[1]
     unit = default_unit(language)
-    return TargetGuess(default, False, "the instruction names no length; the default applies", unit)
+    return TargetGuess(default, False, "the instruction names no length; the default applies", unit, problem=problem)

@@ -49,6 +49,10 @@ def test_a_new_project_gets_title_target_and_mode_once(store: ProjectStore) -> N
         "direct", "Tea", "A short note on tea.", 300)
     with pytest.raises(InputError):
         service.resolve_project("x", 100, "fast", choice=choice)
+    # A length no document can have is refused in one sentence, for the window and the command line alike.
+    with pytest.raises(InputError, match=r"asks for 0 words .* 10 to 100,000 words long"):
+        service.resolve_project("Write a 0-word poem.", None, "auto", choice=choice)
+    assert service.resolve_project("Write a 0-word poem.", 200, "plan", choice=choice).target_words == 200
 
 
 def test_a_server_project_records_where_its_key_comes_from_never_the_key(store: ProjectStore) -> None:

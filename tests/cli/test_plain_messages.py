@@ -49,6 +49,9 @@ def _no_projects() -> bool:
     (["write", "--prompt-file", "/no/such/prompt.txt"], "does not exist"),
     (["write", "x", "--prompt-file", "/no/such/prompt.txt"], "not both"),
     (["write"], "The prompt is empty"),
+    (["write", "Write a 0-word story about cats."], 'asks for 0 words ("0-word")'),
+    (["write", "Write a 999999999-word story."], "asks for 999,999,999 words"),
+    (["write", "写一篇不少于0字的文章。"], "asks for 0 characters"),
 ])
 def test_bad_input_is_one_plain_line_with_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch, args: list[str], words: str) -> None:
