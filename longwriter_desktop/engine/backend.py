@@ -81,6 +81,13 @@ class GenerationRequest:
     allow_end: Callable[[], bool] | None = None
     grammar: str | None = None  # GBNF text
     cancel: CancelToken | None = None
+    # A no-repeat-n-gram control: called before each token is sampled, it gives the words that would repeat an
+    # n-gram of the document if written next, and whether the next token starts a word without a space.
+    # Backends that sample locally push down the tokens that start these words by ``avoid_penalty``.
+    avoid: Callable[[], tuple[frozenset[str], bool]] | None = None
+    avoid_penalty: float = 0.0
+    # The same control for servers, which take one static bias per request: words the document over-uses.
+    avoid_words: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
