@@ -34,9 +34,9 @@ from .events import (
     TextRetracted,
     Warning,
 )
-from .plan import Plan, PlanResult, Section, generate_plan, rescale
+from .plan import Plan, PlanResult, Section, document_phrase, generate_plan, rescale, whole_phrase
 from .prompts import Family, has_cjk, zero_system
-from .repetition import RepetitionGuard, repeated_ngram_share
+from .repetition import NgramBan, RepetitionGuard, TextChecks, overused_words, repeated_ngram_share
 from .target import target_from_instruction
 from .words import count_words, length_score
 
@@ -48,7 +48,10 @@ STOP_AT_PARAGRAPH = 0.97
 STOP_AT_SENTENCE = 1.0
 HARD_STOP = 1.08
 MAX_REPETITION_CUTS = 4
-MAX_CALLS_PER_SECTION = 12
+MAX_CHECK_CUTS = 8  # echoed or drifting sentences cut in one section before it is left as it is
+MAX_CALLS_PER_SECTION = 16
+NO_REPEAT_PENALTY = 12.0  # logits taken off the tokens that would repeat a 4-gram of the document
+SUMMARY_WORDS = 45
 PROGRESS_INTERVAL = 0.25
 
 _SENTENCE_END = re.compile(r"[.!?。！？…][\"'”’)\]]*\s*$")
@@ -87,16 +90,21 @@ def resolve_mode(mode: str, backend: Backend, target_words: int) -> str:
 
 
 def document_title(instruction: str) -> str:
-    """A working title from the instruction (the user can rename the project)."""
+    """A working title from the instruction, a whole phrase (the user can rename the project)."""
     text = re.sub(r"\s+", " ", instruction).strip()
     if has_cjk(text):
-        return text[:30]
-    text = re.sub(r"^(please\s+)?(write|draft|compose|create)\s+(me\s+)?(an?\s+|the\s+)?", "", text,
-                  flags=re.IGNORECASE)
-    text = re.sub(r"^[\d,.]+[\s-]*(k\s*)?[\s-]*(words?|pages?)[\s-]*", "", text, flags=re.IGNORECASE)
-    text = text.split(".")[0]
-    words = text.split()
-    title = " ".join(words[:10])
+        body = re.sub(r"^(请)?(帮我)?(写|撰写|创作|起草)(一篇|一份|一个|一部|篇)?", "", text)
+        body = re.sub(r"^(不少于|至少|约|大约)?[\d,，]+\s*字(左右)?的?|^[一二三四五六七八九十百千万两]+字(左右)?的?", "", body)
+        parts = [p.strip() for p in re.split(r"[，,。；;！!？?]", body) if p.strip()]
+        if not parts:
+            return "未命名"
+        title = parts[0]
+        if len(parts) > 1 and len(title) <= 4:  # "文章，介绍…": the genre alone says little
+            title = re.sub(r"^(介绍|讲述|描写|关于|探讨|分析|说明|讲)", "", parts[1]) or title
+        return title[:30]
+    phrase = document_phrase(text)
+    phrase = re.sub(r",?\s+in (?:\w+ )?(?:chapters|parts|sections)$", "", phrase)
+    title = whole_phrase(phrase.rstrip(".!?"), 12)
     return (title[:1].upper() + title[1:]) if title else "Untitled"
 
 
@@ -125,6 +133,9 @@ class _Turn:
     user_text: str
     reply: list[_Chunk] = field(default_factory=list)  # what the model sees of this section's text
     closed: bool = False
+    # Text the model sees before the section's own (its heading, so a small model continues a document);
+    # never part of the section's text, never retracted.
+    lead: _Chunk | None = None
 
 
 class _Counter:
@@ -192,6 +203,12 @@ class DocumentWriter:
         self.generation_seconds = 0.0
         self.repetition_cuts = 0
         self.repetition_retries = 0
+        self.echo_cuts = 0
+        self.drift_cuts = 0
+        self.cut_tokens = 0
+        self.summaries: dict[int, str] = {}
+        self.handed_on: list[int] = []
+        self.ngram_ban = NgramBan()
         self.context_drops = 0
         self.tokens_per_word = self._initial_tokens_per_word()
         self.started = time.perf_counter()
@@ -232,38 +249,54 @@ class DocumentWriter:
             return _Chunk(text, tokens, len(tokens))
         return _Chunk(text, [], self.backend.count_tokens(text))
 
+    def _plain(self) -> bool:
+        return self.fmt.family is Family.PLAIN
+
     def _system_text(self, compact: bool) -> str | None:
         if self.mode == "direct":
             return zero_system(self.request.instruction) if self.fmt.family is Family.LONGWRITER_ZERO else None
+        if self._plain():
+            return self.title  # a base model continues a document: its title, then section by section
+        zh = has_cjk(self.request.instruction)
         lines = []
         for i, s in enumerate(self.plan.sections, 1):
-            if compact:
-                lines.append(f"{i}. {s.title} ({s.target_words} words)")
-            else:
-                lines.append(f"{i}. {s.title}: {s.main_point} ({s.target_words} words)")
-        notes = f"\n\nWriting notes (keep to them):\n{self.request.notes.strip()}" if self.request.notes.strip() else ""
-        text = (
-            f"You are writing a long document, one section at a time.\n\nTask: {self.request.instruction.strip()}"
-            f"{notes}\n\nPlan ({self.target_words} words in all):\n" + "\n".join(lines) +
-            "\n\nWrite only the section you are asked for, as flowing prose that continues from the sections "
-            "before it. Do not repeat earlier text and do not write the section's heading."
-        )
+            lines.append(f"{i}. {s.title}" if compact else f"{i}. {s.title}: {s.main_point}")
+        notes = self.request.notes.strip()
+        if zh:
+            text = (f"写作任务：{self.request.instruction.strip()}" + (f"\n\n写作要求：\n{notes}" if notes else "")
+                    + f"\n\n《{self.title}》的提纲：\n" + "\n".join(lines))
+        else:
+            text = (f"Task: {self.request.instruction.strip()}" + (f"\n\nWriting notes:\n{notes}" if notes else "")
+                    + f"\n\nOutline of \"{self.title}\":\n" + "\n".join(lines))
         if self.fmt.family is Family.LONGWRITER_ZERO:
             text = zero_system(self.request.instruction) + "\n" + text
         return text
 
     def _user_text(self, index: int, note: str = "") -> str:
+        """The request for one section: the instruction and the section's own main point come last, nearest
+        to where the model writes, and nothing in it speaks of sections or word counts (small models echo it)."""
         if self.mode == "direct":
             notes = f"\n\nWriting notes:\n{self.request.notes.strip()}" if self.request.notes.strip() else ""
             return f"{self.request.instruction.strip()}{notes}"
         section = self.plan.sections[index]
-        total = len(self.plan.sections)
-        prefix = f"{note} " if note else ""
-        if has_cjk(self.request.instruction):
-            return (f"{prefix}写第{index + 1}/{total}部分：{section.title}。{section.main_point} "
-                    f"约{section.target_words}字。")
-        return (f"{prefix}Write section {index + 1} of {total}, \"{section.title}\": {section.main_point} "
-                f"About {section.target_words} words.")
+        if self._plain():
+            return section.title
+        prefix = f"{note}\n\n" if note else ""
+        instruction = self.request.instruction.strip()
+        if section.main_point.strip() == instruction:
+            return f"{prefix}{instruction}"  # one section: the instruction says it all
+        first = index == 0
+        if has_cjk(instruction):
+            lead = "先写" if first else "接着写"
+            return f"{prefix}{instruction}\n\n{lead}“{section.title}”：{section.main_point}"
+        lead = "Begin with" if first else "Go on with"
+        return f"{prefix}{instruction}\n\n{lead} \"{section.title}\": {section.main_point}"
+
+    def _lead_text(self, index: int) -> str:
+        """The section's heading, written for the model as the start of its answer."""
+        if self.mode == "direct" or self._plain():
+            return ""
+        return f"{self.plan.sections[index].title}\n\n"
 
     def _build_head(self) -> None:
         bos = self.backend.bos_tokens() if self.backend.tokenizes else []
@@ -287,17 +320,31 @@ class DocumentWriter:
         if first_kept and self.dropped_sections:
             note = self._omitted_note()
         chunks = [self._chunk(self.fmt.user_turn(self._user_text(turn.index, note)))]
+        if turn.lead is not None:
+            chunks.append(turn.lead)
         chunks.extend(turn.reply)
         if turn.closed:
             chunks.append(self._chunk(self.fmt.end_of_turn) if self.fmt.end_of_turn else _Chunk("", [], 0))
         return chunks
 
     def _omitted_note(self) -> str:
-        first, last = self.dropped_sections[0] + 1, self.dropped_sections[-1] + 1
-        span = f"{first}" if first == last else f"{first}-{last}"
-        if has_cjk(self.request.instruction):
-            return f"（第{span}部分已写完，为节省篇幅此处省略，内容见计划。）"
-        return f"(Sections {span} are written and left out here to save space; the plan sums them up.)"
+        """What the model keeps of sections that left its view: a short summary of each."""
+        zh = has_cjk(self.request.instruction)
+        lines = []
+        for i in self.dropped_sections:
+            summary = self.summaries.get(i) or self._summary(i)
+            title = self.plan.sections[i].title
+            lines.append(f"{title}：{summary}" if zh else f"{title}: {summary}")
+        if self._plain():
+            return ""
+        head = "前文提要：" if zh else "Earlier in the text:"
+        return head + "\n" + "\n".join(lines)
+
+    def _summary(self, index: int) -> str:
+        """A short summary of a written section, taken from its own sentences (the main point where too short)."""
+        summary = extract_summary(self.texts[index], self.plan.sections[index].main_point, SUMMARY_WORDS)
+        self.summaries[index] = summary
+        return summary
 
     def _prompt_chunks(self) -> list[_Chunk]:
         chunks = list(self._head)
@@ -429,10 +476,43 @@ class DocumentWriter:
     def total_words(self) -> int:
         return sum(count_words(t) for t in self.texts)
 
+    def _hand_on(self, index: int) -> None:
+        """Move the document's shortfall or surplus so far onto the sections not yet written.
+
+        Finished and locked sections keep their targets; the rest share what the document still needs (the
+        headings count as the document's words too) in proportion to their own targets, so the document lands
+        on its length even when a section stops short or runs over.
+        """
+        open_ = [i for i in range(index, len(self.plan.sections))
+                 if not self.finished[i] and not self.plan.sections[i].locked]
+        if not open_ or self.mode == "direct":
+            return
+        written = sum(count_words(t) for i, t in enumerate(self.texts) if i not in open_)
+        headings = count_words(render_document(self.title, Plan([replace(s) for s in self.plan.sections]),
+                                               [""] * len(self.plan.sections)))
+        locked_open = sum(s.target_words for i, s in enumerate(self.plan.sections)
+                          if i >= index and not self.finished[i] and s.locked)
+        need = self.target_words - headings - written - locked_open
+        planned = sum(self.plan.sections[i].target_words for i in open_)
+        if planned <= 0 or need == planned:
+            return
+        need = max(len(open_) * 10, need)
+        scale = need / planned
+        share = [max(10, round(self.plan.sections[i].target_words * scale)) for i in open_]
+        share[-1] += need - sum(share)
+        for i, words in zip(open_, share):
+            self.plan.sections[i].target_words = max(10, words)
+        if index not in self.handed_on and open_[0] == index and abs(scale - 1) > 0.01:
+            self.handed_on.append(index)
+
     def _write_section(self, index: int, section: Section) -> Iterator[Event]:
+        self._hand_on(index)
         target = max(1, section.target_words)
         resumed = self.texts[index]
         turn = _Turn(index, "", [self._text_chunk(resumed)] if resumed else [])
+        lead = self._lead_text(index)
+        if lead:
+            turn.lead = self._chunk(lead)
         # A new turn: the previous one is closed (its end-of-turn text follows the reply).
         for previous in self.turns:
             previous.closed = True
@@ -441,13 +521,19 @@ class DocumentWriter:
         counter = _Counter()
         words = counter.set(resumed)
         guard = RepetitionGuard(context=self._recent_text(index))
+        checks = TextChecks(self.request.instruction, "\n".join(
+            f"{s.title} {s.main_point}" for s in self.plan.sections) + "\n" + self.request.notes)
+        ban = self.ngram_ban
+        ban.start(resumed)
         if resumed:
             guard.feed(resumed)
+            checks.feed(resumed)
         sampling = self.request.sampling
         minimum = math.ceil(target * SECTION_MIN)
         thinking = _ThinkingFilter() if self.fmt.thinking else None
         calls = 0
         retries = 0
+        check_cuts = 0
         stopped_for_length = False
         while not stopped_for_length and calls < MAX_CALLS_PER_SECTION:
             if self.cancel.is_set():
@@ -468,6 +554,9 @@ class DocumentWriter:
             def allow_end(minimum: int = minimum, current_words: list[int] = current_words) -> bool:
                 return current_words[0] >= minimum
 
+            def avoid(index: int = index) -> tuple[frozenset[str], bool]:
+                return ban.banned(self.texts[index])
+
             request = GenerationRequest(
                 prompt=prompt,
                 max_tokens=max_tokens,
@@ -475,9 +564,14 @@ class DocumentWriter:
                 stop=self.fmt.stops,
                 allow_end=allow_end,
                 cancel=stop,
+                avoid=avoid if NO_REPEAT_PENALTY > 0 else None,
+                avoid_penalty=NO_REPEAT_PENALTY,
+                avoid_words=() if self.backend.tokenizes else tuple(overused_words(
+                    "\n\n".join(self.texts[max(0, index - 4):index + 1]))),
             )
             finish: Finish | None = None
             loop_at: int | None = None
+            cut_kind = "repetition"
             self._call_started = 0.0
             call_tokens = 0
             for item in self.backend.generate(request):
@@ -504,6 +598,10 @@ class DocumentWriter:
                 words = counter.set(self.texts[index])
                 current_words[0] = words
                 loop_at = guard.feed(self.texts[index])
+                if loop_at is None:
+                    found = checks.feed(self.texts[index])
+                    if found is not None:
+                        loop_at, cut_kind = found
                 if loop_at is not None:
                     stop.set()
                     yield TextDelta(index, text_piece)
@@ -521,13 +619,26 @@ class DocumentWriter:
             self._call_tokens = 0
             if finish is not None:
                 self._account(finish)
-            log.debug("section %d call %d: %s, %d words of %d, max_tokens %d, prompt %d, loop at %s", index + 1,
-                      calls, finish.reason.value if finish else "closed", words, target, max_tokens, size, loop_at)
+            log.debug("section %d call %d: %s, %d words of %d, max_tokens %d, prompt %d, %s at %s", index + 1,
+                      calls, finish.reason.value if finish else "closed", words, target, max_tokens, size,
+                      cut_kind, loop_at)
             if self.cancel.is_set():
                 return
             if loop_at is not None:
-                yield from self._cut(index, turn, guard, counter, loop_at)
+                yield from self._cut(index, turn, guard, counter, loop_at, checks, cut_kind)
                 words = counter.set(self.texts[index])
+                if cut_kind != "repetition":
+                    check_cuts += 1
+                    if cut_kind == "echo":
+                        self.echo_cuts += 1
+                    else:
+                        self.drift_cuts += 1
+                    if check_cuts > MAX_CHECK_CUTS:
+                        self._warn(f"Section {index + 1} kept drifting from the task; it ends early.", "repetition")
+                        yield from self._drain()
+                        break
+                    sampling = replace(sampling, temperature=min(1.0, max(sampling.temperature, 0.6)))
+                    continue
                 retries += 1
                 self.repetition_cuts += 1
                 if retries == 1:
@@ -556,12 +667,15 @@ class DocumentWriter:
                 self._append_continuation(turn, index)
         self.section_retries[index] = retries
         if words < target * 0.85:
-            self._warn(f"Section {index + 1} ended at {words} of {target} words.", "length")
+            self._warn(f"Section {index + 1} ended at {words} of {target} words; the rest is handed on to the "
+                       "sections after it.", "length")
         yield from self._drain()
         self.finished[index] = True
         turn.closed = True
+        self.ngram_ban.add_document("\n\n" + self.texts[index])
+        summary = self._summary(index)
         self._update_tokens_per_word()
-        yield SectionFinished(index, section.title, words, target, self.texts[index], retries)
+        yield SectionFinished(index, section.title, words, target, self.texts[index], retries, summary=summary)
         yield self._progress(index, words, target, self._prompt()[1])
 
     def _hide_earlier_sections(self, current: _Turn) -> Iterator[Event]:
@@ -585,13 +699,20 @@ class DocumentWriter:
     def _recent_text(self, index: int) -> str:
         return "\n\n".join(self.texts[max(0, index - 3):index])
 
-    def _cut(self, index: int, turn: _Turn, guard: RepetitionGuard, counter: _Counter, at: int) -> Iterator[Event]:
+    def _cut(self, index: int, turn: _Turn, guard: RepetitionGuard, counter: _Counter, at: int,
+             checks: TextChecks | None = None, kind: str = "repetition") -> Iterator[Event]:
         text = self.texts[index]
+        removed_tokens = sum(c.n_tokens for c in turn.reply)
         keep = len(text) - self._retract_reply(turn, len(text) - at)
+        self.cut_tokens += max(0, removed_tokens - sum(c.n_tokens for c in turn.reply))
         self.texts[index] = text[:keep]
         guard.truncate(keep)
+        self.ngram_ban.truncate(keep)
+        if checks is not None:
+            checks.truncate(keep)
         counter.set(self.texts[index])
-        self._warn(f"Section {index + 1}: a loop was cut ({len(text) - keep} characters); writing on with another "
+        what = {"repetition": "a loop", "echo": "a sentence about the task", "drift": "text off the subject"}[kind]
+        self._warn(f"Section {index + 1}: {what} was cut ({len(text) - keep} characters); writing on with another "
                    "seed.", "repetition")
         yield TextRetracted(index, len(text) - keep)
         yield from self._drain()
@@ -618,9 +739,12 @@ class DocumentWriter:
         cut = len(text) - ends[-1]
         if cut <= 0:
             return
+        before = sum(c.n_tokens for c in turn.reply)
         removed = self._retract_reply(turn, cut)
+        self.cut_tokens += max(0, before - sum(c.n_tokens for c in turn.reply))
         self.texts[index] = text[: len(text) - removed]
         guard.truncate(len(self.texts[index]))
+        self.ngram_ban.truncate(len(self.texts[index]))
         counter.set(self.texts[index])
         yield TextRetracted(index, removed)
 
@@ -656,6 +780,7 @@ class DocumentWriter:
 
     def stats(self, text: str) -> dict[str, Any]:
         words = count_words(text)
+        kept = self.backend.count_tokens(text) if text.strip() else 0
         elapsed = time.perf_counter() - self.started
         document_tokens = sum(c.n_tokens for t in self.turns for c in t.reply)
         return {
@@ -688,13 +813,45 @@ class DocumentWriter:
             "repetition_cuts": self.repetition_cuts,
             "repetition_retries": self.repetition_retries,
             "repeated_4gram_share": round(repeated_ngram_share(text), 4),
+            "echo_cuts": self.echo_cuts,
+            "drift_cuts": self.drift_cuts,
+            "cut_tokens": self.cut_tokens,
+            "generated_tokens_per_kept": round(self.completion_tokens / kept, 3) if kept else 0.0,
+            "kept_tokens": kept,
+            "handed_on_from": [i + 1 for i in self.handed_on],
             "warnings": list(self.warnings),
             "sections": [
                 {"title": s.title, "target_words": s.target_words, "words": count_words(t),
-                 "retries": r}
-                for s, t, r in zip(self.plan.sections, self.texts, self.section_retries)
+                 "retries": r, "summary": self.summaries.get(i, "")}
+                for i, (s, t, r) in enumerate(zip(self.plan.sections, self.texts, self.section_retries))
             ],
         }
+
+
+def extract_summary(text: str, main_point: str, max_words: int = SUMMARY_WORDS) -> str:
+    """A short summary of a section from its own sentences: its opening and the one closest to its main point."""
+    sentences = [m.group(0).strip() for m in re.finditer(r"[^.!?。！？\n]+[.!?。！？]?", text) if m.group(0).strip()]
+    sentences = [x for x in sentences if count_words(x) >= 4]
+    if not sentences:
+        return main_point.strip()
+    keys = {w[:5] for w in re.findall(r"[^\W\d_]+", main_point.lower()) if len(w) > 3}
+    chars = set(re.findall(r"[\u4e00-\u9fff]", main_point))
+
+    def score(sentence: str) -> int:
+        own = {w[:5] for w in re.findall(r"[^\W\d_]+", sentence.lower()) if len(w) > 3}
+        return len(own & keys) + len(set(re.findall(r"[\u4e00-\u9fff]", sentence)) & chars)
+
+    picked = [0]
+    best = max(range(1, len(sentences)), key=lambda i: score(sentences[i]), default=None)
+    if best is not None:
+        picked.append(best)
+    summary = " ".join(sentences[i] for i in picked)
+    if has_cjk(summary):
+        return summary[: max_words * 2]
+    words = summary.split()
+    if len(words) > max_words:
+        summary = " ".join(words[:max_words]).rstrip(",;:") + "…"
+    return summary
 
 
 def _long_enough(words: int, target: int, text: str) -> bool:

@@ -217,6 +217,8 @@ class ProjectRecorder:
             "seconds": round(self._clock() - self._section_started, 3),
             "tokens_per_second": round(self._tokens_per_second, 2),
         }
+        if event.summary:
+            stats["summary"] = event.summary  # what the model keeps of the section once its text leaves the view
         self._store.finish_take(self._take_id, text=final, stats=stats)
         if final.strip() != streamed.strip():
             self._store.log(self.project_id, "section", f"section {event.index + 1}: the final text differs "

@@ -23,6 +23,7 @@ class SectionRow:
     section: Section
     text: str = ""
     status: str = PENDING
+    summary: str = ""  # what the model keeps in view of the section once its text leaves the context
 
 
 @dataclass

@@ -233,6 +233,7 @@ class MainWindow(QMainWindow):
         w.textArrived.connect(self._text_arrived)
         w.textRetracted.connect(self._text_retracted)
         w.sectionFinished.connect(self._section_finished)
+        w.sectionSummarized.connect(self._section_summarized)
         w.progressChanged.connect(self._progress_changed)
         w.warned.connect(self._warned)
         w.failed.connect(self._failed)
@@ -298,9 +299,11 @@ class MainWindow(QMainWindow):
             status = record.status if record.status in STATUS_NAMES else "pending"
             if status == WRITING:
                 status = INTERRUPTED
+            take = self.store.get_take(record.chosen_take_id) if record.chosen_take_id else None
             rows.append(
                 SectionRow(
-                    Section(title, record.main_point, record.target_words, record.locked), text, status
+                    Section(title, record.main_point, record.target_words, record.locked), text, status,
+                    str(take.stats.get("summary", "")) if take is not None else "",
                 )
             )
         draft.rows = rows
@@ -613,6 +616,12 @@ class MainWindow(QMainWindow):
             return
         self.draft.rows[index].status = DONE
         self.progress_pane.update_row(index, words)
+
+    def _section_summarized(self, index: int, summary: str) -> None:
+        if self.draft is None or index >= len(self.draft.rows):
+            return
+        self.draft.rows[index].summary = summary
+        self.progress_pane.update_row(index)
 
     def _progress_changed(self, progress: ev.Progress) -> None:
         self.progress_pane.show_progress(progress)
