@@ -12,6 +12,8 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("HF_HUB_DISABLE_XET", "1")
+# The scripted backend (longwriter_desktop/testing/scripted.py) refuses to run unless this is set.
+os.environ.setdefault("LONGWRITER_SCRIPTED_BACKEND", "1")
 
 import huggingface_hub.constants
 
