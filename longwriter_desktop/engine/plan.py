@@ -562,6 +562,9 @@ def plan_problems(plan: Plan, instruction: str) -> dict[int, str]:
     """Sections whose title fails the checks, or whose title or main point repeats an earlier one."""
     problems: dict[int, str] = {}
     count = len(plan.sections)
+    topic = _content_words(instruction)  # every main point may name the subject: compare what else they say
+    points = [" ".join(w for w in section.main_point.split() if not (_content_words(w) & topic))
+              for section in plan.sections]
     for i, section in enumerate(plan.sections):
         problem = title_problem(section.title, instruction, i, count)
         if problem is None:
@@ -571,7 +574,7 @@ def plan_problems(plan: Plan, instruction: str) -> dict[int, str]:
                         other.title, section.title, 0.75):
                     problem = "repeats an earlier title"
                     break
-                if _similar(other.main_point, section.main_point, 0.7):
+                if _similar(points[j], points[i], 0.7):
                     problem = "its main point repeats an earlier one"
                     break
         if problem is None and len(section.main_point.split()) < 3 and not has_cjk(section.main_point):

@@ -818,7 +818,7 @@ class DocumentWriter:
             "cut_tokens": self.cut_tokens,
             "generated_tokens_per_kept": round(self.completion_tokens / kept, 3) if kept else 0.0,
             "kept_tokens": kept,
-            "handed_on_from": [i + 1 for i in self.handed_on],
+            "sections_retargeted": [i + 1 for i in self.handed_on],
             "warnings": list(self.warnings),
             "sections": [
                 {"title": s.title, "target_words": s.target_words, "words": count_words(t),
