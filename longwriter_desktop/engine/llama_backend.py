@@ -342,12 +342,12 @@ class LlamaBackend:
 
     def _choose_format(self, override: Family | None, file_name: str) -> PromptFormat:
         family = override or detect_family(self.header.metadata, file_name)
-        if override is None and not self.header.chat_template and family in FORMAT_MARKERS:
-            # Without a template, a chat format is used only where its markers are the model's own tokens.
-            if not all(len(self.tokenize(marker, special=True)) == 1 for marker in FORMAT_MARKERS[family]):
-                log.info("%s has no chat template and no %s tokens: prompting it as a base model", file_name,
-                         family.value)
-                family = Family.PLAIN
+        # Without a template, a chat format is used only where its markers are the model's own tokens.
+        if override is None and not self.header.chat_template and family in FORMAT_MARKERS and not all(
+                len(self.tokenize(marker, special=True)) == 1 for marker in FORMAT_MARKERS[family]):
+            log.info("%s has no chat template and no %s tokens: prompting it as a base model", file_name,
+                     family.value)
+            family = Family.PLAIN
         if family is Family.TEMPLATE:
             template = self.header.chat_template
             if template:

@@ -402,7 +402,8 @@ def subject_of(instruction: str) -> str:
     """The instruction's subject as a short phrase ("a lighthouse keeper who receives letters")."""
     text = re.sub(r"\s+", " ", instruction).strip()
     if has_cjk(text):
-        parts = [p for p in re.split(r"[，,。；;：:]", re.sub(r"^(请)?(写|撰写|创作)(一篇|一份|一个|一部)?", "", text)) if p]
+        body = re.sub(r"^(请)?(写|撰写|创作)(一篇|一份|一个|一部)?", "", text)
+        parts = [p for p in re.split(r"[，,。；;：:]", body) if p]
         parts = [re.sub(r"^\d+\s*字(左右)?的?|^[一二三四五六七八九十百千万两]+字的?", "", p) for p in parts]
         parts = [re.sub(r"^(介绍|讲述|描写|关于|探讨|分析|说明|讲)", "", p) for p in parts if p]
         best = max(parts[1:] or parts, key=len) if parts else ""
@@ -460,6 +461,7 @@ def kind_outline(instruction: str, target_words: int, count: int) -> Plan:
     kind = text_kind(instruction)
     items = (KIND_OUTLINES_ZH if zh else KIND_OUTLINES_EN)[kind]
     subject = subject_of(instruction)
+    picked: list[tuple[str, str]]
     if count <= 1:
         picked = [items[0]]
     elif count <= len(items):
@@ -476,17 +478,17 @@ def kind_outline(instruction: str, target_words: int, count: int) -> Plan:
     else:
         # More sections than this kind's outline has: borrow the other kinds' middle sections first.
         pool = KIND_OUTLINES_ZH if zh else KIND_OUTLINES_EN
-        middle = list(items[1:-1])
+        borrowed: list[tuple[str, str]] = list(items[1:-1])
         for other, others in pool.items():
             if other != kind:
-                middle += [item for item in others[1:-1] if item[0] not in {t for t, _ in middle}
-                           and not _INTRO.search(item[0]) and not _OUTRO.search(item[0])]
+                borrowed += [item for item in others[1:-1] if item[0] not in {t for t, _ in borrowed}
+                             and not _INTRO.search(item[0]) and not _OUTRO.search(item[0])]
         lead = _AGAIN_ZH if zh else _AGAIN_EN
         rounds = []
         extra = count - 2
         for i in range(extra):
-            title, point = middle[i % len(middle)]
-            round_ = i // len(middle)
+            title, point = borrowed[i % len(borrowed)]
+            round_ = i // len(borrowed)
             if round_:
                 title = f"{lead[(round_ - 1) % len(lead)]}{title if zh else title[0].lower() + title[1:]}"
             rounds.append((title, point))
@@ -696,7 +698,8 @@ def plan_instruction(instruction: str, target_words: int, count: int, notes: str
         text = (
             f"Make a writing plan for this task: {instruction}\n\nThe text is about {target_words} words in "
             f"{count} sections. Give each section a short title of two to six words, its main point in one "
-            f"sentence, and its word count, one section per line, in this form: {form}\nEach section covers a different aspect of the "
+            f"sentence, and its word count, one section per line, in this form: {form}\nEach section covers a "
+            f"different aspect of the "
             f"task, in the order the text should run; no two are alike. The task again: {instruction}"
         )
     if notes.strip():
@@ -808,8 +811,8 @@ def generate_plan(
         problems = len(plan_problems(plan, instruction)) + abs(len(plan.sections) - count)
         if best is None or problems < best_problems:
             best, best_problems = plan, problems
-        if problems == 0:
-            break
+        if problems == 0 or (attempt == 0 and problems <= count // 3 and len(plan.sections) == count):
+            break  # nothing wrong, or little enough for the repair to fix without another plan's tokens
         if attempt == 0:
             yield Warning("The plan did not pass the checks (repeated, broken or misplaced titles); asking the "
                           "model once more.", kind="plan")

@@ -215,7 +215,8 @@ _ECHO_EN = re.compile(
     r"|\b(?:i|we) (?:will|shall|am going to|are going to|'ll|’ll) (?:now )?(?:write|continue|describe|discuss|cover)\b"
     r"|\b(?:this|next|previous|following|current|preceding) sections?\b|\bin the (?:first|last|next|previous) section\b"
     r"|\bsections? (?:\d+|one|two|three|four|five|six|seven|eight|nine|ten)\b"
-    r"|\b(?:in|of) this (?:article|essay|report|guide|post|chapter|text|piece|document),? (?:we|i|you) (?:will|'ll|’ll)\b"
+    r"|\b(?:in|of) this (?:article|essay|report|guide|post|chapter|text|piece|document),? (?:we|i|you) "
+    r"(?:will|'ll|’ll)\b"
     r"|\bthis (?:chapter|paragraph|part|article|essay|text|piece|document) (?:will|provides|explores|discusses|covers|"
     r"describes|focuses|examines|outlines|introduces|is about|aims)\b"
     r"|\b\d[\d,]*[- ]?words?\b|\bword (?:count|limit|target)\b|\bwords? long\b"
@@ -227,7 +228,8 @@ _ECHO_EN = re.compile(
     r"|^(?:sure|certainly|of course|okay|ok)\b[,!.]|^(?:go on with|begin with|continue with)\b",
     re.IGNORECASE,
 )
-_ECHO_ZH = re.compile(r"本部分|本节|这一部分|这部分|本章将|字数|写作计划|第[0-9一二三四五六七八九十]+部分|你被要求|要点[:：]|"
+_ECHO_ZH = re.compile(r"本部分|本节|这一部分|这部分|本章将|字数|写作计划|第[0-9一二三四五六七八九十]+部分|你被要求|"
+                      r"要点[:：]|"
                       r"以下是|下面是.{0,6}(部分|内容)")
 _HEADING_LINE = re.compile(r"^\s*(?:#{1,6}\s|\*\*[^*\n]{1,80}\*\*\s*$|(?:section|part|chapter|paragraph)\s+\d+\b|"
                            r"(?:title|main point|word count|words)\s*[:：])", re.IGNORECASE)
@@ -274,7 +276,7 @@ _COMMON = {
     "that", "this", "with", "from", "have", "will", "they", "their", "there", "about", "which", "would", "what",
     "when", "were", "your", "them", "then", "than", "been", "into", "more", "some", "also", "like", "just", "over",
     "such", "very", "most", "many", "much", "each", "only", "other", "these", "those", "make", "made", "write",
-    "words", "word", "section", "about", "could", "should", "while", "where", "after", "before", "because", "being",
+    "words", "word", "section", "could", "should", "while", "where", "after", "before", "because", "being",
 }
 
 
@@ -296,7 +298,7 @@ class TextChecks:
     def truncate(self, length: int) -> None:
         self._checked = min(self._checked, length)
         self._last_key_end = min(self._last_key_end, length)
-        if self._last_key_end == length or length == 0:
+        if length in (self._last_key_end, 0):
             self._since_key = 0
 
     def feed(self, text: str) -> tuple[int, str] | None:

@@ -94,7 +94,8 @@ def document_title(instruction: str) -> str:
     text = re.sub(r"\s+", " ", instruction).strip()
     if has_cjk(text):
         body = re.sub(r"^(请)?(帮我)?(写|撰写|创作|起草)(一篇|一份|一个|一部|篇)?", "", text)
-        body = re.sub(r"^(不少于|至少|约|大约)?[\d,，]+\s*字(左右)?的?|^[一二三四五六七八九十百千万两]+字(左右)?的?", "", body)
+        length = r"^(不少于|至少|约|大约)?[\d,，]+\s*字(左右)?的?|^[一二三四五六七八九十百千万两]+字(左右)?的?"
+        body = re.sub(length, "", body)
         parts = [p.strip() for p in re.split(r"[，,。；;！!？?]", body) if p.strip()]
         if not parts:
             return "未命名"
@@ -625,7 +626,7 @@ class DocumentWriter:
             if self.cancel.is_set():
                 return
             if loop_at is not None:
-                yield from self._cut(index, turn, guard, counter, loop_at, checks, cut_kind)
+                yield from self._cut(index, turn, guard, counter, loop_at, checks=checks, kind=cut_kind)
                 words = counter.set(self.texts[index])
                 if cut_kind != "repetition":
                     check_cuts += 1
@@ -699,7 +700,7 @@ class DocumentWriter:
     def _recent_text(self, index: int) -> str:
         return "\n\n".join(self.texts[max(0, index - 3):index])
 
-    def _cut(self, index: int, turn: _Turn, guard: RepetitionGuard, counter: _Counter, at: int,
+    def _cut(self, index: int, turn: _Turn, guard: RepetitionGuard, counter: _Counter, at: int, *,
              checks: TextChecks | None = None, kind: str = "repetition") -> Iterator[Event]:
         text = self.texts[index]
         removed_tokens = sum(c.n_tokens for c in turn.reply)
