@@ -106,3 +106,23 @@ class Cancelled(Event):
 class Done(Event):
     text: str
     stats: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CodexInView(Event):
+    """The story-bible entries a section's prompt holds, and the budget they use."""
+
+    index: int
+    names: tuple[str, ...]
+    tokens: int
+    budget: int
+    left_out: tuple[str, ...] = ()  # mentioned, but over the budget
+
+
+@dataclass(frozen=True)
+class ConsistencyWarning(Warning):
+    """A finished section disagrees with the story bible (a misspelt or mixed-up name)."""
+
+    index: int = 0
+    sentence: str = ""
+    entry: str = ""

@@ -155,30 +155,54 @@ class _LogWriter(io.TextIOBase):
         return len(text)
 
 
+def cpu_has_amx() -> bool:
+    """True on x86 CPUs with AMX tiles (Sapphire Rapids and later Xeons), from /proc/cpuinfo (Linux)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                if line.startswith("flags"):
+                    return "amx_int8" in line.split()
+    except OSError:
+        pass
+    return False
+
+
 @contextlib.contextmanager
-def _load_progress(llama_cpp: Any, progress: Callable[[float], bool] | None) -> Iterator[None]:
-    """Give the model params a progress callback: the Llama constructor builds them itself."""
-    if progress is None:
+def model_params(llama_cpp: Any, progress: Callable[[float], bool] | None = None) -> Iterator[None]:
+    """Adjust the model params the Llama constructor builds itself: a progress callback, and no AMX.
+
+    On a Xeon with AMX, llama.cpp 0.3.36's AMX weight buffers (its "extra buffer types") crash with a
+    segfault in ggml_backend_amx_mul_mat as soon as a prompt of a few dozen tokens is evaluated (checked on
+    a 2-core Intel Xeon VM: a 150-token prompt on the built-in model). Without them the weights stay in the
+    plain CPU buffers, which work everywhere.
+    """
+    callback = None
+    if progress is not None:
+
+        def on_progress(fraction: float, _data: ctypes.c_void_p) -> bool:
+            try:
+                return bool(progress(float(fraction)))
+            except Exception:  # a failing observer must not abort the load
+                log.exception("load progress observer failed")
+                return True
+
+        callback = llama_cpp.llama_progress_callback(on_progress)
+    no_amx = cpu_has_amx()
+    if callback is None and not no_amx:
         yield
         return
-
-    def on_progress(fraction: float, _data: ctypes.c_void_p) -> bool:
-        try:
-            return bool(progress(float(fraction)))
-        except Exception:  # a failing observer must not abort the load
-            log.exception("load progress observer failed")
-            return True
-
-    callback = llama_cpp.llama_progress_callback(on_progress)
     module = llama_cpp.llama_cpp
     original = module.llama_model_default_params
 
-    def params_with_progress() -> Any:
+    def adjusted() -> Any:
         params = original()
-        params.progress_callback = callback
+        if callback is not None:
+            params.progress_callback = callback
+        if no_amx and hasattr(params, "use_extra_bufts"):
+            params.use_extra_bufts = False
         return params
 
-    module.llama_model_default_params = params_with_progress
+    module.llama_model_default_params = adjusted
     try:
         yield
     finally:
@@ -231,7 +255,7 @@ class LlamaBackend:
             kwargs["flash_attn"] = True
         started = time.perf_counter()
         try:
-            with _LOAD_LOCK, _load_progress(llama_cpp, progress), contextlib.redirect_stderr(_LogWriter()):
+            with _LOAD_LOCK, model_params(llama_cpp, progress), contextlib.redirect_stderr(_LogWriter()):
                 self._llm = llama_cpp.Llama(**kwargs)
         except (ValueError, RuntimeError, OSError) as exc:
             raise ModelError(

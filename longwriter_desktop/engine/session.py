@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 from ..errors import InputError, ModelError
-from ..library.fit import FitReport, Machine, ModelShape, Verdict, check_fit
+from ..library.fit import FitReport, Machine, ModelShape, Verdict, check_fit, lighter_kv_fit
 from ..library.gguf import GGUFInfo, read_gguf
 from ..library.installed import resolve_model
 from .backend import Backend
 from .llama_backend import LlamaBackend, LoadSettings, choose_n_ctx, parse_gpu_layers
 from .prompts import Family
+
+log = logging.getLogger(__name__)
 
 
 def load_settings_from_args(args: argparse.Namespace) -> LoadSettings:
@@ -25,16 +29,31 @@ def load_settings_from_args(args: argparse.Namespace) -> LoadSettings:
         gpu_layers=getattr(args, "gpu_layers", "auto") or "auto",
         threads=getattr(args, "threads", None),
         family=family,
+        kv_type=getattr(args, "kv_type", None) or "f16",
     )
 
 
 def load_fit(header: GGUFInfo, settings: LoadSettings, machine: Machine) -> FitReport:
-    """The fit check for loading a model with these settings (the same context and GPU layers as the load)."""
+    """The fit check for loading a model with these settings (the same context and GPU layers as the load).
+
+    Where an f16 KV cache won't fit and a q8_0 one would, the report is for q8_0: :func:`fitted_settings`
+    then loads with it.
+    """
     layers = parse_gpu_layers(settings.gpu_layers)
-    return check_fit(ModelShape.from_header(header), machine,
-                     context=choose_n_ctx(settings.n_ctx, header.context_length), kv_type=settings.kv_type,
-                     gpu_layers=None if layers == "auto" else -1 if layers == "all" else int(layers),
-                     flash_attn=settings.flash_attn or settings.kv_type != "f16")
+    shape = ModelShape.from_header(header)
+    report = check_fit(shape, machine,
+                       context=choose_n_ctx(settings.n_ctx, header.context_length), kv_type=settings.kv_type,
+                       gpu_layers=None if layers == "auto" else -1 if layers == "all" else int(layers),
+                       flash_attn=settings.flash_attn or settings.kv_type != "f16")
+    return lighter_kv_fit(report, shape)
+
+
+def fitted_settings(settings: LoadSettings, report: FitReport | None) -> LoadSettings:
+    """The settings with the KV-cache type the fit check chose (q8_0 where f16 would not fit)."""
+    if report is None or report.kv_type.value == settings.kv_type:
+        return settings
+    log.info("loading with a %s KV cache: %s", report.kv_type.value, report.notes[-1] if report.notes else "")
+    return replace(settings, kv_type=report.kv_type.value, flash_attn=True)
 
 
 def load_local(model: str | None, settings: LoadSettings,
@@ -55,6 +74,7 @@ def load_local(model: str | None, settings: LoadSettings,
         report = load_fit(header, settings, machine) if machine is not None else None
         if report is not None and report.verdict is Verdict.WONT_FIT:
             raise ModelError(f"{report.explanation} To load it anyway, use --force (or confirm in the app).")
+        settings = fitted_settings(settings, report)
     return LlamaBackend(installed.path, settings, model_id=installed.id, progress=progress, header=header)
 
 

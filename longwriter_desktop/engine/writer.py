@@ -22,8 +22,11 @@ from typing import Any
 
 from ..errors import GenerationError, InputError
 from .backend import Backend, Finish, FinishReason, GenerationRequest, Sampling, StopSignal
+from .codex import Codex, SectionCodex
 from .events import (
     Cancelled,
+    CodexInView,
+    ConsistencyWarning,
     Done,
     Event,
     PlanReady,
@@ -67,6 +70,7 @@ class WriteRequest:
     plan: Plan | None = None
     sampling: Sampling = field(default_factory=Sampling)
     title: str | None = None
+    codex: Codex | None = None  # the story bible: entries shown per section, optional consistency pass
 
 
 @dataclass
@@ -221,6 +225,9 @@ class DocumentWriter:
         self._call_started = 0.0
         self._call_tokens = 0
         self._section_tokens = 0  # tokens of finished section calls (the rate's numerator)
+        codex = request.codex
+        self._codex = SectionCodex(codex, request.instruction, has_cjk(request.instruction), self.n_ctx) \
+            if codex is not None and codex.entries else None
 
     # -- tokens and prompt pieces ----------------------------------------------------------------------
 
@@ -276,13 +283,18 @@ class DocumentWriter:
     def _user_text(self, index: int, note: str = "") -> str:
         """The request for one section: the instruction and the section's own main point come last, nearest
         to where the model writes, and nothing in it speaks of sections or word counts (small models echo it)."""
+        # The codex block opens the section's own user turn: everything before it (the head with the plan, the
+        # earlier sections) stays a cached prefix, and the block's tokens are evaluated once, with the turn.
+        # In the system part, any section whose entries differ would re-evaluate the whole document.
+        codex = self._codex.block(index, self.plan.sections, self.texts) if self._codex else ""
+        codex = f"{codex}\n\n" if codex else ""
         if self.mode == "direct":
             notes = f"\n\nWriting notes:\n{self.request.notes.strip()}" if self.request.notes.strip() else ""
-            return f"{self.request.instruction.strip()}{notes}"
+            return f"{codex}{self.request.instruction.strip()}{notes}"
         section = self.plan.sections[index]
         if self._plain():
             return section.title
-        prefix = f"{note}\n\n" if note else ""
+        prefix = f"{codex}{note}\n\n" if note else codex
         instruction = self.request.instruction.strip()
         if section.main_point.strip() == instruction:
             return f"{prefix}{instruction}"  # one section: the instruction says it all
@@ -519,6 +531,10 @@ class DocumentWriter:
             previous.closed = True
         self.turns.append(turn)
         yield SectionStarted(index, section.title, target, count_words(resumed))
+        if self._codex is not None:
+            view = self._codex.view(index, self.plan.sections, self.texts)
+            yield CodexInView(index, tuple(view.names), view.tokens, view.budget,
+                              tuple(e.name for e in view.left_out))
         counter = _Counter()
         words = counter.set(resumed)
         guard = RepetitionGuard(context=self._recent_text(index))
@@ -677,6 +693,10 @@ class DocumentWriter:
         summary = self._summary(index)
         self._update_tokens_per_word()
         yield SectionFinished(index, section.title, words, target, self.texts[index], retries, summary=summary)
+        for issue in self._codex.check(index, self.plan.sections, self.texts) if self._codex else ():
+            message = f"Section {index + 1}: {issue.message} In: \"{issue.sentence}\""
+            self.warnings.append(message)
+            yield ConsistencyWarning(message, "consistency", index, issue.sentence, issue.entry)
         yield self._progress(index, words, target, self._prompt()[1])
 
     def _hide_earlier_sections(self, current: _Turn) -> Iterator[Event]:

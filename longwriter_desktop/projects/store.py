@@ -110,6 +110,26 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """,
         "CREATE INDEX run_log_by_project ON run_log(project_id, id)",
     ),
+    # The story bible (codex_store.py): aliases and changes are JSON lists.
+    (
+        """
+        CREATE TABLE codex_entries (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('character', 'place', 'object', 'term', 'fact', 'style')),
+            name TEXT NOT NULL,
+            aliases TEXT NOT NULL DEFAULT '[]',
+            description TEXT NOT NULL DEFAULT '',
+            notes TEXT NOT NULL DEFAULT '',
+            mode TEXT NOT NULL DEFAULT 'mentioned' CHECK (mode IN ('always', 'mentioned', 'never')),
+            changes TEXT NOT NULL DEFAULT '[]',
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL
+        )
+        """,
+        "CREATE INDEX codex_by_project ON codex_entries(project_id, position)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -69,7 +69,7 @@ def test_recommended_context_shrinks_with_the_ram() -> None:
     model = entry("longwriter-llama3.1-8b-q4_k_m")
     big = fit.fit_catalog_entry(model, BIG, flash_attn=True)
     mid = fit.fit_catalog_entry(model, LAPTOP_16, flash_attn=True)
-    small = fit.fit_catalog_entry(model, LAPTOP_8, flash_attn=True)
+    small = fit.fit_catalog_entry(model, LAPTOP_8, flash_attn=True, lighter_kv=False)
     assert big.recommended_context == 32_768
     assert mid.recommended_context is not None and small.recommended_context is not None
     assert 32_768 >= mid.recommended_context > small.recommended_context >= fit.MIN_CONTEXT
@@ -96,6 +96,26 @@ def test_a_model_too_big_for_the_machine_gets_no_context() -> None:
     assert report.verdict is fit.Verdict.WONT_FIT
     assert report.recommended_context is None
     assert "smaller model" in report.explanation
+
+
+def test_q8_0_is_picked_where_f16_would_not_fit_and_q8_0_would() -> None:
+    model = entry("longwriter-llama3.1-8b-q4_k_m")
+    shape = fit.ModelShape.from_catalog(model)
+    # RAM between the two estimates at 32k tokens: f16 (4 GiB of KV cache) won't fit, q8_0 (~2.1 GiB) will.
+    f16 = fit.estimate_memory(shape, 32_768, flash_attn=True).total_bytes
+    q8 = fit.estimate_memory(shape, 32_768, kv_type=fit.KVType.Q8_0, flash_attn=True).total_bytes
+    ram = int((f16 + q8) / 2 / fit.RAM_TIGHT)
+    machine = fit.Machine(ram_total=ram, ram_available=ram)
+    plain = fit.fit_catalog_entry(model, machine, context=32_768, flash_attn=True, lighter_kv=False)
+    assert plain.verdict is fit.Verdict.WONT_FIT and plain.kv_type is fit.KVType.F16
+    picked = fit.fit_catalog_entry(model, machine, context=32_768, flash_attn=True)
+    assert picked.kv_type is fit.KVType.Q8_0 and picked.flash_attn
+    assert picked.verdict is not fit.Verdict.WONT_FIT
+    assert "q8_0 cache is used" in picked.explanation
+    roomy = fit.fit_catalog_entry(model, BIG, context=32_768)
+    assert roomy.kv_type is fit.KVType.F16, "f16 stays wherever it fits"
+    hopeless = fit.fit_catalog_entry(entry("longwriter-zero-32b-q4_k_m"), LAPTOP_8)
+    assert hopeless.kv_type is fit.KVType.F16, "nothing is switched when q8_0 would not fit either"
 
 
 def test_glm_recommendation_is_capped_at_32k_not_its_advertised_million() -> None:
