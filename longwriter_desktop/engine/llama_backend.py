@@ -353,9 +353,9 @@ class LlamaBackend:
             shortest = min(2, len(word))
             for size in range(shortest, len(word) + 1):
                 piece = word[:size]
+                # Bare pieces too: after a whole word, gluing the banned word on ("toinspire") is no way out.
                 ids.extend(spaced.get(piece, ()))
-                if at_boundary:
-                    ids.extend(bare.get(piece, ()))
+                ids.extend(bare.get(piece, ()))
             cached = np.array(sorted(set(ids)), dtype=np.intc)
             if len(self._word_tokens) > 50_000:
                 self._word_tokens.clear()

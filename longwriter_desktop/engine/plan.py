@@ -553,6 +553,9 @@ def title_problem(title: str, instruction: str, index: int, count: int) -> str |
         return "a number the instruction does not have"
     if _TASK_WORDS.search(text):
         return "talks about the task"
+    if re.search(r"\bby (?:dr\.? |mr\.? |mrs\.? |ms\.? )?[A-Z][a-z]+$", text, re.IGNORECASE) and \
+            re.search(r"[A-Z][a-z]+$", text):
+        return "a byline"
     if _INTRO.search(text) and index != 0:
         return "an introduction placed mid-way"
     if _OUTRO.search(text) and index != count - 1:
@@ -560,13 +563,18 @@ def title_problem(title: str, instruction: str, index: int, count: int) -> str |
     return None
 
 
-def plan_problems(plan: Plan, instruction: str) -> dict[int, str]:
-    """Sections whose title fails the checks, or whose title or main point repeats an earlier one."""
+def plan_problems(plan: Plan, instruction: str, *, subject: bool = False) -> dict[int, str]:
+    """Sections whose title fails the checks, or whose title or main point repeats an earlier one; with
+    ``subject`` (a model's plan), also sections that share no word with the instruction."""
     problems: dict[int, str] = {}
     count = len(plan.sections)
     topic = _content_words(instruction)  # every main point may name the subject: compare what else they say
     points = [" ".join(w for w in section.main_point.split() if not (_content_words(w) & topic))
               for section in plan.sections]
+    # A plan none of whose sections shares a word with the instruction is about something else. (Single
+    # sections may well not: a guide's "Riding in the rain" is on its subject without saying "bicycle".)
+    off_subject = subject and bool(topic) and count > 1 and not any(
+        _content_words(f"{s.title} {s.main_point}") & topic for s in plan.sections)
     for i, section in enumerate(plan.sections):
         problem = title_problem(section.title, instruction, i, count)
         if problem is None:
@@ -581,6 +589,8 @@ def plan_problems(plan: Plan, instruction: str) -> dict[int, str]:
                     break
         if problem is None and len(section.main_point.split()) < 3 and not has_cjk(section.main_point):
             problem = "no real main point"
+        if problem is None and off_subject:
+            problem = "off the subject"
         if problem is not None:
             problems[i] = problem
     return problems
@@ -605,7 +615,7 @@ def repair(plan: Plan, instruction: str, target_words: int, count: int) -> tuple
     if len(sections) != count:
         notes.append(f"the model gave {len(sections)} sections; {count} were asked for")
     fixed = Plan(sections[:count]) if sections else Plan([])
-    problems = plan_problems(fixed, instruction)
+    problems = plan_problems(fixed, instruction, subject=True)
     if not fixed.sections or len(problems) > len(fixed.sections) // 3:
         kind = text_kind(instruction)
         notes.append(f"the model's plan did not hold together; an outline for a {kind} was used instead: "
@@ -662,7 +672,7 @@ def plan_grammar(count: int) -> str:
 
     The line form reads like prose, which small models follow far better than JSON. A title is made of
     whole words (a capital only at a word's start, numbers as words of their own) and ends where the model
-    ends it, after at most 12 words: no title is cut mid-word at a character count.
+    ends it, after at most 10 words: no title is cut mid-word at a character count.
     """
     lines = ["root ::= " + " ".join(f"s{i}" for i in range(1, count + 1))]
     lines += [
@@ -670,7 +680,7 @@ def plan_grammar(count: int) -> str:
         for i in range(1, count + 1)
     ]
     lines += [
-        'title ::= tfirst (tsep tword){0,11}',
+        'title ::= tfirst (tsep tword){0,9}',
         'tfirst ::= upper lower{0,17} | upper{2,5} | cjk{1,16}',
         'tword ::= letter lower{0,17} | upper{2,5} | digit{1,4} | cjk{1,16}',
         'tsep ::= " " | ", " | ": " | " & "',
@@ -808,7 +818,7 @@ def generate_plan(
             if finish.reason is FinishReason.CANCELLED:
                 return
         plan = parse_generated_plan(text)
-        problems = len(plan_problems(plan, instruction)) + abs(len(plan.sections) - count)
+        problems = len(plan_problems(plan, instruction, subject=True)) + abs(len(plan.sections) - count)
         if best is None or problems < best_problems:
             best, best_problems = plan, problems
         if problems == 0 or (attempt == 0 and problems <= count // 3 and len(plan.sections) == count):

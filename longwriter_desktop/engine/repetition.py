@@ -225,7 +225,9 @@ _ECHO_EN = re.compile(
     r"|\b(?:my|the given|the above) (?:task|instructions?|prompt)\b|\b(?:the|your) (?:writing )?prompt\b"
     r"|\bas an ai\b|\blanguage model\b|\bhere (?:is|are) (?:the|a|an|my|your) (?:section|text|essay|story|draft|"
     r"continuation|article|report|guide|post|rewrite)\b"
-    r"|^(?:sure|certainly|of course|okay|ok)\b[,!.]|^(?:go on with|begin with|continue with)\b",
+    r"|^(?:sure|certainly|of course|okay|ok)\b[,!.]|^(?:go on with|begin with|continue with)\b"
+    r"|\b(?:i|we) (?:have )?(?:made|added|changed|removed|rewrote|revised|edited|corrected|replaced|kept)\b.{0,80}"
+    r"\b(?:the text|sentences?|grammar|clarity|punctuation|commas?|hyphen|colon|semicolon|version|wording)\b",
     re.IGNORECASE,
 )
 _ECHO_ZH = re.compile(r"本部分|本节|这一部分|这部分|本章将|字数|写作计划|第[0-9一二三四五六七八九十]+部分|你被要求|"
@@ -287,8 +289,11 @@ class TextChecks:
     cut, where kind is "echo" or "drift".
     """
 
-    def __init__(self, instruction: str, subject_text: str, *, drift_words: int = 160) -> None:
+    def __init__(self, instruction: str, subject_text: str, *, drift_words: int = 160,
+                 other_titles: list[str] | None = None) -> None:
         self.script = script_of(instruction) or "latin"
+        # A line that names another section of the plan is the plan copied into the text.
+        self._titles = {" ".join(re.findall(r"[^\W\d_]+", t.lower())) for t in other_titles or () if t.strip()}
         self.keys = _stems(instruction + "\n" + subject_text)
         self.drift_words = drift_words
         self._checked = 0  # characters of text whose sentences were checked
@@ -311,7 +316,7 @@ class TextChecks:
             self._checked = end
             lead = len(sentence) - len(sentence.lstrip())
             at = start + lead
-            if is_echo(sentence):
+            if is_echo(sentence) or self._names_a_section(sentence):
                 return at, "echo"
             script = script_of(sentence)
             letters = sum(1 for ch in sentence if ch.isalpha())
@@ -327,6 +332,14 @@ class TextChecks:
                         self._since_key = 0
                         return self._last_key_end + (len(text[self._last_key_end:]) -
                                                      len(text[self._last_key_end:].lstrip())), "drift"
+
+
+    def _names_a_section(self, sentence: str) -> bool:
+        if not self._titles:
+            return False
+        head = re.split(r"[:：.\n]", re.sub(r"^\s*(?:\d+[.)]|[-*•])\s*", "", sentence), maxsplit=1)[0]
+        words = " ".join(re.findall(r"[^\W\d_]+", head.lower()))
+        return bool(words) and words in self._titles
 
 
 def _count(text: str) -> int:

@@ -37,7 +37,7 @@ from .events import (
     TextRetracted,
     Warning,
 )
-from .plan import Plan, PlanResult, Section, document_phrase, generate_plan, rescale, whole_phrase
+from .plan import Plan, PlanResult, Section, document_phrase, generate_plan, rescale, text_kind, whole_phrase
 from .prompts import Family, has_cjk, zero_system
 from .repetition import NgramBan, RepetitionGuard, TextChecks, overused_words, repeated_ngram_share
 from .target import target_from_instruction
@@ -270,12 +270,15 @@ class DocumentWriter:
         for i, s in enumerate(self.plan.sections, 1):
             lines.append(f"{i}. {s.title}" if compact else f"{i}. {s.title}: {s.main_point}")
         notes = self.request.notes.strip()
+        # Small models copy a numbered outline into the text as a list; models trained to write long (LongWriter)
+        # use it to pace themselves. Each section's own request carries its main point either way.
+        outline = self.fmt.longwriter_trained or bool(getattr(self.backend, "longwriter_trained", False))
         if zh:
             text = (f"写作任务：{self.request.instruction.strip()}" + (f"\n\n写作要求：\n{notes}" if notes else "")
-                    + f"\n\n《{self.title}》的提纲：\n" + "\n".join(lines))
+                    + (f"\n\n《{self.title}》的提纲：\n" + "\n".join(lines) if outline else ""))
         else:
             text = (f"Task: {self.request.instruction.strip()}" + (f"\n\nWriting notes:\n{notes}" if notes else "")
-                    + f"\n\nOutline of \"{self.title}\":\n" + "\n".join(lines))
+                    + (f"\n\nOutline of \"{self.title}\":\n" + "\n".join(lines) if outline else ""))
         if self.fmt.family is Family.LONGWRITER_ZERO:
             text = zero_system(self.request.instruction) + "\n" + text
         return text
@@ -538,8 +541,10 @@ class DocumentWriter:
         counter = _Counter()
         words = counter.set(resumed)
         guard = RepetitionGuard(context=self._recent_text(index))
-        checks = TextChecks(self.request.instruction, "\n".join(
-            f"{s.title} {s.main_point}" for s in self.plan.sections) + "\n" + self.request.notes)
+        others = [s.title for i, s in enumerate(self.plan.sections) if i != index]
+        checks = TextChecks(self.request.instruction, f"{self.title}\n{section.title}\n{section.main_point}\n"
+                            f"{self.request.notes}", other_titles=others,
+                            drift_words=260 if text_kind(self.request.instruction) == "story" else 180)
         ban = self.ngram_ban
         ban.start(resumed)
         if resumed:

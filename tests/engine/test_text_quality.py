@@ -25,6 +25,7 @@ BROKEN_TITLES = [
     "The Bumblebee's Communication: Bees' Song 14",
     "Short story about a cartographer who maps a city that",
     "Write about 400 words on the garden",
+    "A Community Health Initiative That Will Change the World by Dr Maria",
     "",
 ]
 
@@ -128,6 +129,8 @@ ECHOES = [
     "## The first bike tour",
     "In this article, we will explore the history of tea.",
     "本部分将介绍茶的历史。",
+    "I made a few changes to the text to improve the clarity and grammar.",
+    "I added a comma after the word to separate the two clauses.",
 ]
 
 
@@ -151,6 +154,12 @@ def test_checks_cut_an_echo_at_its_sentence_start() -> None:
     text = "The keeper read the letter twice. This section describes the lighthouse. And then"
     found = checks.feed(text)
     assert found == (text.index("This section"), "echo")
+
+
+def test_checks_cut_a_line_that_copies_the_plan() -> None:
+    checks = TextChecks("Write a report on libraries.", "Opening day", other_titles=["The impact of technology"])
+    text = "The doors opened at nine.\n1. The Impact of Technology: computers arrived.\nMore"
+    assert checks.feed(text) == (text.index("1. The Impact"), "echo")
 
 
 def test_checks_cut_another_language() -> None:
