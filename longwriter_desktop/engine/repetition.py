@@ -356,7 +356,9 @@ def _next_sentence_end(text: str, start: int) -> int | None:
         end = match.end()
         if end >= len(text):
             return None  # the mark is the last thing written: the sentence may still go on ("3.5", "...")
-        if text[start:end].strip():
+        piece = text[start:end].strip()
+        if piece and not re.fullmatch(r"(?:\d+|[A-Za-z])[.)]", piece):  # "1." opens a list item, ends nothing
             return end
-        start = end
+        if not piece:
+            start = end
     return None
