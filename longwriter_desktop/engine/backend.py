@@ -86,6 +86,12 @@ class GenerationRequest:
     # Backends that sample locally push down the tokens that start these words by ``avoid_penalty``.
     avoid: Callable[[], tuple[frozenset[str], bool]] | None = None
     avoid_penalty: float = 0.0
+    # A milder push against words that would repeat a shorter n-gram (3 words), so that a phrase such as
+    # "A New Era" does not become the template of every line; same form as ``avoid``.
+    avoid_soft: Callable[[], frozenset[str]] | None = None
+    avoid_soft_penalty: float = 0.0
+    # Prose, not markup: list numbers and bullets at a line's start, and bold or heading marks, are pushed down.
+    prose: bool = False
     # The same control for servers, which take one static bias per request: words the document over-uses.
     avoid_words: Sequence[str] = ()
 

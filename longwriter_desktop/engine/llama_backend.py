@@ -40,6 +40,7 @@ llama_log = logging.getLogger("longwriter_desktop.llama_cpp")
 
 DEFAULT_CTX = 8192
 DRY_WINDOW = 4096  # tokens of context the repetition samplers look back over
+PROSE_PENALTY = 6.0  # logits taken off markup tokens (bold, headings, list numbers) when prose is asked for
 MIN_CTX = 512
 CTX_STEP = 256
 
@@ -275,6 +276,7 @@ class LlamaBackend:
         self._end_tokens: list[int] | None = None
         self._word_index: tuple[dict[str, list[int]], dict[str, list[int]]] | None = None
         self._word_tokens: dict[tuple[str, bool], Any] = {}
+        self._markup: tuple[Any, Any] | None = None
         # Llama.generate builds its sampler chain itself, without DRY and blind to the prompt: build it here.
         self._history: list[int] = []
         self._sampling: Sampling | None = None
@@ -340,6 +342,25 @@ class LlamaBackend:
                     bare.setdefault(piece.lower(), []).append(token)
             self._word_index = (spaced, bare)
         return self._word_index
+
+    def _markup_tokens(self) -> tuple[Any, Any]:
+        """(tokens with bold, heading or table marks; tokens that open a list item at a line's start)."""
+        if self._markup is None:
+            import numpy as np
+
+            markup: list[int] = []
+            starts: list[int] = []
+            for token in range(int(self._llm.n_vocab())):
+                try:
+                    piece = bytes(self._llm.detokenize([token])).decode("utf-8")
+                except (UnicodeDecodeError, RuntimeError):
+                    continue
+                if "**" in piece or "#" in piece or "|" in piece or "__" in piece:
+                    markup.append(token)
+                elif piece.strip() and (piece.lstrip()[0].isdigit() or piece.lstrip()[0] in "-*•"):
+                    starts.append(token)
+            self._markup = (np.array(markup, dtype=np.intc), np.array(starts, dtype=np.intc))
+        return self._markup
 
     def word_start_tokens(self, word: str, at_boundary: bool) -> Any:
         """Token ids that would begin ``word`` next (a prefix of it of two letters or more, or the whole word)."""
@@ -489,6 +510,7 @@ class LlamaBackend:
             processors.append(ban_end)
         if request.avoid is not None and request.avoid_penalty > 0:
             avoid, penalty = request.avoid, float(request.avoid_penalty)
+            soft, soft_penalty = request.avoid_soft, float(request.avoid_soft_penalty)
             self._words_index()
 
             def no_repeat(_input_ids: Any, scores: Any) -> Any:
@@ -497,9 +519,27 @@ class LlamaBackend:
                     ids = self.word_start_tokens(word, at_boundary)
                     if len(ids):
                         scores[ids] -= penalty
+                if soft is not None and soft_penalty > 0:
+                    for word in soft() - words:
+                        ids = self.word_start_tokens(word, at_boundary)
+                        if len(ids):
+                            scores[ids] -= soft_penalty
                 return scores
 
             processors.append(no_repeat)
+        if request.prose:
+            markup, line_start = self._markup_tokens()
+            last = [self.detokenize(tokens[-1:])]
+
+            def prose(input_ids: Any, scores: Any) -> Any:
+                if len(input_ids) > len(tokens):
+                    last[0] = self.detokenize([int(input_ids[-1])])
+                scores[markup] -= PROSE_PENALTY
+                if last[0].endswith("\n"):
+                    scores[line_start] -= PROSE_PENALTY
+                return scores
+
+            processors.append(prose)
         logits_processor = llama_cpp.LogitsProcessorList(processors) if processors else None
         grammar = llama_cpp.LlamaGrammar.from_string(request.grammar, verbose=False) if request.grammar else None
         self._history = tokens

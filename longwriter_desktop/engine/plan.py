@@ -230,7 +230,7 @@ KIND_OUTLINES_EN: dict[str, tuple[tuple[str, str], ...]] = {
         ("A secret comes out", "A hidden truth about the past is revealed and raises the stakes."),
         ("Friends and doubts", "The main character leans on a friend and doubts the chosen path."),
         ("The turning point", "A discovery turns the story in a new direction."),
-        ("The price of it", "The choice costs something dear, and the main character feels it."),
+        ("What it costs", "The choice costs something dear, and the main character feels it."),
         ("The darkest hour", "Everything seems lost; the main character faces the worst moment."),
         ("A new plan", "With what was learned, the main character finds another way forward."),
         ("The confrontation", "The main conflict comes to a head in a tense scene."),
@@ -336,7 +336,7 @@ KIND_OUTLINES_EN: dict[str, tuple[tuple[str, str], ...]] = {
         ("Numbers and facts", "Figures that show the scale of the subject."),
         ("Around the world", "How it looks in different countries and cultures."),
         ("Myths and mistakes", "Common misunderstandings and the truth behind them."),
-        ("The science behind it", "What research explains about how it works."),
+        ("What science says", "What research explains about how it works."),
         ("Money and work", "The jobs, trade and costs connected with it."),
         ("Art and culture", "How it appears in art, stories and customs."),
         ("Rules and laws", "How rules and governments have dealt with it."),
@@ -419,7 +419,7 @@ _OPEN_END = {
     "that", "which", "who", "whom", "whose", "where", "when", "while", "is", "are", "was", "were", "be", "its",
     "their", "his", "her", "our", "your", "my", "into", "about", "than", "so", "if", "because", "this", "these",
     "those", "very", "not", "no", "over", "under", "between", "through", "during", "after", "before", "how", "what",
-    "why", "can", "will", "would", "should", "must", "do", "does", "we", "they", "he", "she", "you", "i",
+    "why", "can", "will", "would", "should", "must", "do", "does", "it", "we", "they", "he", "she", "you", "i",
 }
 _CLAUSE_START = {"who", "that", "which", "where", "when", "while", "whose", "because", "so", "with", "for", "in",
                  "on", "at", "from", "and", "by", "during", "after", "before", "as"}

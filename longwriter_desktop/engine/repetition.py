@@ -133,6 +133,7 @@ class NgramBan:
     def __init__(self, n: int = NO_REPEAT_NGRAM) -> None:
         self.n = n
         self._next: dict[tuple[str, ...], set[str]] = {}
+        self._next_short: dict[tuple[str, ...], set[str]] = {}  # (n-1)-grams, for a milder push
         self._words: list[str] = []  # the growing text's words (the last one may be incomplete)
         self._offsets: list[int] = []
         self._scanned = 0
@@ -143,6 +144,8 @@ class NgramBan:
         words = [w for w, _ in words_with_offsets(text)]
         for gram in _windows(words, self.n):
             self._next.setdefault(gram[:-1], set()).add(gram[-1])
+        for gram in _windows(words, self.n - 1):
+            self._next_short.setdefault(gram[:-1], set()).add(gram[-1])
         self._base = (self._base + words)[-(self.n - 1):]
 
     def start(self, text: str = "") -> None:
@@ -171,9 +174,26 @@ class NgramBan:
             context = (self._base + self._words)[-self.n:]
             if len(context) == self.n:
                 self._next.setdefault(tuple(context[:-1]), set()).add(context[-1])
+            if len(context) >= self.n - 1:
+                self._next_short.setdefault(tuple(context[-(self.n - 1):-1]), set()).add(context[-1])
 
     def banned(self, text: str) -> tuple[frozenset[str], bool]:
         """(words not to write next, whether the next token starts a word on its own without a space)."""
+        prefix, at_boundary = self._prefix(text)
+        key = tuple(prefix[-(self.n - 1):])
+        if len(key) < self.n - 1:
+            return frozenset(), at_boundary
+        return frozenset(self._next.get(key, ())), at_boundary
+
+    def discouraged(self, text: str) -> frozenset[str]:
+        """Words that would repeat an (n-1)-gram: pushed down mildly (banned() holds the n-gram ban)."""
+        prefix, _ = self._prefix(text)
+        key = tuple(prefix[-(self.n - 2):])
+        if len(key) < self.n - 2:
+            return frozenset()
+        return frozenset(self._next_short.get(key, ()))
+
+    def _prefix(self, text: str) -> tuple[list[str], bool]:
         self.update(text)
         if not text:
             prefix = self._base
@@ -188,10 +208,7 @@ class NgramBan:
                 match = re.search(r"[^\W\d_]+(?:['’][^\W\d_]+)*$|\d+$", tail)
                 last = match.group(0).lower() if match else ""
                 prefix = self._base + self._words + ([last] if last else [])
-        key = tuple(prefix[-(self.n - 1):])
-        if len(key) < self.n - 1:
-            return frozenset(), at_boundary
-        return frozenset(self._next.get(key, ())), at_boundary
+        return prefix, at_boundary
 
 
 def overused_words(text: str, limit: int = 24, n: int = NO_REPEAT_NGRAM) -> list[str]:

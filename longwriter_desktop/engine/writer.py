@@ -54,6 +54,7 @@ MAX_REPETITION_CUTS = 4
 MAX_CHECK_CUTS = 8  # echoed or drifting sentences cut in one section before it is left as it is
 MAX_CALLS_PER_SECTION = 16
 NO_REPEAT_PENALTY = 12.0  # logits taken off the tokens that would repeat a 4-gram of the document
+SOFT_REPEAT_PENALTY = 1.5  # and a milder push against repeating a 3-gram
 SUMMARY_WORDS = 45
 PROGRESS_INTERVAL = 0.25
 
@@ -588,6 +589,9 @@ class DocumentWriter:
                 cancel=stop,
                 avoid=avoid if NO_REPEAT_PENALTY > 0 else None,
                 avoid_penalty=NO_REPEAT_PENALTY,
+                avoid_soft=(lambda index=index: ban.discouraged(self.texts[index])),  # type: ignore[misc]
+                avoid_soft_penalty=SOFT_REPEAT_PENALTY,
+                prose=self.mode == "plan",
                 avoid_words=() if self.backend.tokenizes else tuple(overused_words(
                     "\n\n".join(self.texts[max(0, index - 4):index + 1]))),
             )
