@@ -582,6 +582,7 @@ def measure_dev_prompts(model_path: Path, prompts_path: Path | None, *, quick: b
                 "context_drops": stats["context_drops"],
                 "repeated_4gram_share": stats["repeated_4gram_share"],
                 "generated_tokens_per_kept": stats.get("generated_tokens_per_kept"),
+                "generated_tokens_per_kept_with_plan": stats.get("generated_tokens_per_kept_with_plan"),
                 "echo_cuts": stats.get("echo_cuts"),
                 "drift_cuts": stats.get("drift_cuts"),
                 "repetition_cuts": stats.get("repetition_cuts"),

@@ -326,7 +326,9 @@ def _quality(section: dict[str, Any], summary: list[list[str]]) -> list[str]:
             f"{q['language']}" + ("" if q["same_language"] else " (**not the instruction's**)"),
             f"{q['sections_on_subject']:.2f} / {q['subject_keys_found']:.2f}",
             f"{r['repeated_4gram_share']:.3f}", str(q["echoed_sentences"]),
-            str(len(q["broken_headings"])), f"{r.get('generated_tokens_per_kept') or 0:.3f}", cuts,
+            str(len(q["broken_headings"])),
+            f"{r.get('generated_tokens_per_kept') or 0:.3f} ({r.get('generated_tokens_per_kept_with_plan') or 0:.3f})",
+            cuts,
             str(r.get("model", "-")), str(r.get("commit", "-")),
         ])
     n = len(rows_in)
@@ -353,7 +355,8 @@ def _quality(section: dict[str, Any], summary: list[list[str]]) -> list[str]:
         "words found in the text; the repeated-4-gram share of the text (1 - distinct/total; human prose "
         "0.01-0.04); sentences that mention sections, word counts, the plan or start with \"write\" (a broader "
         "pattern than the writer's own filter); section headings that fail the plan's title checks; tokens "
-        "generated (plan included) per token kept in the document; cuts made while writing (loop/echo/drift).",
+        "generated while writing per token of the document's text, and in brackets with the plan's tokens "
+        "counted as generated too; cuts made while writing (loop/echo/drift).",
         "",
         *_table(["#", "deviation", "within", "language", "on subject", "rep. 4-gram", "echoed", "broken headings",
                  "generated/kept", "cuts l/e/d", "model", "code"], rows),

@@ -684,7 +684,7 @@ def plan_grammar(count: int) -> str:
         'tfirst ::= upper lower{0,17} | upper{2,5} | cjk{1,16}',
         'tword ::= letter lower{0,17} | upper{2,5} | digit{1,4} | cjk{1,16}',
         'tsep ::= " " | ", " | ": " | " & "',
-        'point ::= pword (psep pword){1,44} [.\\u3002]',
+        'point ::= pword (psep pword){1,29} [.\\u3002]',
         'pword ::= (letter | digit) (lower | digit | "\'" | "-"){0,19} | upper{2,5} | cjk{1,30}',
         'psep ::= " " | ", " | "; " | "\\uff0c" | "\\u3001"',
         "upper ::= [A-Z]",

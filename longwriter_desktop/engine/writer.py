@@ -810,7 +810,8 @@ class DocumentWriter:
 
     def stats(self, text: str) -> dict[str, Any]:
         words = count_words(text)
-        kept = self.backend.count_tokens(text) if text.strip() else 0
+        body = "\n\n".join(t for t in self.texts if t.strip())
+        kept = self.backend.count_tokens(body) if body.strip() else 0
         elapsed = time.perf_counter() - self.started
         document_tokens = sum(c.n_tokens for t in self.turns for c in t.reply)
         return {
@@ -846,7 +847,10 @@ class DocumentWriter:
             "echo_cuts": self.echo_cuts,
             "drift_cuts": self.drift_cuts,
             "cut_tokens": self.cut_tokens,
-            "generated_tokens_per_kept": round(self.completion_tokens / kept, 3) if kept else 0.0,
+            # Waste: tokens the model generated while writing per token of the document's text (cut loops,
+            # echoes, drift and trimmed tails make the difference); the plan's tokens are counted in the second.
+            "generated_tokens_per_kept": round(self._section_tokens / kept, 3) if kept else 0.0,
+            "generated_tokens_per_kept_with_plan": round(self.completion_tokens / kept, 3) if kept else 0.0,
             "kept_tokens": kept,
             "sections_retargeted": [i + 1 for i in self.handed_on],
             "warnings": list(self.warnings),
