@@ -85,3 +85,22 @@ def test_engine_never_imports_qt() -> None:
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+TOMATOES = "Write a 2000-word guide to growing tomatoes."
+
+
+def test_estimate_prints_the_time_and_writes_nothing(longwriter_home: Path) -> None:
+    first = _cli(longwriter_home, "write", TOMATOES, "--estimate", "--ctx", "4096")
+    assert first.returncode == 0, first.stderr
+    assert "Measuring this model's speed" in first.stderr, "the first time, a few seconds of calibration"
+    assert first.stdout.startswith("Estimated time: About ") and "2,000 words" in first.stdout
+    assert "nothing was written" in first.stdout
+    assert (longwriter_home / "config" / "speed.json").is_file()
+    again = _cli(longwriter_home, "write", TOMATOES, "--estimate", "--ctx", "4096",
+                 "--words", "4000")
+    assert again.returncode == 0, again.stderr
+    assert "Measuring" not in again.stderr and "loaded" not in again.stderr, "the stored profile is enough"
+    assert "4,000 words" in again.stdout
+    listing = _cli(longwriter_home, "projects", "list")
+    assert listing.returncode == 0 and "done" not in listing.stdout and "writing" not in listing.stdout

@@ -808,7 +808,27 @@ class Options:
     save_partial: Callable[[dict[str, Any]], None] | None = None
 
 
-SECTIONS = ("overhead", "document", "prompts", "gui", "downloads")
+def run_planning(model_path: Path, options: Options, save: Callable[[str, dict[str, Any]], None]) -> None:
+    """Sections 8-10 (bench/planning.py): estimates, KV-cache types, launch on Xvfb."""
+    from . import planning
+
+    log = options.log
+    if "estimates" in options.only:
+        log("8. time estimates against runs; the whole document against bare llama.cpp")
+        save("estimates", planning.measure_estimates(model_path, log))
+    if "kv" in options.only:
+        log("9. KV-cache types")
+        save("kv", planning.measure_kv_types(model_path, log))
+    if "startup" in options.only:
+        log("10. launch to a mapped window (Xvfb) and offscreen")
+        repo = Path(__file__).resolve().parents[2]
+        startup: dict[str, Any] = {"mapped": planning.measure_mapped(planning.launch_commands(repo), 5, log)}
+        if main_window_available():
+            startup["offscreen"] = measure_launch(5, log)
+        save("startup", startup)
+
+
+SECTIONS = ("overhead", "document", "prompts", "gui", "downloads", "estimates", "kv", "startup")
 
 
 def run_benchmarks(model_path: Path, options: Options) -> dict[str, Any]:
@@ -867,6 +887,7 @@ def run_benchmarks(model_path: Path, options: Options) -> dict[str, Any]:
             if "downloads" in options.only:
                 log("5. downloads")
                 save("downloads", measure_downloads(model_path, rounds=3 if quick else 5, log=log))
+            run_planning(model_path, options, save)
         finally:
             if previous_home is None:
                 os.environ.pop("LONGWRITER_HOME", None)

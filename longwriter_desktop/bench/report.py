@@ -6,6 +6,7 @@ import copy
 from typing import Any
 
 from . import TARGETS
+from .planning_report import render_planning
 
 MiB = 1 << 20
 
@@ -64,6 +65,7 @@ def render_report(results: dict[str, Any]) -> str:
     body += _prompts(sections.get("prompts"), summary)
     body += _gui(sections.get("gui"), summary)
     body += _downloads(sections.get("downloads"), summary)
+    body += render_planning(sections, summary)
     load = machine.get("load_average_at_start")
     lines = [
         "# Benchmarks",

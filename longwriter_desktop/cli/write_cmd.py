@@ -14,8 +14,9 @@ from typing import Any, TextIO
 
 from ..engine import events as ev
 from ..engine.backend import Sampling
+from ..engine.estimate import estimate_document, estimate_installed, profile_for_backend
 from ..engine.plan import Plan, PlanResult, Section, generate_plan, load_plan
-from ..engine.session import open_backend
+from ..engine.session import load_settings_from_args, open_backend
 from ..engine.target import target_from_instruction
 from ..engine.writer import DocumentWriter, ResumeState, WriteRequest
 from ..errors import InputError
@@ -24,6 +25,8 @@ from ..export.atomic_file import write_atomically
 from ..export.document import ExportDocument, ExportSection
 from ..projects.recorder import ProjectRecorder
 from ..projects.store import ProjectStore
+from ..settings import KV_TYPES
+from . import codex_cmd
 from .output import format_duration
 
 
@@ -37,6 +40,10 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         "that don't report it (llama-cpp-python's: give its --n_ctx; default 4096)")
     parser.add_argument("--gpu-layers", default="auto", help="auto, all, or a number of layers to offload")
     parser.add_argument("--threads", type=int, help="CPU threads (default: llama.cpp's choice)")
+    parser.add_argument("--kv-type", choices=KV_TYPES, default=None,
+                        help="KV-cache type: f16 (default), q8_0 (about half the memory) or q4_0 (about a "
+                        "quarter); the quantised ones turn flash attention on. Where f16 won't fit and q8_0 "
+                        "would, q8_0 is used")
     parser.add_argument("--family", help="override the prompt format: longwriter-llama, glm4, longwriter-zero, chatml, "
                         "template")
     parser.add_argument("--seed", type=int, help="random seed, for repeatable output")
@@ -68,6 +75,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "Word Count: 400 words') instead of asking the model for one")
     write.add_argument("--out", type=Path, help="write the document to FILE (.docx, .md or .txt)")
     write.add_argument("--stats-json", type=Path, help="write run statistics as JSON to FILE")
+    write.add_argument("--estimate", action="store_true",
+                       help="print how long the document would take on this machine and write nothing (the "
+                       "first time for a model, its speed is measured: a few seconds)")
+    codex_cmd.add_write_options(write)
     write.set_defaults(func=cmd_write)
     plan = sub.add_parser("plan", help="ask the model for a plan only")
     _common(plan)
@@ -81,6 +92,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     resume.add_argument("--ctx", type=int, help="context size (the server's, with --backend openai)")
     resume.add_argument("--gpu-layers")
     resume.add_argument("--threads", type=int)
+    resume.add_argument("--kv-type", choices=KV_TYPES, default=None)
     resume.add_argument("--family")
     resume.add_argument("--seed", type=int)
     resume.add_argument("--temperature", type=float)
@@ -183,7 +195,10 @@ def cmd_write(args: argparse.Namespace) -> int:
     _check_out(args.out, OUT_SUFFIXES)
     if not args.prompt.strip():
         raise InputError("The prompt is empty: say what to write.")
+    if args.estimate:
+        return cmd_estimate(args)
     plan = load_plan(args.plan) if args.plan else None
+    codex = codex_cmd.codex_for_write(args)
     request = WriteRequest(
         instruction=args.prompt,
         target_words=args.words,
@@ -191,6 +206,7 @@ def cmd_write(args: argparse.Namespace) -> int:
         notes=_notes(args),
         plan=plan,
         sampling=_sampling(args),
+        codex=codex,
     )
     status = _ProgressLine(sys.stderr, enabled=True)
     with _CancelOnSigint() as cancel, open_backend(args, status.message) as backend, ProjectStore() as store:
@@ -198,8 +214,9 @@ def cmd_write(args: argparse.Namespace) -> int:
         project = store.create_project(
             writer.title, args.prompt, target_words=writer.target_words, notes=request.notes, mode=writer.mode,
             model=backend.info.model, backend=backend.info.name,
-            settings=_run_settings(args),
+            settings={**_run_settings(args), **codex_cmd.codex_settings(codex)},
         )
+        codex_cmd.save_for_project(store, project.id, codex)
         status.message(f"Project {project.id}: \"{project.title}\" (resume it with: longwriter resume {project.id})")
         return _run(writer, store, project.id, args, status=status, cancel=cancel)
 
@@ -207,10 +224,32 @@ def cmd_write(args: argparse.Namespace) -> int:
 OUT_SUFFIXES = (".md", ".markdown", ".txt", ".docx")
 
 
+def cmd_estimate(args: argparse.Namespace) -> int:
+    """Print the time a document would take with this model on this machine; write nothing."""
+    if (args.backend or "local") != "local":
+        raise InputError("--estimate measures models that run on this machine; it does not work with --backend "
+                         "openai.")
+    words = args.words or target_from_instruction(args.prompt).words
+    settings = load_settings_from_args(args)
+    result = estimate_installed(args.model, settings, words, allow_rough=False)
+    if result is None:
+        print("Measuring this model's speed on this machine (a few seconds, once) ...", file=sys.stderr)
+        with open_backend(args, lambda m: print(m, file=sys.stderr)) as backend:
+            profile = profile_for_backend(backend)
+            if profile is None:
+                raise InputError("This model's speed could not be measured.")
+            result = estimate_document(profile, words, backend.info.n_ctx)
+    print(f"Estimated time: {result.describe()}")
+    print(f"  writing {format_duration(result.generate_s)}, reading prompts {format_duration(result.prompt_s)}, "
+          f"about {result.tokens:,} tokens generated; nothing was written.")
+    return 0
+
+
 def _run_settings(args: argparse.Namespace) -> dict[str, Any]:
     """What a resumed run needs to load the model and sample the same way."""
     return {
         "model": args.model, "ctx": args.ctx, "gpu_layers": args.gpu_layers, "threads": args.threads,
+        "kv_type": args.kv_type,
         "family": args.family, "seed": args.seed, "temperature": args.temperature, "top_p": args.top_p,
         "backend": args.backend or "local", "base_url": args.base_url, "api_model": args.api_model,
         "api_key_env": args.api_key_env,
@@ -247,6 +286,8 @@ def _run(writer: DocumentWriter, store: ProjectStore, project_id: int, args: arg
                 status.show(event)
             elif isinstance(event, ev.Warning):
                 status.message(f"longwriter: note: {event.message}")
+            elif isinstance(event, ev.CodexInView):
+                status.message(codex_cmd.describe_view(event))
             elif isinstance(event, ev.Cancelled):
                 status.message(f"longwriter: stopped at {event.words:,} words; everything written is saved in "
                                f"project {project_id} (continue with: longwriter resume {project_id}).")
@@ -297,8 +338,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
                 status.message(f"Saved {args.out}.")
             return 0
         saved = project.settings
-        for key in ("model", "ctx", "gpu_layers", "threads", "family", "seed", "temperature", "top_p", "backend",
-                    "base_url", "api_model", "api_key_env"):
+        for key in ("model", "ctx", "gpu_layers", "threads", "kv_type", "family", "seed", "temperature", "top_p",
+                    "backend", "base_url", "api_model", "api_key_env"):
             if getattr(args, key, None) is None:
                 setattr(args, key, saved.get(key))
         args.gpu_layers = args.gpu_layers or "auto"
@@ -313,7 +354,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
         resume = ResumeState(plan, texts, finished, mode=project.mode if project.mode in ("direct", "plan")
                              else "plan")
         request = WriteRequest(project.instruction, project.target_words, project.mode, project.notes,
-                               sampling=_sampling(args), title=project.title)
+                               sampling=_sampling(args), title=project.title,
+                               codex=codex_cmd.codex_for_resume(store, project.id, saved))
         done_words = sum(len(t.split()) for t in texts)
         status.message(f"Resuming project {project.id} \"{project.title}\" at section "
                        f"{state.next_index + 1} of {len(state.sections)} ({done_words:,} words so far).")

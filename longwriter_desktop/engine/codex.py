@@ -31,6 +31,8 @@ from ..errors import InputError
 KINDS = ("character", "place", "object", "term", "fact", "style")
 KIND_LABELS = {"character": "Character", "place": "Place", "object": "Object", "term": "Term", "fact": "Fact",
                "style": "Style rule"}
+KIND_LABELS_ZH = {"character": "人物", "place": "地点", "object": "物品", "term": "术语", "fact": "事实",
+                  "style": "文风"}
 MODES = ("always", "mentioned", "never")
 MODE_LABELS = {"always": "Always", "mentioned": "When mentioned", "never": "Never"}
 DEFAULT_BUDGET = 600  # estimated tokens per section's codex block
@@ -315,7 +317,7 @@ class SectionView:
 def entry_text(entry: Entry, section: int, cjk: bool = False) -> str:
     """The entry as a prompt line: name, kind, aliases, description and the changes that hold."""
     if cjk:
-        head = f"- {entry.name}（{KIND_LABELS[entry.kind]}"
+        head = f"- {entry.name}（{KIND_LABELS_ZH[entry.kind]}"
         head += f"；又称：{'、'.join(entry.aliases)}）" if entry.aliases else "）"
         lines = [f"{head}：{entry.description}" if entry.description else head]
         lines += [f"  自第{c.from_section}部分起：{c.text}" for c in entry.changes_at(section)]
@@ -625,9 +627,18 @@ class SectionCodex:
         self.codex = codex
         self.instruction = instruction
         self.cjk = cjk
-        # Never let the codex crowd out the document on a small context.
-        self.budget = min(codex.budget, max(64, n_ctx // 4))
+        # The budget is used as given, so the window's outline shows exactly what the prompts hold; a budget
+        # that crowds out the document is said once.
+        self.budget = codex.budget
+        self._notice = (f"The codex budget ({codex.budget} tokens a section) is over a quarter of the model's "
+                        f"context ({n_ctx} tokens); lower it if older sections drop out of view too soon."
+                        if codex.budget > n_ctx // 4 else "")
         self._views: dict[int, SectionView] = {}
+
+    def notice(self) -> str:
+        """A warning to give once (empty when there is none)."""
+        notice, self._notice = self._notice, ""
+        return notice
 
     def view(self, index: int, sections: Sequence[Any], texts: Sequence[str]) -> SectionView:
         """Section ``index``'s (0-based) view, fixed the first time it is asked for (the prompt reuses it)."""

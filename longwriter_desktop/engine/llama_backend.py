@@ -225,6 +225,8 @@ class LlamaBackend:
         settings = settings or LoadSettings()
         path = Path(model_path)
         self.header = header or read_gguf(path)
+        self.settings = settings
+        self.calls: list[Finish] = []  # each free call's figures, for the speed model (engine/estimate.py)
         check_complete(self.header)
         llama_cpp = _import_llama_cpp()
         self._llama_cpp = llama_cpp
@@ -635,7 +637,7 @@ class LlamaBackend:
             yield Delta(tail, tuple(pending_tokens), len(pending_tokens))
         ended = time.perf_counter()
         prompt_seconds = (first_token_at or ended) - started
-        yield Finish(
+        finish = Finish(
             reason=reason,
             prompt_tokens=len(tokens),
             prompt_tokens_evaluated=evaluated if first_token_at is not None or reason is not FinishReason.CANCELLED
@@ -644,6 +646,9 @@ class LlamaBackend:
             prompt_seconds=prompt_seconds,
             generation_seconds=ended - (first_token_at or ended),
         )
+        if grammar is None:  # grammar sampling is slower: such calls would skew the speed model
+            self.calls.append(finish)
+        yield finish
 
     def close(self) -> None:
         llm = getattr(self, "_llm", None)

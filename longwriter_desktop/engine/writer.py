@@ -23,6 +23,7 @@ from typing import Any
 from ..errors import GenerationError, InputError
 from .backend import Backend, Finish, FinishReason, GenerationRequest, Sampling, StopSignal
 from .codex import Codex, SectionCodex
+from .estimate import run_timer
 from .events import (
     Cancelled,
     CodexInView,
@@ -229,6 +230,8 @@ class DocumentWriter:
         codex = request.codex
         self._codex = SectionCodex(codex, request.instruction, has_cjk(request.instruction), self.n_ctx) \
             if codex is not None and codex.entries else None
+        # The time left comes from this machine's speed model for the model (engine/estimate.py).
+        self.timer = run_timer(backend)
 
     # -- tokens and prompt pieces ----------------------------------------------------------------------
 
@@ -466,7 +469,13 @@ class DocumentWriter:
                 yield Cancelled(self.total_words())
                 return
         text = render_document(self.title, self.plan, self.texts)
-        yield Done(text, self.stats(text))
+        stats = self.stats(text)
+        if self.timer is not None and self.resume is None:
+            try:
+                self.timer.finished(words=stats["words"])
+            except (OSError, ValueError, ArithmeticError) as exc:  # the estimate must never fail a run
+                log.warning("could not learn from this run's speed: %s", exc)
+        yield Done(text, stats)
 
     def _drain(self) -> Iterator[Event]:
         while self._pending_events:
@@ -539,6 +548,9 @@ class DocumentWriter:
             view = self._codex.view(index, self.plan.sections, self.texts)
             yield CodexInView(index, tuple(view.names), view.tokens, view.budget,
                               tuple(e.name for e in view.left_out))
+            if notice := self._codex.notice():
+                self._warn(notice, "codex")
+                yield from self._drain()
         counter = _Counter()
         words = counter.set(resumed)
         guard = RepetitionGuard(context=self._recent_text(index))
@@ -804,7 +816,9 @@ class DocumentWriter:
         tokens = self._section_tokens + self._call_tokens
         rate = tokens / seconds if seconds > 0.5 and tokens >= 20 else 0.0
         remaining_words = max(0, self.target_words - words)
-        eta = remaining_words * self.tokens_per_word / rate if rate > 0 else None
+        eta = self.timer.time_left(words_left=remaining_words, position=context_used) if self.timer else None
+        if eta is None:
+            eta = remaining_words * self.tokens_per_word / rate if rate > 0 else None
         return Progress(words, self.target_words, index, section_words, section_target, rate, elapsed, eta,
                         min(context_used, self.n_ctx), self.n_ctx)
 

@@ -43,7 +43,9 @@ class BackgroundCall(QObject):
         return self
 
     def wait(self, timeout_s: float) -> bool:
-        """Block until the thread ends (for shutdown); True when it did."""
+        """Block until the thread ends (for shutdown); True when it did (or never started)."""
+        if self._thread.ident is None:
+            return True
         self._thread.join(timeout_s)
         return not self._thread.is_alive()
 

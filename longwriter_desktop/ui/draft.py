@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from ..engine.plan import Plan, Section
 from ..engine.writer import ResumeState, document_title
-from ..export.document import ExportDocument, ExportSection
+
+if TYPE_CHECKING:  # imported when exporting: markdown-it is slow to load, and the window starts without it
+    from ..export.document import ExportDocument
 
 PENDING, WRITING, DONE, INTERRUPTED = "pending", "writing", "done", "interrupted"
 STATUS_NAMES = (PENDING, WRITING, DONE, INTERRUPTED)
@@ -140,6 +143,8 @@ class Draft:
 
     def export_document(self) -> ExportDocument:
         """The document for the exporters: the title and each section that has text."""
+        from ..export.document import ExportDocument, ExportSection
+
         sections = [
             ExportSection(r.section.title if self.headings else "", r.text.strip())
             for r in self.rows

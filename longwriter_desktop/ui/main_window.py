@@ -13,8 +13,9 @@ from pathlib import Path
 
 from PySide6 import __version__ as pyside_version
 from PySide6.QtCore import QSettings, Qt, QTimer, qVersion
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
+    QDockWidget,
     QFileDialog,
     QFrame,
     QHBoxLayout,
@@ -32,13 +33,14 @@ from PySide6.QtWidgets import (
 
 from .. import APP_NAME, __version__, paths
 from ..engine import events as ev
+from ..engine.estimate import ModelTimes, installed_times
+from ..engine.llama_backend import LoadSettings
 from ..engine.plan import Plan, Section, rescale
 from ..engine.prompts import is_longwriter_trained
 from ..engine.session import load_fit
 from ..engine.words import count_words
 from ..engine.writer import DIRECT_MAX_WORDS, WriteRequest
 from ..errors import LongWriterError, ProjectError
-from ..export.api import export_document
 from ..library import gpu
 from ..library.fit import FitReport, Verdict
 from ..library.gguf import read_gguf
@@ -46,9 +48,9 @@ from ..library.installed import BUILTIN_ID, InstalledModel, list_installed, reso
 from ..projects.store import ProjectStore
 from ..settings import Settings, load_settings
 from .background import BackgroundCall
+from .codex_panel import CodexPanel, MentionHighlighter
 from .downloads import DownloadManager
 from .draft import DONE, INTERRUPTED, STATUS_NAMES, WRITING, Draft, SectionRow
-from .model_manager import ModelManagerDialog, current_machine
 from .new_project import NewProjectDialog
 from .panes import OutputPane, PlanPane, ProgressPane, format_duration
 from .worker import EngineWorker, LoadedModel, ModelChoice, PlanJob, WriteJob
@@ -69,6 +71,9 @@ def resolve_auto_mode(model_id: str | None, target_words: int) -> str:
     return "direct" if trained and target_words <= DIRECT_MAX_WORDS else "plan"
 
 
+DETECT_DELAY_MS = 250  # after the window is shown: time for the window manager to map and paint it
+
+
 def window_settings() -> QSettings:
     """Window geometry and the like, in the config folder (so LONGWRITER_HOME moves it too)."""
     return QSettings(str(paths.config_dir() / "window.ini"), QSettings.Format.IniFormat)
@@ -86,10 +91,11 @@ class MainWindow(QMainWindow):
         self.backend_report: gpu.BackendReport | None = None
         self.last_fit: FitReport | None = None
         self._confirmed_models: set[str | None] = set()  # won't-fit models the user chose to load anyway
-        # llama.cpp's import takes a moment: detect the GPU off the GUI thread, for the fit check on load.
+        # llama.cpp's import takes a moment and holds the GIL for much of it: detect the GPU off the GUI
+        # thread, and only once the window is on screen (showEvent), so the import never delays the window.
         self._detect_call = BackgroundCall(gpu.detect, self, name="longwriter-gpu-detect")
         self._detect_call.succeeded.connect(self._backend_detected)
-        self._detect_call.start()
+        self._detect_started = False
         self.drafts: list[Draft] = []
         self.draft: Draft | None = None
         self.loaded_model: LoadedModel | None = None
@@ -99,8 +105,11 @@ class MainWindow(QMainWindow):
         self._job = ""  # "plan", "regenerate" or "write" while a job runs
         self._shown_sections = 0
         self._locked_before_regenerate: list[tuple[int, SectionRow]] = []
+        self._regenerating = False  # one section is being written again (regenerate_section)
 
+        self._times: dict[tuple[str | None, LoadSettings], ModelTimes | None] = {}
         self.plan_pane = PlanPane()
+        self.plan_pane.time_estimate = self._plan_time
         self.progress_pane = ProgressPane()
         self.output_pane = OutputPane()
         self.project_list = QListWidget()
@@ -113,6 +122,10 @@ class MainWindow(QMainWindow):
         self.projects_empty.setStyleSheet("color: palette(placeholder-text);")
         self.banner = self._make_banner()
 
+        self.codex_panel = CodexPanel()
+        self.codex_highlighter = MentionHighlighter(self.output_pane.editor.document())
+        self.codex_panel.entriesChanged.connect(self._codex_changed)
+        self.codex_panel.regenerateRequested.connect(self.regenerate_section)
         self._make_actions()
         self._layout()
         self._connect_worker()
@@ -154,6 +167,16 @@ class MainWindow(QMainWindow):
             "Models…", None, self.open_model_manager, "Installed models, downloads and settings"
         )
         self.about_action = action("About", None, self.show_about, "Versions and licences")
+        self.codex_dock = QDockWidget("Story bible", self)
+        self.codex_dock.setObjectName("codex-dock")
+        self.codex_dock.setWidget(self.codex_panel)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.codex_dock)
+        self.codex_dock.hide()
+        self.codex_action = self.codex_dock.toggleViewAction()
+        self.codex_action.setText("Story bible")
+        self.codex_action.setShortcut(QKeySequence("Ctrl+B"))
+        self.codex_action.setToolTip("Characters, places and facts the model keeps in view (Ctrl+B)")
+        self.addAction(self.codex_action)
         # Ctrl+Enter on the keypad too.
         self.write_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
         toolbar = QToolBar("Main")
@@ -163,6 +186,7 @@ class MainWindow(QMainWindow):
         for item in (self.new_action, self.plan_action, self.write_action, self.stop_action):
             toolbar.addAction(item)
         toolbar.addSeparator()
+        toolbar.addAction(self.codex_action)
         for item in (self.save_action, self.export_action):
             toolbar.addAction(item)
         spacer = QWidget()
@@ -240,6 +264,30 @@ class MainWindow(QMainWindow):
         w.cancelled.connect(self._cancelled)
         w.finished.connect(self._finished)
         w.jobEnded.connect(self._job_ended)
+        w.speedMeasured.connect(self._speed_changed)
+        w.finished.connect(self._speed_changed)
+
+    # -- time estimates ------------------------------------------------------------------------------
+
+    def model_times(self, model_id: str | None) -> ModelTimes | None:
+        """This machine's speed profile for a model with the current loading settings (cached until a run)."""
+        key = (model_id, self.settings.load_settings())
+        if key not in self._times:
+            try:
+                self._times[key] = installed_times(model_id, key[1])
+            except LongWriterError as exc:
+                log.info("no time estimate for %s: %s", model_id, exc)
+                self._times[key] = None
+        return self._times[key]
+
+    def _plan_time(self, words: int) -> str:
+        times = self.model_times(self.draft.model if self.draft else self.settings.model)
+        return times.describe(words) if times else ""
+
+    def _speed_changed(self, *_args: object) -> None:
+        """A calibration or a finished run changed the speed profile: show estimates from it."""
+        self._times.clear()
+        self.plan_pane.refresh_total()
 
     def _restore_geometry(self) -> None:
         saved = window_settings().value("geometry")
@@ -340,7 +388,7 @@ class MainWindow(QMainWindow):
         """Ask for a new document and start on it."""
         if self.worker.busy:
             return
-        dialog = NewProjectDialog(self.refresh_models(), self.settings.model, self)
+        dialog = NewProjectDialog(self.refresh_models(), self.settings.model, self, times=self.model_times)
         if dialog.exec() != NewProjectDialog.DialogCode.Accepted:
             return
         draft, mode = dialog.draft()
@@ -394,6 +442,8 @@ class MainWindow(QMainWindow):
         self.plan_pane.show_draft(draft)
         self.progress_pane.show_draft(draft)
         self.output_pane.set_text(draft.view_text() if draft and draft.shown_sections() else "")
+        self.codex_panel.show_project(self.store, draft)
+        self._codex_changed()
         if draft is not None:
             self.setWindowTitle(f"{draft.title} – {APP_NAME}")
         self._update_actions()
@@ -408,6 +458,8 @@ class MainWindow(QMainWindow):
 
     def _plan_edited(self) -> None:
         self.progress_pane.show_draft(self.draft)
+        self.codex_panel.refresh()
+        self.plan_pane.show_codex(self.codex_panel.section_summaries())
         self._store_plan()
         self._update_actions()
 
@@ -444,6 +496,8 @@ class MainWindow(QMainWindow):
             model = resolve_model(choice.model)
             if model.builtin:  # tiny, and exempt from the engine's check too
                 return True
+            from .model_manager import current_machine
+
             report = load_fit(read_gguf(model.path), choice.settings, current_machine(self.backend_report))
         except LongWriterError as exc:  # the engine checks again as it loads, and says what is wrong
             log.info("no fit check before loading: %s", exc)
@@ -514,6 +568,7 @@ class MainWindow(QMainWindow):
             plan=draft.plan() if draft.mode == "plan" else None,
             sampling=self.settings.sampling(),
             title=draft.title,
+            codex=self.codex_panel.codex_for_run(),
         )
         self._store_plan()
         self._job = "write"
@@ -616,6 +671,7 @@ class MainWindow(QMainWindow):
             return
         self.draft.rows[index].status = DONE
         self.progress_pane.update_row(index, words)
+        self.codex_panel.refresh()
 
     def _section_summarized(self, index: int, summary: str) -> None:
         if self.draft is None or index >= len(self.draft.rows):
@@ -661,12 +717,32 @@ class MainWindow(QMainWindow):
 
     def _job_ended(self, kind: str) -> None:
         self._job = ""
+        if self._regenerating and self.draft is not None:
+            self._regenerating = False
+            self.output_pane.set_text(self.draft.view_text())
+        self.codex_panel.refresh()
+        self.plan_pane.show_codex(self.codex_panel.section_summaries())
         if self.draft is not None:
             for i in range(len(self.draft.rows)):
                 self.progress_pane.update_row(i)
             self._update_list_item()
         self.output_pane.update_word_count()
         self._update_actions()
+
+    def _codex_changed(self) -> None:
+        self.codex_highlighter.set_entries(self.codex_panel.entries)
+        self.plan_pane.show_codex(self.codex_panel.section_summaries())
+
+    def regenerate_section(self, index: int) -> None:
+        """Write one section again (its earlier take is kept in the project)."""
+        draft = self.draft
+        if self.worker.busy or draft is None or not 0 <= index < len(draft.rows):
+            return
+        if self._sync_view_edits() is False:
+            return
+        draft.rows[index].text, draft.rows[index].status = "", "pending"
+        self._regenerating = True  # the text view is rebuilt when it ends: the section streams in at the end
+        self.write()
 
     def _show_error(self, message: str) -> None:
         self.last_error = message
@@ -691,6 +767,8 @@ class MainWindow(QMainWindow):
                 return None
             path = chosen
         try:
+            from ..export.api import export_document  # python-docx loads on the first export, not at start
+
             written = export_document(draft.export_document(), path)
         except LongWriterError as exc:
             self._show_error(str(exc))
@@ -720,6 +798,8 @@ class MainWindow(QMainWindow):
 
     def open_model_manager(self) -> None:
         """Installed models, the catalog and downloads, and the loading and sampling settings."""
+        from .model_manager import ModelManagerDialog  # loaded when first opened, not at start
+
         dialog = ModelManagerDialog(self.settings, self, self.downloads)
         dialog.exec()
         if dialog.saved_settings is not None and dialog.saved_settings != self.settings:
@@ -757,6 +837,17 @@ class MainWindow(QMainWindow):
         QMessageBox.about(self, f"About {APP_NAME}", self.about_text())
 
     # -- closing ---------------------------------------------------------------------------------------
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """Start the GPU detection (llama.cpp's import) once the window has been put on screen."""
+        super().showEvent(event)
+        if not self._detect_started:
+            self._detect_started = True
+            QTimer.singleShot(DETECT_DELAY_MS, self, self._start_detection)
+
+    def _start_detection(self) -> None:
+        if self.isVisible() and not self._detect_call.finished:
+            self._detect_call.start()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Stop any job, let the worker close the model, and remember the window's place."""

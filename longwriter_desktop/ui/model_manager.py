@@ -8,7 +8,8 @@ and downloads run on their own threads through :class:`~.downloads.DownloadManag
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -38,6 +39,13 @@ from PySide6.QtWidgets import (
 )
 
 from ..cli.output import format_bytes, format_duration
+from ..engine.estimate import (
+    CATALOG_WORDS,
+    DocumentEstimate,
+    SpeedStore,
+    estimate_model_file,
+    format_seconds,
+)
 from ..errors import InputError, LongWriterError
 from ..library import catalog, gpu, hub, installed
 from ..library.catalog import CatalogEntry
@@ -78,6 +86,7 @@ class MachineProbe:
     machine: Machine | None
     fits: dict[str, FitReport]
     problem: str = ""
+    times: dict[str, DocumentEstimate | None] = field(default_factory=dict)  # 10,000 words, per entry
 
 
 def probe_machine(settings: Settings) -> MachineProbe:
@@ -94,7 +103,15 @@ def probe_machine(settings: Settings) -> MachineProbe:
             fits[entry.id] = fit_catalog_entry(entry, machine, **options)
         except InputError:  # a setting this model cannot take: judge it with the defaults instead
             fits[entry.id] = fit_catalog_entry(entry, machine)
-    return MachineProbe(report, machine, fits)
+    profiles = SpeedStore().all()
+    times: dict[str, DocumentEstimate | None] = {}
+    for entry in catalog.CATALOG:
+        fit = fits[entry.id]
+        context = fit.recommended_context or fit.context
+        times[entry.id] = estimate_model_file(Path(entry.file).name, entry.size_bytes,
+                                              entry.architecture.kv_bytes_per_token_f16, context,
+                                              CATALOG_WORDS, profiles=profiles)
+    return MachineProbe(report, machine, fits, times=times)
 
 
 def backend_line(report: gpu.BackendReport) -> str:
@@ -186,8 +203,8 @@ class ModelManagerDialog(QDialog):
 
     def _catalog_tab(self) -> QWidget:
         page = QWidget()
-        self.catalog_table = _table(("Model", "Quant", "Size", "Licence", "This machine (context)", ""),
-                                    len(catalog.CATALOG))
+        self.catalog_table = _table(("Model", "Quant", "Size", "Licence", "This machine (context)",
+                                     f"{CATALOG_WORDS:,} words", ""), len(catalog.CATALOG))
         header = self.catalog_table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
@@ -237,9 +254,9 @@ class ModelManagerDialog(QDialog):
             licence = "Built with glm-4 \u2014 " + licence
         size = format_bytes(entry.size_bytes)
         values = (entry.family + (" (built-in)" if entry.builtin else ""), entry.quant,
-                  size if entry.builtin else f"~{size}", licence, "checking\u2026")
+                  size if entry.builtin else f"~{size}", licence, "checking\u2026", "")
         tips = (entry.description or entry.ram_guidance, entry.ram_guidance, values[2], entry.licence_note,
-                "The fit check is running.")
+                "The fit check is running.", f"How long a {CATALOG_WORDS:,}-word document takes on this machine.")
         for column, (value, tip) in enumerate(zip(values, tips, strict=True)):
             item = QTableWidgetItem(value)
             item.setToolTip(tip or value)
@@ -248,7 +265,7 @@ class ModelManagerDialog(QDialog):
         button.setEnabled(not entry.builtin)
         button.clicked.connect(lambda _=False, chosen=entry: self.download_entry(chosen))
         self.catalog_buttons[entry.id] = button
-        self.catalog_table.setCellWidget(row, 5, button)
+        self.catalog_table.setCellWidget(row, 6, button)
 
     def _probed(self, probe: MachineProbe) -> None:
         self.probe = probe
@@ -263,11 +280,25 @@ class ModelManagerDialog(QDialog):
                 continue
             text = fit.verdict.value
             if fit.verdict is not Verdict.WONT_FIT and fit.recommended_context:
-                text += f" ({fit.recommended_context:,} tokens)"
+                text += f" ({fit.recommended_context:,} tokens"
+                text += f", {fit.kv_type.value} KV cache)" if fit.kv_type.value != self.settings.kv_type else ")"
             item.setText(text)
             item.setToolTip(fit.explanation)
             item.setBackground(QBrush(QColor(VERDICT_COLOURS[fit.verdict])))
             item.setForeground(QBrush(QColor("white")))
+            self._show_time(row, probe.times.get(entry.id))
+
+    def _show_time(self, row: int, estimate: DocumentEstimate | None) -> None:
+        item = self.catalog_table.item(row, 5)
+        if item is None:
+            return
+        if estimate is None:
+            item.setText("not measured")
+            item.setToolTip("No model has run on this machine yet: the first run (or `longwriter write "
+                            "--estimate`) measures its speed in a few seconds.")
+            return
+        item.setText(("~" if estimate.rough else "") + format_seconds(estimate.seconds))
+        item.setToolTip(estimate.describe())
 
     def _probe_failed(self, message: str) -> None:
         self.backend_label.setText(f"Could not check this machine: {message}")

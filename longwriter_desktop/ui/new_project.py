@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -14,6 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..engine.estimate import ModelTimes
 from ..engine.target import MAX_WORDS, target_from_instruction
 from ..library.installed import InstalledModel
 from .draft import Draft
@@ -35,9 +38,12 @@ class NewProjectDialog(QDialog):
     """Collects what a new document needs; :meth:`draft` builds it."""
 
     def __init__(
-        self, models: list[InstalledModel], current_model: str | None, parent: QWidget | None = None
+        self, models: list[InstalledModel], current_model: str | None, parent: QWidget | None = None,
+        *, times: Callable[[str | None], ModelTimes | None] | None = None,
     ) -> None:
         super().__init__(parent)
+        self._times = times
+        self._model_times: ModelTimes | None = None
         self.setWindowTitle("New project")
         self.setMinimumWidth(620)
         self.instruction = QPlainTextEdit()
@@ -64,6 +70,10 @@ class NewProjectDialog(QDialog):
             found = self.model.findData(current_model)
             if found >= 0:
                 self.model.setCurrentIndex(found)
+        self.time_label = QLabel()
+        self.time_label.setWordWrap(True)
+        self.time_label.setObjectName("time-estimate")
+        self.model.currentIndexChanged.connect(self._model_changed)
         self.notes = QPlainTextEdit()
         self.notes.setPlaceholderText("Optional: audience, tone, names and facts to keep, what to avoid.")
         self.notes.setMaximumHeight(90)
@@ -78,6 +88,7 @@ class NewProjectDialog(QDialog):
         form.addRow("", self.words_hint)
         form.addRow("Mode:", self.mode)
         form.addRow("Model:", self.model)
+        form.addRow("Time:", self.time_label)
         form.addRow("Writing notes:", self.notes)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
@@ -88,7 +99,19 @@ class NewProjectDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.buttons)
+        self._model_changed()
         self._instruction_changed()
+
+    def _model_changed(self) -> None:
+        self._model_times = self._times(self.model.currentData()) if self._times else None
+        self._update_time()
+
+    def _update_time(self) -> None:
+        """The time estimate for the chosen model and length, from this machine's speed profile."""
+        if self._model_times is None:
+            self.time_label.setText("")
+            return
+        self.time_label.setText(self._model_times.describe(self.words.value()).removeprefix("Time: "))
 
     def _instruction_changed(self) -> None:
         text = self.instruction.toPlainText()
@@ -99,6 +122,7 @@ class NewProjectDialog(QDialog):
         self._setting_words = True
         self.words.setValue(guess.words)
         self._setting_words = False
+        self._update_time()
         if guess.found:
             self.words_hint.setText(f'Read from the instruction: "{guess.phrase}".')
         else:
@@ -107,6 +131,7 @@ class NewProjectDialog(QDialog):
             )
 
     def _words_changed(self) -> None:
+        self._update_time()
         if not self._setting_words:
             self._words_touched = True
             self.words_hint.setText("Set by hand.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from PySide6.QtCore import Qt, Signal
@@ -50,12 +51,15 @@ class PlanPane(QGroupBox):
     planEdited = Signal()
     regenerateRequested = Signal()
 
-    COLUMNS = ("Title", "Main point", "Words", "Locked")
+    COLUMNS = ("Title", "Main point", "Words", "Locked", "Story bible")
+    CODEX_COLUMN = 4
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Plan", parent)
         self._draft: Draft | None = None
         self._filling = False
+        # Words -> one sentence of how long they take on this machine (set by the window).
+        self.time_estimate: Callable[[int], str] | None = None
         self.table = QTableWidget(0, len(self.COLUMNS))
         self.table.setHorizontalHeaderLabels(self.COLUMNS)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -68,6 +72,8 @@ class PlanPane(QGroupBox):
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
         self.table.setColumnWidth(0, 180)
+        self.table.setColumnWidth(self.CODEX_COLUMN, 160)
+        self.table.setColumnHidden(self.CODEX_COLUMN, True)
         rows_header = self.table.verticalHeader()
         rows_header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         # At most three lines a row, so a long main point cannot push the other sections out of view; the
@@ -149,6 +155,18 @@ class PlanPane(QGroupBox):
         for column, item in enumerate((title, point, words, lock)):
             self.table.setItem(i, column, item)
 
+    def show_codex(self, seen: list[str] | None) -> None:
+        """Which story-bible entries each section will see (None hides the column: the project has none)."""
+        self.table.setColumnHidden(self.CODEX_COLUMN, seen is None)
+        self._filling = True
+        for i, text in enumerate(seen or []):
+            if i < self.table.rowCount():
+                item = QTableWidgetItem(text)
+                item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+                item.setToolTip(text)
+                self.table.setItem(i, self.CODEX_COLUMN, item)
+        self._filling = False
+
     def set_editable(self, editable: bool) -> None:
         """Allow edits only while nothing is running."""
         self._editable = editable
@@ -172,6 +190,10 @@ class PlanPane(QGroupBox):
         self.down_button.setEnabled(editable and 0 <= row < count - 1)
         self.regenerate_button.setEnabled(editable and self._draft is not None and self._draft.mode == "plan")
 
+    def refresh_total(self) -> None:
+        """Show the plan's totals and time estimate again (the speed profile changed)."""
+        self._update_total()
+
     def _update_total(self) -> None:
         if self._draft is None or not self._draft.rows:
             self.total_label.setText("")
@@ -180,9 +202,10 @@ class PlanPane(QGroupBox):
         note = ""
         if wanted and abs(total - wanted) > max(50, wanted * 0.1):
             note = "  (the plan differs from the requested length; the plan's targets are what is written)"
+        time_text = self.time_estimate(total) if self.time_estimate else ""
         self.total_label.setText(
             f"Plan: {len(self._draft.rows)} sections, {total:,} words in all; "
-            f"requested {wanted:,} words.{note}"
+            f"requested {wanted:,} words.{note}" + (f"\n{time_text}" if time_text else "")
         )
 
     # -- editing -------------------------------------------------------------------------------------

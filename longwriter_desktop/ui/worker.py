@@ -87,6 +87,11 @@ class _Failed:
 
 
 @dataclass(frozen=True)
+class _Measured:
+    """The loaded model's speed on this machine is known (calibrated now, or measured before)."""
+
+
+@dataclass(frozen=True)
 class _JobEnded:
     kind: str
 
@@ -100,6 +105,7 @@ class _ModelOwner(QObject):
         self._backend: Any = None
         self._choice: ModelChoice | None = None
         self._store: ProjectStore | None = None  # this thread's own connection (one per thread)
+        self._speed_known = False  # the loaded model's speed profile exists (or calibration was tried)
         self.cancel = threading.Event()
 
     @Slot(object)
@@ -135,6 +141,9 @@ class _ModelOwner(QObject):
             self._push(_Failed(f"Something went wrong while working: {exc}. The log file has the details."))
         finally:
             self._push(_JobEnded(kind))
+            if self._backend is not None and not self._speed_known:
+                # After the job, so the first plan is not delayed; a job asked for meanwhile waits a moment.
+                self._calibrate(self._backend)
 
     def _recorder(self, job: PlanJob | WriteJob) -> ProjectRecorder | None:
         if not isinstance(job, WriteJob) or job.project_id is None:
@@ -211,7 +220,22 @@ class _ModelOwner(QObject):
                 )
             )
         )
+        self._speed_known = False
         return True
+
+    def _calibrate(self, backend: Any) -> None:
+        """Measure a newly loaded model's speed on this machine, once (a few seconds), for the estimates."""
+        from ..engine.estimate import CalibrationError, profile_for_backend
+
+        self._speed_known = True
+        try:
+            if profile_for_backend(backend, cancel=self.cancel) is not None:
+                self._push(_Measured())
+        except CalibrationError as exc:  # stopped: try again after the next job
+            self._speed_known = False
+            log.info("no speed profile yet: %s", exc)
+        except Exception:  # an estimate is a nicety: the job goes on without one
+            log.exception("measuring the model's speed failed")
 
     @Slot()
     def close_all(self) -> None:
@@ -252,6 +276,7 @@ class EngineWorker(QObject):
     cancelled = Signal(int)  # words written
     finished = Signal(object)  # events.Done
     jobEnded = Signal(str)  # "plan" or "write", after any of the above
+    speedMeasured = Signal()  # the loaded model's speed profile exists (estimates can be shown)
     _jobRequested = Signal(object)
     _closeRequested = Signal()
     _shutdownRequested = Signal()
@@ -382,6 +407,8 @@ class EngineWorker(QObject):
             self.modelLoading.emit(item.fraction)
         elif isinstance(item, _Loaded):
             self.modelLoaded.emit(item.model)
+        elif isinstance(item, _Measured):
+            self.speedMeasured.emit()
         elif isinstance(item, ev.PlanningStarted):
             self.planningStarted.emit(item.target_words, item.sections)
         elif isinstance(item, ev.PlanReady):

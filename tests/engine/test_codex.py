@@ -148,3 +148,13 @@ def test_bad_codex_files_say_what_to_fix(tmp_path: Path, text: str, words: str) 
     path.write_text(text, encoding="utf-8")
     with pytest.raises(InputError, match=words):
         load_codex(path)
+
+
+def test_a_chinese_story_gets_its_block_in_chinese() -> None:
+    li = Entry("李明", "character", ("小明",), "渔夫的儿子，十二岁。", changes=(Change(3, "左手受了伤。"),))
+    inn = Entry("海燕客栈", "place", (), "港口边的旧客栈。")
+    view = section_view([li, inn], 3, title="风暴", main_point="风暴中小明跑回家。", instruction="写一个海边的故事。",
+                        cjk=True)
+    assert view.names == ["李明"] and view.entries[0].reason == "main point"
+    assert render_block(view, cjk=True) == (
+        "本部分的设定（务必保持一致）：\n- 李明（人物；又称：小明）：渔夫的儿子，十二岁。\n  自第3部分起：左手受了伤。")

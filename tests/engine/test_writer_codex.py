@@ -180,3 +180,31 @@ def test_a_resumed_run_rebuilds_the_same_turns() -> None:
     assert _block(_current_turn(again.calls[0].prompt_text)) == EXPECTED[6]
     assert again.calls[0].prompt_text.count("Story bible for this section") == \
         full.count("Story bible for this section") == 6
+
+
+def test_a_server_backend_gets_the_same_blocks_as_text() -> None:
+    backend = ScriptedBackend(lambda call: _reply(_section_of(call)), tokenizes=False)
+    _run(backend, Codex(list(CODEX)))
+    assert {_section_of(c): _block(_current_turn(c.prompt_text)) for c in backend.calls} == EXPECTED
+    for before, after in zip(backend.calls, backend.calls[1:]):
+        assert after.prompt_text.startswith(before.prompt_text + before.reply)
+
+
+def test_one_pass_mode_puts_the_block_before_the_instruction() -> None:
+    backend = ScriptedBackend([_reply(1)])
+    request = WriteRequest("Write a 40-word scene at Brightwater.", 40, "direct", sampling=Sampling(seed=1),
+                           codex=Codex(list(CODEX)))
+    events = list(write_document(backend, request))
+    assert any(isinstance(e, ev.Done) for e in events)
+    turn = _current_turn(backend.calls[0].prompt_text)
+    assert _block(turn) == [MARA_LINE, TOWN_LINES[0]]  # no change of section 2 in a one-section text
+    assert turn.endswith("\n\nWrite a 40-word scene at Brightwater.")
+
+
+def test_a_large_budget_on_a_small_context_is_used_as_given_and_said_once() -> None:
+    backend = ScriptedBackend(lambda call: _reply(_section_of(call)), n_ctx=2048)
+    events = _run(backend, Codex(list(CODEX), budget=600))
+    notes = [e.message for e in events if isinstance(e, ev.Warning) and e.kind == "codex"]
+    assert notes == ["The codex budget (600 tokens a section) is over a quarter of the model's context (2048 "
+                     "tokens); lower it if older sections drop out of view too soon."]
+    assert {e.budget for e in events if isinstance(e, ev.CodexInView)} == {600}

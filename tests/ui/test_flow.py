@@ -42,6 +42,10 @@ def test_plan_edit_write_stop_resume_export(
     win.plan_pane.set_target(1, 120)
     assert [r.section.target_words for r in draft.rows] == [150, 120]
     assert "270 words in all" in win.plan_pane.total_label.text()
+    # After the first job the worker measures the model's speed here (a few seconds); the plan pane then
+    # says how long the plan will take to write.
+    qtbot.waitUntil(lambda: "About " in win.plan_pane.total_label.text(), timeout=60_000)
+    assert "for 270 words" in win.plan_pane.total_label.text()
 
     win.write()
     assert win.output_pane.editor.isReadOnly()
