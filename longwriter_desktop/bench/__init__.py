@@ -555,7 +555,8 @@ def measure_dev_prompts(model_path: Path, prompts_path: Path | None, *, quick: b
     prompts = load_dev_prompts(prompts_path)
     indexed = list(enumerate(prompts))
     if which:
-        indexed = [(i, p) for i, p in indexed if i + 1 in which]
+        # In the order given: a long run can put the long prompts last and still have the short ones if cut off.
+        indexed = [indexed[n - 1] for n in which if 1 <= n <= len(indexed)]
     elif quick:
         indexed = sorted(indexed, key=lambda ip: ip[1]["length"])[:3]
     rows = []
