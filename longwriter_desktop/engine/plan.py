@@ -544,7 +544,7 @@ def title_problem(title: str, instruction: str, index: int, count: int) -> str |
     if not has_cjk(text):
         if _STRAY_LETTER.search(text):
             return "a stray letter"
-        if _MID_CAPITAL.search(text):
+        if _MID_CAPITAL.search(text) or any(len(w) > 15 for w in re.findall(r"[^\W\d_]+", text)):
             return "a broken word"
         if words[-1].lower().strip(",;:-") in _OPEN_END and len(words) > 1:
             return "stops mid-phrase"
@@ -681,8 +681,8 @@ def plan_grammar(count: int) -> str:
     ]
     lines += [
         'title ::= tfirst (tsep tword){0,9}',
-        'tfirst ::= upper lower{0,17} | upper{2,5} | cjk{1,16}',
-        'tword ::= letter lower{0,17} | upper{2,5} | digit{1,4} | cjk{1,16}',
+        'tfirst ::= upper lower{0,13} | upper{2,5} | cjk{1,16}',
+        'tword ::= letter lower{0,13} | upper{2,5} | digit{1,4} | cjk{1,16}',
         'tsep ::= " " | ", " | ": " | " & "',
         'point ::= pword (psep pword){1,29} [.\\u3002]',
         'pword ::= (letter | digit) (lower | digit | "\'" | "-"){0,19} | upper{2,5} | cjk{1,30}',

@@ -223,6 +223,8 @@ def detect_family(metadata: dict[str, Any], file_name: str = "") -> Family:
         return Family.TEMPLATE
     # No chat template: a chat-tuned model gets its architecture's usual format (the backend checks that the
     # format's markers are real tokens); a base model continues a plain document, with no chat markup at all.
+    if not arch:
+        return Family.CHATML  # no header at all (a served model known by name only): the most common format
     if not _CHAT_TUNED.search(names):
         return Family.PLAIN
     return arch_family(arch)
