@@ -27,7 +27,6 @@ ESTIMATE_PROMPTS = (
     (6000, "Write a 6000-word history of the bicycle, from the first wooden machines to electric bikes."),
 )
 KV_PROMPTS = (
-    (500, "Write a 500-word letter to a new neighbour about life on the street."),
     (1000, "Write a 1000-word short story about a baker who finds an old recipe book."),
 )
 BARE_TOKENS = 6000  # the reference: bare llama.cpp's rate over 6,000 tokens

@@ -240,7 +240,8 @@ def cmd_estimate(args: argparse.Namespace) -> int:
                 raise InputError("This model's speed could not be measured.")
             result = estimate_document(profile, words, backend.info.n_ctx)
     print(f"Estimated time: {result.describe()}")
-    print(f"  writing {format_duration(result.generate_s)}, reading prompts {format_duration(result.prompt_s)}, "
+    print(f"  planning {format_duration(result.plan_s)}, writing {format_duration(result.generate_s)}, reading "
+          f"prompts {format_duration(result.prompt_s)}, "
           f"about {result.tokens:,} tokens generated; nothing was written.")
     return 0
 

@@ -27,6 +27,7 @@ from typing import Any
 
 from .. import paths
 from .backend import Finish, GenerationRequest, Sampling
+from .plan import section_count_for
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +39,16 @@ PRIOR_ATTENTION_FACTOR = 2.4  # measured k / (KV bytes per token / weight bytes)
 DEFAULT_GENERATED_PER_WORD = 1.5  # tokens generated per kept English word, plan and retries included
 DEFAULT_EVALUATED_PER_WORD = 0.4  # prompt tokens evaluated per word (the KV cache is reused)
 DEFAULT_OVERHEAD = 1.08
+# Planning is one grammar-bound call: a prompt of about 140 tokens (measured: 139 for a 2,500-word guide),
+# then about 30 tokens a section, sampled about 1.5 times slower under the grammar. Its decoding time, in
+# tokens at the empty-context speed per section (plus one), is learned from each run's planning.
+PLAN_PROMPT_TOKENS = 140
+DEFAULT_PLAN_TOKENS_PER_SECTION = 45.0
 HEAD_TOKENS = 350  # instruction and system text in front of the document
 HEAD_TOKENS_PER_WORD = 0.03  # the plan in view grows with the document
 CONTEXT_FILL = 0.8  # the writer drops old sections from view beyond about this share of the context
 LEARNING_RATE = 0.5  # weight of a new run in the per-word figures
-LONG_PROMPT_S = 3.0  # calibration's budget for evaluating its long prompt
+LONG_PROMPT_S = 8.0  # calibration's long prompt: this many seconds of decoding's worth of tokens
 
 
 def machine_fingerprint() -> str:
@@ -102,6 +108,7 @@ class SpeedProfile:
     generated_per_word: float = DEFAULT_GENERATED_PER_WORD
     evaluated_per_word: float = DEFAULT_EVALUATED_PER_WORD
     overhead: float = DEFAULT_OVERHEAD
+    plan_tokens_per_section: float = DEFAULT_PLAN_TOKENS_PER_SECTION
     runs: int = 0
     updated: float = 0.0
     samples: tuple[CallSample, ...] = ()
@@ -151,6 +158,7 @@ class DocumentEstimate:
     generate_s: float
     prompt_s: float
     load_s: float
+    plan_s: float
     tokens: int
     tokens_per_second_start: float
     tokens_per_second_end: float
@@ -180,7 +188,7 @@ def format_seconds(seconds: float) -> str:
 
 
 def estimate_document(profile: SpeedProfile, words: int, n_ctx: int, *, include_load: bool = False,
-                      rough: bool = False) -> DocumentEstimate:
+                      rough: bool = False, plan_mode: bool = True) -> DocumentEstimate:
     """Time to plan and write a document of ``words`` words with this profile and context size."""
     tokens = words * profile.generated_per_word
     head = min(HEAD_TOKENS + HEAD_TOKENS_PER_WORD * words, n_ctx * 0.3)
@@ -188,10 +196,17 @@ def estimate_document(profile: SpeedProfile, words: int, n_ctx: int, *, include_
     generate = profile.decode_seconds(head, tokens, cap)
     prompt = words * profile.evaluated_per_word * profile.prefill_s
     load = profile.load_s if include_load else 0.0
-    total = (generate + prompt) * profile.overhead + load
+    plan = plan_seconds(profile, words) if plan_mode else 0.0
+    total = (generate + prompt) * profile.overhead + plan + load
     end = min(head + tokens, cap)
-    return DocumentEstimate(words, total, generate, prompt, load, round(tokens), 1 / profile.token_seconds(head),
-                            1 / profile.token_seconds(end), profile.runs, rough)
+    return DocumentEstimate(words, total, generate, prompt, load, plan, round(tokens),
+                            1 / profile.token_seconds(head), 1 / profile.token_seconds(end), profile.runs, rough)
+
+
+def plan_seconds(profile: SpeedProfile, words: int) -> float:
+    """The model's planning for a document of this length."""
+    return (PLAN_PROMPT_TOKENS * profile.prefill_s
+            + profile.plan_tokens_per_section * (section_count_for(words) + 1) * profile.decode_s)
 
 
 # -- fitting --------------------------------------------------------------------------------------------
@@ -263,8 +278,13 @@ def refit(profile: SpeedProfile, new: Sequence[CallSample]) -> SpeedProfile:
                    updated=time.time())
 
 
-def learn_run(profile: SpeedProfile, calls: Sequence[CallSample], *, words: int, wall_s: float) -> SpeedProfile:
-    """The profile after a finished run: its calls refit the speed; its totals the per-word figures."""
+def learn_run(profile: SpeedProfile, calls: Sequence[CallSample], *, words: int, wall_s: float,
+              plan_s: float = 0.0) -> SpeedProfile:
+    """The profile after a finished run: its calls refit the speed; its totals the per-word figures.
+
+    ``plan_s`` is the time the run spent planning (0 when the plan was given): it teaches the planning
+    figure, and the rest of the wall time the overhead over the modelled calls.
+    """
     updated = refit(profile, calls)
     if words < 50 or not calls:
         return updated
@@ -272,14 +292,19 @@ def learn_run(profile: SpeedProfile, calls: Sequence[CallSample], *, words: int,
     evaluated = sum(c.evaluated for c in calls)
     modelled = sum(updated.decode_seconds(c.start, c.tokens) + c.evaluated * updated.prefill_s for c in calls)
     rate = LEARNING_RATE if profile.runs else 1.0  # the first run replaces the built-in model's defaults
-    overhead = min(2.0, max(1.0, wall_s / modelled)) if modelled > 0 else profile.overhead
+    overhead = min(2.0, max(1.0, (wall_s - plan_s) / modelled)) if modelled > 0 else profile.overhead
 
     def mix(old: float, value: float) -> float:
         return old + rate * (value - old)
 
+    plan_units = profile.plan_tokens_per_section
+    if plan_s > 0 and updated.decode_s > 0:
+        decoding = max(0.0, plan_s - PLAN_PROMPT_TOKENS * updated.prefill_s)
+        plan_units = mix(plan_units, decoding / updated.decode_s / (section_count_for(words) + 1))
     return replace(updated, generated_per_word=mix(profile.generated_per_word, generated / words),
                    evaluated_per_word=mix(profile.evaluated_per_word, evaluated / words),
-                   overhead=mix(profile.overhead, overhead), runs=profile.runs + 1)
+                   overhead=mix(profile.overhead, overhead), plan_tokens_per_section=plan_units,
+                   runs=profile.runs + 1)
 
 
 # -- the store ------------------------------------------------------------------------------------------
@@ -390,8 +415,9 @@ def calibrate(backend: Any, key: str, *, weights_bytes: int, kv_bytes_per_token:
     samples.append(CallSample.from_finish(first))
     n_ctx = int(backend.info.n_ctx)
     if long_tokens is None:
-        # About LONG_PROMPT_S of prompt evaluation, at the rate of the first (short, so pessimistic) prompt.
-        rate = first.prompt_tokens_evaluated / first.prompt_seconds if first.prompt_seconds > 0 else 100.0
+        # A few seconds of prompt evaluation: it runs at least as fast as decoding on a CPU, so size it by
+        # the decoding speed just measured.
+        rate = first.completion_tokens / first.generation_seconds
         long_tokens = int(min(1024, n_ctx // 2, max(128, rate * LONG_PROMPT_S)))
     filler = backend.tokenize(_FILLER * 40, special=True)
     body: list[int] = []
@@ -507,14 +533,14 @@ class RunTimer:
         seconds += words_left * profile.evaluated_per_word * profile.prefill_s
         return seconds * self._pace(profile, self.calls()) * profile.overhead
 
-    def finished(self, *, words: int) -> SpeedProfile | None:
+    def finished(self, *, words: int, plan_s: float = 0.0) -> SpeedProfile | None:
         """Learn from the finished run and save the profile."""
         calls = self.calls()
         if not calls:
             return self.profile
         wall = time.perf_counter() - self.started
         base = self.profile or new_profile(self.backend, self.key)
-        learned = learn_run(base, calls, words=words, wall_s=wall)
+        learned = learn_run(base, calls, words=words, wall_s=wall, plan_s=plan_s)
         if learned.decode_s <= 0:
             return self.profile
         if learned.prefill_s <= 0:

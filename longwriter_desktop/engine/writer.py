@@ -232,6 +232,7 @@ class DocumentWriter:
             if codex is not None and codex.entries else None
         # The time left comes from this machine's speed model for the model (engine/estimate.py).
         self.timer = run_timer(backend)
+        self.plan_seconds = 0.0  # the model's planning (a grammar-bound call the speed model leaves out)
 
     # -- tokens and prompt pieces ----------------------------------------------------------------------
 
@@ -441,12 +442,14 @@ class DocumentWriter:
                     self.target_source = "plan"
                 yield PlanReady(self.plan, generated=False)
             else:
+                planning_started = time.perf_counter()
                 yield from generate_plan(self.backend, self.request.instruction, self.target_words,
                                          notes=self.request.notes, sampling=self.request.sampling,
                                          cancel=self.cancel, result=plan_result, title=self.title)
                 if self.cancel.is_set():
                     yield Cancelled(0)
                     return
+                self.plan_seconds = time.perf_counter() - planning_started
                 self.plan = plan_result.plan
                 self.plan_prompt_tokens = plan_result.prompt_tokens_evaluated
                 self.prompt_tokens_evaluated += plan_result.prompt_tokens_evaluated
@@ -472,7 +475,7 @@ class DocumentWriter:
         stats = self.stats(text)
         if self.timer is not None and self.resume is None:
             try:
-                self.timer.finished(words=stats["words"])
+                self.timer.finished(words=stats["words"], plan_s=self.plan_seconds)
             except (OSError, ValueError, ArithmeticError) as exc:  # the estimate must never fail a run
                 log.warning("could not learn from this run's speed: %s", exc)
         yield Done(text, stats)
