@@ -426,6 +426,8 @@ class DocumentWriter:
         plan_result = PlanResult(Plan([]))
         if self.resume is not None:
             self.plan = self.resume.plan.copy()
+            if not self.request.target_words:
+                self.target_words = self.plan.total_words  # the plan's targets were set to the length asked for
             self.texts = list(self.resume.texts) + [""] * (len(self.plan.sections) - len(self.resume.texts))
             self.finished = list(self.resume.finished) + [False] * (len(self.plan.sections) - len(self.resume.finished))
         else:
@@ -458,6 +460,7 @@ class DocumentWriter:
             self.texts = [""] * len(self.plan.sections)
             self.finished = [False] * len(self.plan.sections)
         self.section_retries = [0] * len(self.plan.sections)
+        self._planned = [s.target_words for s in self.plan.sections]
         self._build_head()
         self.head_tokens = sum(c.n_tokens for c in self._head)
         if self.resume is not None:
@@ -525,12 +528,15 @@ class DocumentWriter:
         planned = sum(self.plan.sections[i].target_words for i in open_)
         if planned <= 0 or need == planned:
             return
-        need = max(len(open_) * 10, need)
+        # A surplus shrinks the sections to come, never below half their planned length (a section of ten
+        # words is no section); a shortfall grows them.
+        floor = [max(10, self._planned[i] // 2) if i < len(self._planned) else 10 for i in open_]
+        need = max(sum(floor), need)
         scale = need / planned
-        share = [max(10, round(self.plan.sections[i].target_words * scale)) for i in open_]
-        share[-1] += need - sum(share)
+        share = [max(f, round(self.plan.sections[i].target_words * scale)) for i, f in zip(open_, floor)]
+        share[-1] = max(floor[-1], share[-1] + need - sum(share))
         for i, words in zip(open_, share):
-            self.plan.sections[i].target_words = max(10, words)
+            self.plan.sections[i].target_words = words
         if index not in self.handed_on and open_[0] == index and abs(scale - 1) > 0.01:
             self.handed_on.append(index)
 
