@@ -51,6 +51,8 @@ SECTION_MIN = 0.92  # end-of-text is banned below this share of a section's targ
 STOP_AT_PARAGRAPH = 0.97
 STOP_AT_SENTENCE = 1.0
 HARD_STOP = 1.08
+FINAL_MIN = 0.96  # the last section: end-of-text banned below this, any sentence end from 97% on, a hard stop
+FINAL_HARD_STOP = 1.05  # at 105%, trimmed back to a sentence end only where that keeps the minimum
 MAX_REPETITION_CUTS = 4
 MAX_CHECK_CUTS = 8  # echoed or drifting sentences cut in one section before it is left as it is
 MAX_CALLS_PER_SECTION = 16
@@ -573,7 +575,11 @@ class DocumentWriter:
             guard.feed(resumed)
             checks.feed(resumed)
         sampling = self.request.sampling
-        minimum = math.ceil(target * SECTION_MIN)
+        # The last section to write has nobody to hand its shortfall or surplus on to: it keeps closer to its target.
+        final = not any(not self.finished[i] and not self.plan.sections[i].locked
+                        for i in range(index + 1, len(self.plan.sections)))
+        minimum = math.ceil(target * (FINAL_MIN if final else SECTION_MIN))
+        hard_stop = FINAL_HARD_STOP if final else HARD_STOP
         thinking = _ThinkingFilter() if self.fmt.thinking else None
         calls = 0
         retries = 0
@@ -583,7 +589,7 @@ class DocumentWriter:
             if self.cancel.is_set():
                 return
             calls += 1
-            need = math.ceil(max(0, target * HARD_STOP - words) * self.tokens_per_word) + 48
+            need = math.ceil(max(0, target * hard_stop - words) * self.tokens_per_word) + 48
             prompt, size = self._prompt()
             room = self.n_ctx - size - 4
             if room < min(need, 256):
@@ -655,7 +661,7 @@ class DocumentWriter:
                     continue
                 yield TextDelta(index, text_piece)
                 text = self.texts[index]
-                if _long_enough(words, target, text):
+                if _long_enough(words, target, text, final):
                     stopped_for_length = True
                     stop.set()
                 now = time.perf_counter()
@@ -703,8 +709,8 @@ class DocumentWriter:
                     yield from self._hide_earlier_sections(turn)
                 continue
             if stopped_for_length:
-                if words >= target * HARD_STOP:
-                    yield from self._trim_to_sentence(index, turn, counter, guard)
+                if words >= target * hard_stop:
+                    yield from self._trim_to_sentence(index, turn, counter, guard, keep_words=minimum if final else 0)
                     words = counter.set(self.texts[index])
                 break
             if finish is not None and finish.reason is FinishReason.STOP and words >= minimum:
@@ -781,12 +787,14 @@ class DocumentWriter:
             removed += len(turn.reply.pop().text)
         return removed
 
-    def _trim_to_sentence(self, index: int, turn: _Turn, counter: _Counter, guard: RepetitionGuard
-                          ) -> Iterator[Event]:
+    def _trim_to_sentence(self, index: int, turn: _Turn, counter: _Counter, guard: RepetitionGuard,
+                          keep_words: int = 0) -> Iterator[Event]:
         text = self.texts[index]
         ends = [m.end() for m in re.finditer(r"[.!?。！？…][\"'”’)\]]*", text)]
         if not ends or ends[-1] < len(text) * 0.8:
             return
+        if keep_words and count_words(text[: ends[-1]]) < keep_words:
+            return  # the unfinished sentence stays: cutting it would leave the text short of its minimum
         cut = len(text) - ends[-1]
         if cut <= 0:
             return
@@ -911,11 +919,12 @@ def extract_summary(text: str, main_point: str, max_words: int = SUMMARY_WORDS) 
     return summary
 
 
-def _long_enough(words: int, target: int, text: str) -> bool:
+def _long_enough(words: int, target: int, text: str, final: bool = False) -> bool:
     """Stop here: at a paragraph end near the target, at a sentence end past it, or at the hard limit."""
     return (
-        words >= target * HARD_STOP
-        or (words >= target * STOP_AT_SENTENCE and _SENTENCE_END.search(text) is not None)
+        words >= target * (FINAL_HARD_STOP if final else HARD_STOP)
+        or (words >= target * (STOP_AT_PARAGRAPH if final else STOP_AT_SENTENCE)
+            and _SENTENCE_END.search(text) is not None)
         or (words >= target * STOP_AT_PARAGRAPH and _PARAGRAPH_END.search(text) is not None)
     )
 
