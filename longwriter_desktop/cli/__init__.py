@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from .. import APP_NAME, __version__
 from ..errors import LongWriterError
 from ..logs import setup_logging
-from . import codex_cmd, models_cmd, projects_cmd, write_cmd
+from . import codex_cmd, models_cmd, projects_cmd, section_cmd, write_cmd
 
-SUBCOMMANDS = (write_cmd, models_cmd, projects_cmd, codex_cmd)
+SUBCOMMANDS = (write_cmd, section_cmd, models_cmd, projects_cmd, codex_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
+from ..engine.estimate import CATALOG_WORDS, SpeedStore, estimate_model_file, format_seconds
 from ..engine.prompts import detect_family
 from ..errors import InputError
 from ..library import catalog, fit, gpu
@@ -99,9 +100,14 @@ def _badge(report: fit.FitReport) -> str:
 def cmd_catalog(args: argparse.Namespace) -> int:
     machine = fit.Machine.current()
     installed = {model.path.name.lower() for model in list_installed()}
+    profiles = SpeedStore().all()
     rows = []
     for entry in catalog.CATALOG:
         report = fit.fit_catalog_entry(entry, machine)
+        took_time = estimate_model_file(Path(entry.file).name, entry.size_bytes,
+                                        entry.architecture.kv_bytes_per_token_f16,
+                                        report.recommended_context or report.context, CATALOG_WORDS,
+                                        profiles=profiles)
         size = format_bytes(entry.size_bytes)
         if entry.size_kind is catalog.SizeKind.ESTIMATE:
             size = f"~{size}"
@@ -109,12 +115,18 @@ def cmd_catalog(args: argparse.Namespace) -> int:
         if entry.file_name.lower() in installed:
             marks += " (installed)"
         badge = f"{_badge(report)} at {report.context // 1024}k"
+        if report.kv_type is not fit.KVType.F16:
+            badge += f", {report.kv_type.value} KV"
+        took = "not measured" if took_time is None else ("~" if took_time.rough else "") + format_seconds(
+            took_time.seconds)
         rows.append((entry.id + marks, entry.quant, size, entry.licence,
-                     f"{entry.recommended_context // 1024}k", badge))
-    print_table(("id", "quant", "size", "licence", "max context", "fit here"), rows)
+                     f"{entry.recommended_context // 1024}k", badge, took))
+    print_table(("id", "quant", "size", "licence", "max context", "fit here", f"{CATALOG_WORDS:,} words"), rows)
     ram = f"{machine.ram_total / 1e9:.1f} GB RAM ({machine.ram_available / 1e9:.1f} GB free)"
     gpus = ", ".join(f"{device.name} {device.description}" for device in machine.gpus) or "no GPU"
     print(f"\n* the default.  Fit: {ram}, {gpus}; `longwriter models fit ID` explains one model.")
+    print(f"Time for {CATALOG_WORDS:,} words on this machine: from each model's measured speed here; ~ means scaled "
+          "from another model measured here (run `longwriter write PROMPT --estimate` to measure one).")
     print("Licences:")
     for family in catalog.families():
         entry = next(e for e in catalog.CATALOG if e.family == family)

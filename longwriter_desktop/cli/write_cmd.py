@@ -338,16 +338,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
                 export_project(store, project.id, args.out)
                 status.message(f"Saved {args.out}.")
             return 0
-        saved = project.settings
-        for key in ("model", "ctx", "gpu_layers", "threads", "kv_type", "family", "seed", "temperature", "top_p",
-                    "backend", "base_url", "api_model", "api_key_env"):
-            if getattr(args, key, None) is None:
-                setattr(args, key, saved.get(key))
-        args.gpu_layers = args.gpu_layers or "auto"
-        args.temperature = 0.5 if args.temperature is None else args.temperature
-        args.top_p = 0.8 if args.top_p is None else args.top_p
-        if args.model is None and project.model:
-            args.model = project.model
+        restore_run_args(args, project)
         plan = Plan([Section(s.title, s.main_point, s.target_words, s.locked) for s in state.sections])
         texts = [state.finished.get(i, state.partial_text if i == state.interrupted_index else "")
                  for i in range(len(state.sections))]
@@ -356,13 +347,43 @@ def cmd_resume(args: argparse.Namespace) -> int:
                              else "plan")
         request = WriteRequest(project.instruction, project.target_words, project.mode, project.notes,
                                sampling=_sampling(args), title=project.title,
-                               codex=codex_cmd.codex_for_resume(store, project.id, saved))
+                               codex=codex_cmd.codex_for_resume(store, project.id, project.settings))
         done_words = sum(len(t.split()) for t in texts)
         status.message(f"Resuming project {project.id} \"{project.title}\" at section "
                        f"{state.next_index + 1} of {len(state.sections)} ({done_words:,} words so far).")
         with _CancelOnSigint() as cancel, open_backend(args, status.message) as backend:
             writer = DocumentWriter(backend, request, cancel, resume)
             return _run(writer, store, project.id, args, status=status, cancel=cancel)
+
+
+def run_options(parser: argparse.ArgumentParser) -> None:
+    """The options of a run on a saved project; those not given come from the project's own settings."""
+    parser.add_argument("--model", help="use another model than the project's")
+    parser.add_argument("--ctx", type=int, help="context size (the server's, with --backend openai)")
+    parser.add_argument("--gpu-layers")
+    parser.add_argument("--threads", type=int)
+    parser.add_argument("--kv-type", choices=KV_TYPES, default=None)
+    parser.add_argument("--family")
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--temperature", type=float)
+    parser.add_argument("--top-p", type=float)
+    parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--force", action="store_true", help="load the model even if it won't fit")
+    _server_options(parser)
+
+
+def restore_run_args(args: argparse.Namespace, project: Any) -> None:
+    """Fill the run options not given on the command line from the project's saved settings."""
+    saved = project.settings
+    for key in ("model", "ctx", "gpu_layers", "threads", "kv_type", "family", "seed", "temperature", "top_p",
+                "backend", "base_url", "api_model", "api_key_env"):
+        if getattr(args, key, None) is None:
+            setattr(args, key, saved.get(key))
+    args.gpu_layers = args.gpu_layers or "auto"
+    args.temperature = 0.5 if args.temperature is None else args.temperature
+    args.top_p = 0.8 if args.top_p is None else args.top_p
+    if args.model is None and project.model:
+        args.model = project.model
 
 
 def cmd_export(args: argparse.Namespace) -> int:

@@ -85,6 +85,9 @@ class ResumeState:
     texts: list[str]
     finished: list[bool]
     mode: str = "plan"
+    # Sections to write more of: index -> words to add after the text they have ("write more"). Their
+    # length control counts only the new words; every other unfinished section is written to its target.
+    extend: dict[int, int] = field(default_factory=dict)
 
 
 def resolve_mode(mode: str, backend: Backend, target_words: int) -> str:
@@ -494,8 +497,11 @@ class DocumentWriter:
         budget = int((self.n_ctx - self.head_tokens) * 0.5)
         turns: list[_Turn] = []
         used = 0
-        for index in range(len(self.plan.sections) - 1, -1, -1):
-            if not self.finished[index]:
+        # Only what comes before the first section to write: a regenerated section in the middle must not
+        # read the sections after it as if they came first.
+        first_open = next((i for i, done in enumerate(self.finished) if not done), len(self.finished))
+        for index in range(first_open - 1, -1, -1):
+            if not self.finished[index] or not self.texts[index].strip():
                 continue
             turn = _Turn(index, "", [self._text_chunk(self.texts[index])] if self.texts[index] else [], closed=True)
             size = sum(c.n_tokens for c in turn.reply) + 40
@@ -504,7 +510,8 @@ class DocumentWriter:
             turns.insert(0, turn)
             used += size
         kept = {t.index for t in turns}
-        self.dropped_sections = [i for i in range(len(self.plan.sections)) if self.finished[i] and i not in kept]
+        self.dropped_sections = [i for i in range(first_open) if self.finished[i] and self.texts[i].strip()
+                                 and i not in kept]
         self.turns = turns
 
     def total_words(self) -> int:
@@ -543,9 +550,13 @@ class DocumentWriter:
             self.handed_on.append(index)
 
     def _write_section(self, index: int, section: Section) -> Iterator[Event]:
-        self._hand_on(index)
-        target = max(1, section.target_words)
         resumed = self.texts[index]
+        extend = self.resume.extend.get(index) if self.resume is not None else None
+        # Writing more of a finished text: the length rules apply to the new words only.
+        base = count_words(resumed) if extend else 0
+        if not extend:
+            self._hand_on(index)
+        target = max(1, extend if extend else section.target_words)
         turn = _Turn(index, "", [self._text_chunk(resumed)] if resumed else [])
         lead = self._lead_text(index)
         if lead:
@@ -554,7 +565,7 @@ class DocumentWriter:
         for previous in self.turns:
             previous.closed = True
         self.turns.append(turn)
-        yield SectionStarted(index, section.title, target, count_words(resumed))
+        yield SectionStarted(index, section.title, base + target, count_words(resumed))
         if self._codex is not None:
             view = self._codex.view(index, self.plan.sections, self.texts)
             yield CodexInView(index, tuple(view.names), view.tokens, view.budget,
@@ -563,7 +574,7 @@ class DocumentWriter:
                 self._warn(notice, "codex")
                 yield from self._drain()
         counter = _Counter()
-        words = counter.set(resumed)
+        words = counter.set(resumed) - base
         guard = RepetitionGuard(context=self._recent_text(index))
         others = [s.title for i, s in enumerate(self.plan.sections) if i != index]
         checks = TextChecks(self.request.instruction, f"{self.title}\n{section.title}\n{section.main_point}\n"
@@ -648,7 +659,7 @@ class DocumentWriter:
                         yield TextDelta(index, text_piece)
                     continue
                 self.texts[index] += text_piece
-                words = counter.set(self.texts[index])
+                words = counter.set(self.texts[index]) - base
                 current_words[0] = words
                 loop_at = guard.feed(self.texts[index])
                 if loop_at is None:
@@ -667,7 +678,8 @@ class DocumentWriter:
                 now = time.perf_counter()
                 if now - self._last_progress >= PROGRESS_INTERVAL:
                     self._last_progress = now
-                    yield self._progress(index, words, target, size + sum(c.n_tokens for c in turn.reply))
+                    yield self._progress(index, base + words, base + target,
+                                         size + sum(c.n_tokens for c in turn.reply))
             self._call_started = 0.0
             self._call_tokens = 0
             if finish is not None:
@@ -679,7 +691,7 @@ class DocumentWriter:
                 return
             if loop_at is not None:
                 yield from self._cut(index, turn, guard, counter, loop_at, checks=checks, kind=cut_kind)
-                words = counter.set(self.texts[index])
+                words = counter.set(self.texts[index]) - base
                 if cut_kind != "repetition":
                     check_cuts += 1
                     if cut_kind == "echo":
@@ -711,7 +723,7 @@ class DocumentWriter:
             if stopped_for_length:
                 if words >= target * hard_stop:
                     yield from self._trim_to_sentence(index, turn, counter, guard, keep_words=minimum if final else 0)
-                    words = counter.set(self.texts[index])
+                    words = counter.set(self.texts[index]) - base
                 break
             if finish is not None and finish.reason is FinishReason.STOP and words >= minimum:
                 break
@@ -728,12 +740,13 @@ class DocumentWriter:
         self.ngram_ban.add_document("\n\n" + self.texts[index])
         summary = self._summary(index)
         self._update_tokens_per_word()
-        yield SectionFinished(index, section.title, words, target, self.texts[index], retries, summary=summary)
+        yield SectionFinished(index, section.title, base + words, base + target, self.texts[index], retries,
+                              summary=summary)
         for issue in self._codex.check(index, self.plan.sections, self.texts) if self._codex else ():
             message = f"Section {index + 1}: {issue.message} In: \"{issue.sentence}\""
             self.warnings.append(message)
             yield ConsistencyWarning(message, "consistency", index, issue.sentence, issue.entry)
-        yield self._progress(index, words, target, self._prompt()[1])
+        yield self._progress(index, base + words, base + target, self._prompt()[1])
 
     def _hide_earlier_sections(self, current: _Turn) -> Iterator[Event]:
         """Take every earlier section out of the model's view, without a note (small models copy notes)."""

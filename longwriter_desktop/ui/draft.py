@@ -26,7 +26,16 @@ class SectionRow:
     section: Section
     text: str = ""
     status: str = PENDING
+    edited: bool = False  # its text was changed by hand since it was written
+    section_id: int | None = None  # its row in the project store, once saved
     summary: str = ""  # what the model keeps in view of the section once its text leaves the context
+
+    @property
+    def state(self) -> str:
+        """What the outline shows: planned, writing, done, edited or stopped."""
+        if self.status == DONE:
+            return "edited" if self.edited else "done"
+        return {PENDING: "planned", WRITING: "writing", INTERRUPTED: "stopped"}.get(self.status, self.status)
 
 
 @dataclass

@@ -1,20 +1,23 @@
-"""The main window: projects on the left, the plan and progress in the middle, the text on the right.
+"""The main window: the document at the centre, the projects, outline and inspector beside it.
 
-The window owns no writing logic: it builds engine requests from what the user typed, hands them to the
-:class:`EngineWorker`, and mirrors the worker's signals into the panes and the :class:`Draft`.
+The window owns no writing logic: it builds engine requests from what the user typed (the takes and
+"write more" runs come from the Qt-free ``app.takes``), hands them to the :class:`EngineWorker`, and mirrors
+the worker's signals into the panes and the :class:`Draft`.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from importlib import metadata
 from pathlib import Path
 
 from PySide6 import __version__ as pyside_version
 from PySide6.QtCore import QSettings, Qt, QTimer, qVersion
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
+    QDialog,
     QDockWidget,
     QFileDialog,
     QFrame,
@@ -32,6 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from .. import APP_NAME, __version__, paths
+from ..app.takes import SectionRun, prepare_more, prepare_new_section, prepare_regenerate, section_takes
 from ..engine import events as ev
 from ..engine.estimate import ModelTimes, installed_times
 from ..engine.llama_backend import LoadSettings
@@ -49,14 +53,22 @@ from ..projects.store import ProjectStore
 from ..settings import Settings, load_settings
 from .background import BackgroundCall
 from .codex_panel import CodexPanel, MentionHighlighter
+from .document_view import DocumentView, apply_view
 from .downloads import DownloadManager
-from .draft import DONE, INTERRUPTED, STATUS_NAMES, WRITING, Draft, SectionRow
+from .draft import DONE, INTERRUPTED, PENDING, STATUS_NAMES, WRITING, Draft, SectionRow
+from .find_replace import FindBar
+from .inspector import InspectorPane
 from .new_project import NewProjectDialog
-from .panes import OutputPane, PlanPane, ProgressPane, format_duration
+from .outline import OutlinePane
+from .panes import ProgressPane, format_duration
+from .status_strip import StatusStrip
+from .takes_dialog import TakesDialog
 from .worker import EngineWorker, LoadedModel, ModelChoice, PlanJob, WriteJob
+from .write_more import WriteMoreDialog
 
 log = logging.getLogger(__name__)
 
+HAND_EDIT = "edited by hand"  # the model name of a take the user wrote in the text
 EXPORT_FILTERS = "Word document (*.docx);;Markdown (*.md);;Plain text (*.txt)"
 SHUTDOWN_TIMEOUT_S = 10.0
 
@@ -102,16 +114,27 @@ class MainWindow(QMainWindow):
         self.last_error: str | None = None
         self.last_done: ev.Done | None = None
         self.warnings: list[str] = []
-        self._job = ""  # "plan", "regenerate" or "write" while a job runs
-        self._shown_sections = 0
+        self._job = ""  # "plan", "regenerate", "write" or "section" (one section's take, or write more)
+        self._section_run: SectionRun | None = None
         self._locked_before_regenerate: list[tuple[int, SectionRow]] = []
-        self._regenerating = False  # one section is being written again (regenerate_section)
+        self.focus_mode = False
+        self.takes_dialog: TakesDialog | None = None
+        self.last_export: Path | None = None
 
         self._times: dict[tuple[str | None, LoadSettings], ModelTimes | None] = {}
-        self.plan_pane = PlanPane()
-        self.plan_pane.time_estimate = self._plan_time
-        self.progress_pane = ProgressPane()
-        self.output_pane = OutputPane()
+        self.outline = OutlinePane()
+        self.inspector = InspectorPane()
+        self.document = DocumentView()
+        self.find_bar = FindBar(self.document.editor)
+        self.find_bar.hide()
+        self.strip = StatusStrip()
+        self.progress_pane = ProgressPane()  # the run's details, on demand
+        self.details = QDialog(self)
+        self.details.setWindowTitle("Run details")
+        details_layout = QVBoxLayout(self.details)
+        details_layout.addWidget(self.progress_pane)
+        self.details.resize(520, 520)
+        self.outline.time_estimate = self._plan_time
         self.project_list = QListWidget()
         self.project_list.currentRowChanged.connect(self._project_selected)
         self.project_list.setWordWrap(True)
@@ -123,14 +146,27 @@ class MainWindow(QMainWindow):
         self.banner = self._make_banner()
 
         self.codex_panel = CodexPanel()
-        self.codex_highlighter = MentionHighlighter(self.output_pane.editor.document())
+        self.codex_highlighter = MentionHighlighter(self.document.editor.document())
         self.codex_panel.entriesChanged.connect(self._codex_changed)
         self.codex_panel.regenerateRequested.connect(self.regenerate_section)
         self._make_actions()
         self._layout()
         self._connect_worker()
-        self.plan_pane.planEdited.connect(self._plan_edited)
-        self.plan_pane.regenerateRequested.connect(self.regenerate_plan)
+        self.outline.planEdited.connect(self._plan_edited)
+        self.outline.regenerateRequested.connect(self.regenerate_plan)
+        self.outline.sectionChosen.connect(self.document.jump_to)
+        self.outline.selectionChanged.connect(self._section_selected)
+        self.document.sectionVisible.connect(self.outline.select)
+        self.document.edited.connect(self._text_edited)
+        self.inspector.sectionEdited.connect(self._section_edited)
+        self.inspector.regenerateRequested.connect(self.regenerate_section)
+        self.inspector.takesRequested.connect(self.show_takes)
+        self.inspector.writeMoreRequested.connect(self.write_more)
+        self.strip.detailsRequested.connect(self.show_details)
+        self._sync_timer = QTimer(self)
+        self._sync_timer.setSingleShot(True)
+        self._sync_timer.setInterval(600)
+        self._sync_timer.timeout.connect(self._text_settled)
         self._restore_geometry()
         self.refresh_models()
         self.store = self._open_store()
@@ -140,7 +176,8 @@ class MainWindow(QMainWindow):
     # -- building the window -----------------------------------------------------------------------
 
     def _make_actions(self) -> None:
-        def action(text: str, shortcut: QKeySequence | str | None, slot: object, tip: str) -> QAction:
+        def action(text: str, shortcut: QKeySequence | str | QKeySequence.StandardKey | None, slot: object,
+                   tip: str) -> QAction:
             item = QAction(text, self)
             if shortcut is not None:
                 item.setShortcut(QKeySequence(shortcut))
@@ -149,24 +186,54 @@ class MainWindow(QMainWindow):
                 if shortcut
                 else tip
             )
-            item.triggered.connect(slot)
-            self.addAction(item)
+            item.setStatusTip(tip)
+            # triggered(bool) must not reach a slot's own arguments (export(path) once got False).
+            item.triggered.connect(lambda _checked=False: slot())  # type: ignore[operator]
+            self.addAction(item)  # shortcuts work with the menu bar and tool bar hidden (focus mode)
             return item
 
-        self.new_action = action(
-            "New", QKeySequence.StandardKey.New, self.new_project, "Start a new document"
-        )
-        self.plan_action = action("Plan", None, self.regenerate_plan, "Ask the model for a plan")
-        self.write_action = action("Write", "Ctrl+Return", self.write, "Write the document from the plan")
-        self.stop_action = action("Stop", "Esc", self.stop, "Stop writing; the text so far is kept")
-        self.export_action = action(
-            "Export…", "Ctrl+E", self.export, "Save the document as Word, Markdown or text"
-        )
-        self.save_action = action("Save", QKeySequence.StandardKey.Save, self.save, "Save the project")
-        self.models_action = action(
-            "Models…", None, self.open_model_manager, "Installed models, downloads and settings"
-        )
-        self.about_action = action("About", None, self.show_about, "Versions and licences")
+        self.new_action = action("&New project…", QKeySequence.StandardKey.New, self.new_project,
+                                 "Start a new document")
+        self.plan_action = action("&Plan", None, self.regenerate_plan, "Ask the model for a plan")
+        self.write_action = action("&Write", "Ctrl+Return", self.write, "Write the document from the plan")
+        self.stop_action = action("&Stop", "Esc", self.stop, "Stop writing; the text so far is kept")
+        self.export_action = action("&Export…", "Ctrl+E", self.export, "Save the document as Word, Markdown or text")
+        self.save_action = action("&Save", QKeySequence.StandardKey.Save, self.save, "Save the project")
+        self.quit_action = action("&Quit", QKeySequence.StandardKey.Quit, self.close, "Close the app")
+        self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+        # Ctrl+Q everywhere (the Windows key scheme has no Quit key; Alt+F4 closes windows there anyway).
+        quit_keys = QKeySequence.keyBindings(QKeySequence.StandardKey.Quit)
+        if QKeySequence("Ctrl+Q") not in quit_keys:
+            quit_keys.append(QKeySequence("Ctrl+Q"))
+        self.quit_action.setShortcuts(quit_keys)
+        self.models_action = action("&Models…", None, self.open_model_manager,
+                                    "Installed models, downloads and settings")
+        self.about_action = action("&About", None, self.show_about, "Versions and licences")
+        self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
+        self.regenerate_section_action = action(
+            "Write section &again", "Ctrl+R", self.regenerate_section,
+            "Write the selected section again as a new take; the rest stays")
+        self.takes_action = action("&Takes of the section…", "Ctrl+T", self.show_takes,
+                                   "Compare the selected section's takes and choose one")
+        self.more_action = action("Write &more…", "Ctrl+Shift+Return", self.write_more,
+                                  "Go on after the selected section (or the end): more words or a new section")
+        self.find_action = action("&Find…", QKeySequence.StandardKey.Find, lambda: self.find_bar.open(False),
+                                  "Find text in the document")
+        self.replace_action = action("&Replace…", QKeySequence.StandardKey.Replace, lambda: self.find_bar.open(True),
+                                     "Find and replace text in the document")
+        self.find_next_action = action("Find &next", QKeySequence.StandardKey.FindNext,
+                                       self.find_bar.find_next, "Find the next match")
+        self.focus_action = action("&Focus mode", "F11", self.toggle_focus_mode,
+                                   "Only the text: hide the panels, bars and menus (F11 again to come back)")
+        self.focus_action.setCheckable(True)
+        self.outline_action = action("&Side panel", "Ctrl+Shift+O", self.toggle_side_panel,
+                                     "Show or hide the projects, outline and inspector")
+        self.outline_action.setCheckable(True)
+        self.outline_action.setChecked(True)
+        self.details_action = action("Run &details", None, self.show_details,
+                                     "Model, speed, elapsed time and each section's words")
+        if QKeySequence(QKeySequence.StandardKey.Replace).isEmpty():  # no standard key for it on Linux/Windows
+            self.replace_action.setShortcut(QKeySequence("Ctrl+H"))
         self.codex_dock = QDockWidget("Story bible", self)
         self.codex_dock.setObjectName("codex-dock")
         self.codex_dock.setWidget(self.codex_panel)
@@ -179,15 +246,83 @@ class MainWindow(QMainWindow):
         self.addAction(self.codex_action)
         # Ctrl+Enter on the keypad too.
         self.write_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
+
+        editor = self.document.editor
+        self.undo_action = QAction("&Undo", self)
+        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
+        self.undo_action.triggered.connect(editor.undo)
+        editor.undoAvailable.connect(self.undo_action.setEnabled)
+        self.redo_action = QAction("&Redo", self)
+        self.redo_action.setShortcut(QKeySequence.StandardKey.Redo)
+        self.redo_action.triggered.connect(editor.redo)
+        editor.redoAvailable.connect(self.redo_action.setEnabled)
+        self.undo_action.setEnabled(False)
+        self.redo_action.setEnabled(False)
+        self.cut_action = QAction("Cu&t", self)
+        self.cut_action.setShortcut(QKeySequence.StandardKey.Cut)
+        self.cut_action.triggered.connect(editor.cut)
+        self.copy_action = QAction("&Copy", self)
+        self.copy_action.setShortcut(QKeySequence.StandardKey.Copy)
+        self.copy_action.triggered.connect(editor.copy)
+        self.paste_action = QAction("&Paste", self)
+        self.paste_action.setShortcut(QKeySequence.StandardKey.Paste)
+        self.paste_action.triggered.connect(editor.paste)
+        self.select_all_action = QAction("Select &all", self)
+        self.select_all_action.setShortcut(QKeySequence.StandardKey.SelectAll)
+        self.select_all_action.triggered.connect(editor.selectAll)
+        for item in (self.undo_action, self.redo_action, self.cut_action, self.copy_action, self.paste_action,
+                     self.select_all_action):
+            # The editor handles these keys itself while it has the focus; the menu shows them.
+            item.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+
+        menus = self.menuBar()
+        file_menu = menus.addMenu("&File")
+        for item in (self.new_action, self.save_action, self.export_action):
+            file_menu.addAction(item)
+        file_menu.addSeparator()
+        file_menu.addAction(self.models_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        edit_menu = menus.addMenu("&Edit")
+        for item in (self.undo_action, self.redo_action):
+            edit_menu.addAction(item)
+        edit_menu.addSeparator()
+        for item in (self.cut_action, self.copy_action, self.paste_action, self.select_all_action):
+            edit_menu.addAction(item)
+        edit_menu.addSeparator()
+        for item in (self.find_action, self.find_next_action, self.replace_action):
+            edit_menu.addAction(item)
+        write_menu = menus.addMenu("&Write")
+        for item in (self.plan_action, self.write_action, self.stop_action):
+            write_menu.addAction(item)
+        write_menu.addSeparator()
+        for item in (self.regenerate_section_action, self.takes_action, self.more_action):
+            write_menu.addAction(item)
+        view_menu = menus.addMenu("&View")
+        for item in (self.focus_action, self.outline_action, self.details_action):
+            view_menu.addAction(item)
+        help_menu = menus.addMenu("&Help")
+        help_menu.addAction(self.about_action)
+
         toolbar = QToolBar("Main")
         toolbar.setObjectName("main-toolbar")
         toolbar.setMovable(False)
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        for item in (self.new_action, self.plan_action, self.write_action, self.stop_action):
+        self.new_action.setIconText("New")
+        self.write_action.setIconText("Write")
+        self.more_action.setIconText("Write more")
+        self.regenerate_section_action.setIconText("Write section again")
+        self.takes_action.setIconText("Takes")
+        self.export_action.setIconText("Export")
+        self.focus_action.setIconText("Focus")
+        for item in (self.new_action, self.write_action, self.stop_action):
+            toolbar.addAction(item)
+        toolbar.addSeparator()
+        for item in (self.regenerate_section_action, self.takes_action, self.more_action):
             toolbar.addAction(item)
         toolbar.addSeparator()
         toolbar.addAction(self.codex_action)
-        for item in (self.save_action, self.export_action):
+        for item in (self.save_action, self.export_action, self.focus_action):
             toolbar.addAction(item)
         spacer = QWidget()
         spacer.setSizePolicy(
@@ -195,7 +330,7 @@ class MainWindow(QMainWindow):
         )
         toolbar.addWidget(spacer)
         toolbar.addAction(self.models_action)
-        toolbar.addAction(self.about_action)
+        self.toolbar = toolbar
         self.addToolBar(toolbar)
         self.new_button.clicked.connect(self.new_project)
 
@@ -212,40 +347,56 @@ class MainWindow(QMainWindow):
         button = QPushButton("Open the model manager")
         button.clicked.connect(self.open_model_manager)
         layout = QHBoxLayout(frame)
+        layout.setContentsMargins(8, 4, 8, 4)
         layout.addWidget(text, 1)
         layout.addWidget(button)
         return frame
 
     def _layout(self) -> None:
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
+        projects = QWidget()
+        projects_layout = QVBoxLayout(projects)
+        projects_layout.setContentsMargins(0, 0, 0, 0)
         heading = QLabel("Projects")
         heading.setStyleSheet("font-weight: bold;")
-        left_layout.addWidget(heading)
-        left_layout.addWidget(self.project_list, 1)
-        left_layout.addWidget(self.projects_empty)
-        left_layout.addWidget(self.new_button)
+        row = QHBoxLayout()
+        row.addWidget(heading, 1)
+        row.addWidget(self.new_button)
+        projects_layout.addLayout(row)
+        projects_layout.addWidget(self.project_list, 1)
+        projects_layout.addWidget(self.projects_empty)
 
-        middle = QSplitter(Qt.Orientation.Vertical)
-        middle.addWidget(self.plan_pane)
-        middle.addWidget(self.progress_pane)
-        middle.setSizes([420, 380])
+        self.side = QSplitter(Qt.Orientation.Vertical)
+        self.side.setObjectName("side-panel")
+        self.side.addWidget(projects)
+        self.side.addWidget(self.outline)
+        self.side.addWidget(self.inspector)
+        self.side.setSizes([120, 300, 200])
+        self.side.setStretchFactor(1, 1)
+        self.side.setChildrenCollapsible(False)
+
+        text = QWidget()
+        text_layout = QVBoxLayout(text)
+        text_layout.setContentsMargins(0, 0, 0, 0)
+        text_layout.setSpacing(0)
+        text_layout.addWidget(self.document, 1)
+        text_layout.addWidget(self.find_bar)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(left)
-        self.splitter.addWidget(middle)
-        self.splitter.addWidget(self.output_pane)
-        self.splitter.setSizes([200, 620, 560])
+        self.splitter.addWidget(self.side)
+        self.splitter.addWidget(text)
+        self.splitter.setSizes([330, 900])
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setStretchFactor(2, 1)
+        self.splitter.setCollapsible(1, False)
 
         central = QWidget()
         layout = QVBoxLayout(central)
+        layout.setContentsMargins(6, 4, 6, 0)
         layout.addWidget(self.banner)
         layout.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
-        self.statusBar().showMessage("Ready. Ctrl+N starts a new document.")
+        self.statusBar().addPermanentWidget(self.strip, 1)
+        self.statusBar().setSizeGripEnabled(False)
+        self.strip.set_state("Ready. Ctrl+N starts a new document.")
 
     def _connect_worker(self) -> None:
         w = self.worker
@@ -287,13 +438,30 @@ class MainWindow(QMainWindow):
     def _speed_changed(self, *_args: object) -> None:
         """A calibration or a finished run changed the speed profile: show estimates from it."""
         self._times.clear()
-        self.plan_pane.refresh_total()
+        self.outline.refresh_total()
 
     def _restore_geometry(self) -> None:
+        """The last size and place when they fit the screen now; else a size that fits it."""
         saved = window_settings().value("geometry")
-        if saved is not None and self.restoreGeometry(saved):
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        available = screen.availableGeometry() if screen is not None else None
+        restored = saved is not None and self.restoreGeometry(saved)
+        if restored and (available is None or available.contains(self.frameGeometry()) or self.isMaximized()):
             return
-        self.resize(1380, 860)
+        if available is None:
+            self.resize(1280, 800)
+            return
+        width = min(1400, available.width() - 24)
+        height = min(900, available.height() - 24)
+        self.resize(max(640, width), max(480, height))
+        frame = self.frameGeometry()
+        frame.moveCenter(available.center())
+        self.move(frame.topLeft())
+
+    def set_status(self, text: str) -> None:
+        """The one line that says what is going on, in the slim bar and in the run details."""
+        self.strip.set_state(text)
+        self.progress_pane.set_state(text)
 
     def refresh_models(self) -> list[InstalledModel]:
         """Re-read the installed models; the first-run note shows while only the built-in one is there."""
@@ -347,11 +515,15 @@ class MainWindow(QMainWindow):
             status = record.status if record.status in STATUS_NAMES else "pending"
             if status == WRITING:
                 status = INTERRUPTED
-            take = self.store.get_take(record.chosen_take_id) if record.chosen_take_id else None
+            edited = False
+            take = self.store.get_take(record.chosen_take_id) if record.chosen_take_id is not None else None
+            if status == DONE and take is not None:
+                edited = take.model == HAND_EDIT
             rows.append(
                 SectionRow(
                     Section(title, record.main_point, record.target_words, record.locked), text, status,
-                    str(take.stats.get("summary", "")) if take is not None else "",
+                    edited=edited, section_id=record.id,
+                    summary=str(take.stats.get("summary", "")) if take is not None else "",
                 )
             )
         draft.rows = rows
@@ -361,9 +533,18 @@ class MainWindow(QMainWindow):
         draft = self.draft
         if self.store is None or draft is None or draft.project_id is None or not draft.rows:
             return
-        sections = [replace(r.section, title=r.section.title or draft.title) for r in draft.rows]
         try:
-            self.store.update_plan(draft.project_id, sections)
+            # A renamed section keeps its takes: rename it in place before the plan is matched by titles.
+            for row in draft.rows:
+                title = row.section.title or draft.title
+                if row.section_id is not None and title.strip():
+                    record = self.store.get_section(row.section_id)
+                    if record.position is not None and record.title != title:
+                        self.store.edit_section(row.section_id, title=title)
+            sections = [replace(r.section, title=r.section.title or draft.title) for r in draft.rows]
+            records = self.store.update_plan(draft.project_id, sections)
+            for row, record in zip(draft.rows, records, strict=False):
+                row.section_id = record.id
         except LongWriterError as exc:
             self._show_error(f"The plan could not be saved: {exc}")
 
@@ -376,11 +557,21 @@ class MainWindow(QMainWindow):
             stored = self.store.document_sections(draft.project_id)
             for row, (record, text) in zip(draft.rows, stored, strict=False):
                 if row.status == DONE and row.text.strip() != text.strip():
-                    take = self.store.start_take(record.id, model="edited by hand")
+                    take = self.store.start_take(record.id, model=HAND_EDIT)
                     self.store.finish_take(take.id, text=row.text)
             self.store.update_project(draft.project_id, title=draft.title)
         except LongWriterError as exc:
             self._show_error(f"The project could not be saved: {exc}")
+
+    def _save_everything(self) -> bool:
+        """The view's edits, the inspector's and the plan into the store (before a run that reads it)."""
+        self.inspector.commit()
+        self._sync_view_edits()
+        if self.store is None or self.draft is None or self.draft.project_id is None:
+            return False
+        self._store_plan()
+        self._store_text_edits()
+        return True
 
     # -- projects ------------------------------------------------------------------------------------
 
@@ -396,8 +587,8 @@ class MainWindow(QMainWindow):
 
     def create_project(self, draft: Draft, mode: str = "plan") -> None:
         """Add a project and begin: plan it (plan mode) or show its one section (one pass)."""
-        if self._sync_view_edits() is False:
-            return
+        self.inspector.commit()
+        self._sync_view_edits()
         draft.mode = resolve_auto_mode(draft.model, draft.target_words) if mode == "auto" else mode
         if draft.mode == "direct":
             draft.rows = [SectionRow(one_pass_section(draft))]
@@ -417,6 +608,8 @@ class MainWindow(QMainWindow):
         self._add_to_list(draft)
         self.project_list.setCurrentRow(len(self.drafts) - 1)
         self._store_plan()
+        self.strip.clear_run()
+        self.set_status("Project created.")
         if draft.mode == "plan":
             self._start_plan("plan")
 
@@ -433,46 +626,97 @@ class MainWindow(QMainWindow):
         if not 0 <= row < len(self.drafts):
             return
         if self.draft is not None and self.draft is not self.drafts[row]:
-            self._sync_view_edits()
+            self.inspector.commit()
+            if self._sync_view_edits():
+                self._store_text_edits()
         self.show_draft(self.drafts[row])
 
     def show_draft(self, draft: Draft | None) -> None:
         """Show a project in every pane."""
         self.draft = draft
-        self.plan_pane.show_draft(draft)
+        self.outline.show_draft(draft)
         self.progress_pane.show_draft(draft)
-        self.output_pane.set_text(draft.view_text() if draft and draft.shown_sections() else "")
+        self.document.show_draft(draft)
+        self._show_words()
+        self.strip.clear_run()
         self.codex_panel.show_project(self.store, draft)
         self._codex_changed()
         if draft is not None:
             self.setWindowTitle(f"{draft.title} – {APP_NAME}")
+            if self.outline.current_index() < 0 and draft.rows:
+                self.outline.table.setCurrentCell(0, 0)
+            self.inspector.show_section(draft, self.outline.current_index())
+            self.set_status(self._project_state(draft))
+        else:
+            self.inspector.show_section(None, -1)
         self._update_actions()
+
+    @staticmethod
+    def _project_state(draft: Draft) -> str:
+        if not draft.rows:
+            return "No plan yet."
+        if draft.complete:
+            return "Done. Edit the text freely; Export (Ctrl+E) saves it as Word, Markdown or text."
+        if draft.resumable:
+            return "Stopped part-way. Resume (Ctrl+Enter) goes on where it stopped."
+        return "Plan ready: edit it in the outline, then Write (Ctrl+Enter)."
+
+    def _show_words(self) -> None:
+        draft = self.draft
+        if draft is None:
+            self.strip.set_words(0, 0)
+            return
+        words = sum(count_words(r.text) for r in draft.rows)
+        self.strip.set_words(words, draft.planned_words if draft.rows else draft.target_words)
 
     def _update_list_item(self) -> None:
         if self.draft is None:
             return
         row = self.drafts.index(self.draft)
         item = self.project_list.item(row)
-        state = " (done)" if self.draft.complete else (" (stopped)" if self.draft.resumable else "")
+        busy = self.worker.busy and self._job in ("write", "section")
+        state = " (writing)" if busy else (
+            " (done)" if self.draft.complete else (" (stopped)" if self.draft.resumable else ""))
         item.setText(self.draft.title + state)
 
     def _plan_edited(self) -> None:
         self.progress_pane.show_draft(self.draft)
+        self.inspector.show_section(self.draft, self.outline.current_index())
+        draft = self.draft
+        if draft is not None and draft.started and not self.document.edited_by_user:
+            shown = [r.section.title for r in draft.rows[: draft.shown_sections()]] if draft.headings else []
+            if [s.title for s in self.document.content().sections] != shown:
+                self.document.show_draft(draft)  # a renamed or moved section shows at once
         self.codex_panel.refresh()
-        self.plan_pane.show_codex(self.codex_panel.section_summaries())
+        self.outline.show_codex(self.codex_panel.section_summaries())
         self._store_plan()
+        self._show_words()
         self._update_actions()
 
+    def _section_edited(self, index: int) -> None:
+        self.outline.update_row(index)
+        self._plan_edited()
+
+    def _section_selected(self, index: int) -> None:
+        self.inspector.show_section(self.draft, index)
+        self._update_actions()
+
+    def _text_edited(self) -> None:
+        self._sync_timer.start()  # the sections follow the text a moment after typing stops
+
+    def _text_settled(self) -> None:
+        if self._sync_view_edits():
+            self._show_words()
+
     def _sync_view_edits(self) -> bool | None:
-        """Take the user's edits of the text into the sections; False (after saying why) if they don't fit."""
-        if self.draft is None or not self.output_pane.edited_by_user:
+        """Take the user's edits of the text into the sections (titles and texts exactly as shown)."""
+        if self.draft is None or not self.document.edited_by_user:
             return None
-        problem = self.draft.take_view_text(self.output_pane.editor.toPlainText())
-        if problem:
-            self._show_error(problem)
-            return False
-        self.output_pane.edited_by_user = False
+        apply_view(self.draft, self.document.content())
+        self.document.edited_by_user = False
+        self.outline.show_draft(self.draft)
         self.progress_pane.show_draft(self.draft)
+        self.inspector.refresh()
         return True
 
     # -- jobs ------------------------------------------------------------------------------------------
@@ -522,7 +766,7 @@ class MainWindow(QMainWindow):
             return
         self._job = job
         self._locked_before_regenerate = [(i, r) for i, r in enumerate(draft.rows) if r.section.locked]
-        self.progress_pane.set_state("Loading the model…" if self.loaded_model is None else "Planning…")
+        self.set_status("Loading the model…" if self.loaded_model is None else "Planning…")
         self.worker.start_plan(
             PlanJob(
                 self._choice(), draft.instruction, draft.target_words, draft.notes, self.settings.sampling()
@@ -547,18 +791,21 @@ class MainWindow(QMainWindow):
         draft = self.draft
         if self.worker.busy or draft is None or not draft.rows:
             return
-        if self._sync_view_edits() is False or not self.confirm_fit():
+        self.inspector.commit()
+        self._sync_view_edits()
+        if not self.confirm_fit():
             return
         if draft.complete:
             answer = QMessageBox.question(
                 self,
                 "Write again",
-                "The document is finished. Write it again from the plan, replacing the text?",
+                "The document is finished. Write it again from the plan, replacing the text? (To write one "
+                "section again, or more after it, use Write section again or Write more.)",
             )
             if answer != QMessageBox.StandardButton.Yes:
                 return
             for row in draft.rows:
-                row.text, row.status = "", "pending"
+                row.text, row.status, row.edited = "", "pending", False
         resume = draft.resume_state() if draft.resumable else None
         request = WriteRequest(
             instruction=draft.instruction,
@@ -573,19 +820,141 @@ class MainWindow(QMainWindow):
         self._store_plan()
         self._job = "write"
         self.last_done = None
-        self.output_pane.set_text(draft.view_text() if draft.shown_sections() else f"# {draft.title}")
-        self._shown_sections = draft.shown_sections()
-        self.progress_pane.set_state(
+        self.document.show_draft(draft)
+        self.set_status(
             "Loading the model…" if self.loaded_model is None else ("Resuming…" if resume else "Writing…")
         )
         self.worker.start_write(WriteJob(self._choice(), request, resume, draft.project_id))
         self._update_actions()
 
+    def _selected_index(self, index: int | None, *, default_last: bool = False) -> int:
+        draft = self.draft
+        if draft is None or not draft.rows:
+            return -1
+        if index is None or index < 0:
+            index = self.outline.current_index()
+        if (index is None or index < 0) and default_last:
+            index = len(draft.rows) - 1
+        return index if 0 <= index < len(draft.rows) else -1
+
+    def _start_section_run(self, prepare: Callable[[ProjectStore], SectionRun], status: str) -> bool:
+        """Save everything, let ``prepare`` set the run up in the store, and start it."""
+        draft = self.draft
+        if self.worker.busy or draft is None:
+            return False
+        if not self._save_everything() or self.store is None:
+            self._show_error("Takes and Write more need the projects database, which could not be opened. "
+                             "Export the document (Ctrl+E) to keep it.")
+            return False
+        if not self.confirm_fit():
+            return False
+        try:
+            run = prepare(self.store)
+            run = replace(run, request=replace(run.request, codex=self.codex_panel.codex_for_run()))
+            self._read_sections(draft)
+        except LongWriterError as exc:
+            self._show_error(str(exc))
+            return False
+        if run.kind == "regenerate":
+            draft.rows[run.index].text = ""
+            draft.rows[run.index].status = PENDING
+        self._section_run = run
+        self._job = "section"
+        self.last_done = None
+        self.outline.show_draft(draft)
+        self.outline.table.setCurrentCell(run.index, 0)
+        self.document.show_draft(draft)
+        self.document.jump_to(run.index)
+        self.set_status("Loading the model…" if self.loaded_model is None else status)
+        self.worker.start_write(WriteJob(self._choice(), run.request, run.resume, draft.project_id))
+        self._update_actions()
+        return True
+
+    def regenerate_section(self, index: int | None = None) -> bool:
+        """Write one section again as a new take (its main point as set in the inspector, a new seed)."""
+        index = self._selected_index(index)
+        if index < 0 or self.draft is None:
+            return False
+        point = self.draft.rows[index].section.main_point
+        return self._start_section_run(
+            lambda store: prepare_regenerate(store, self.draft.project_id, index, main_point=point,  # type: ignore[arg-type, union-attr]
+                                             sampling=replace(self.settings.sampling(), seed=None)),
+            f"Writing section {index + 1} again; its earlier takes are kept.",
+        )
+
+    def write_more(self, index: int | None = None) -> bool:
+        """Ask how much more to write after a finished section (default: the end), then write it."""
+        draft = self.draft
+        index = self._selected_index(index, default_last=True)
+        if self.worker.busy or draft is None or index < 0:
+            return False
+        self._sync_view_edits()
+        row = draft.rows[index]
+        if row.status != DONE or not row.text.strip():
+            self._show_error(f"Section {index + 1} is not finished yet: write it first (Ctrl+Enter), then "
+                             "write more after it.")
+            return False
+        dialog = WriteMoreDialog(row.section.title or draft.title, count_words(row.text), draft.mode == "plan", self)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return False
+        more = dialog.request()
+        project_id = draft.project_id
+        sampling = replace(self.settings.sampling(), seed=None)
+        if more.new_section:
+            return self._start_section_run(
+                lambda store: prepare_new_section(store, project_id, more.title, more.main_point,  # type: ignore[arg-type]
+                                                  more.words, after=index, sampling=sampling),
+                f"Writing the new section \u201c{more.title}\u201d…",
+            )
+        return self._start_section_run(
+            lambda store: prepare_more(store, project_id, more.words, after=index, sampling=sampling),  # type: ignore[arg-type]
+            f"Writing about {more.words:,} more words after section {index + 1}…",
+        )
+
+    def show_takes(self, index: int | None = None) -> TakesDialog | None:
+        """Compare the takes of a section side by side and choose the one the document uses."""
+        draft = self.draft
+        index = self._selected_index(index)
+        if self.worker.busy or draft is None or index < 0:
+            return None
+        if not self._save_everything() or self.store is None:
+            return None
+        try:
+            takes = [t for t in section_takes(self.store, draft.project_id, index) if t.text.strip()]  # type: ignore[arg-type]
+        except LongWriterError as exc:
+            self._show_error(str(exc))
+            return None
+        if len(takes) < 2:
+            self.set_status(f"Section {index + 1} has one take so far: Write section again (Ctrl+R) makes "
+                            "another to compare.")
+            if not takes:
+                return None
+        dialog = TakesDialog(draft.rows[index].section.title or draft.title, takes, self)
+        dialog.takeChosen.connect(lambda take_id: self._take_chosen(index, take_id))
+        self.takes_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _take_chosen(self, index: int, take_id: int) -> None:
+        draft = self.draft
+        if self.store is None or draft is None:
+            return
+        try:
+            self.store.choose_take(take_id)
+            self._read_sections(draft)
+        except LongWriterError as exc:
+            self._show_error(str(exc))
+            return
+        self.show_draft(draft)
+        self.outline.table.setCurrentCell(index, 0)
+        self.document.jump_to(index)
+        self.set_status(f"Section {index + 1} now uses the take you chose; the others are kept.")
+
     def stop(self) -> None:
         """Stop the running job; written text is kept and can be resumed."""
         if self.worker.busy:
             self.worker.stop()
-            self.progress_pane.set_state("Stopping…")
+            self.set_status("Stopping…")
 
     def _update_actions(self) -> None:
         busy = self.worker.busy
@@ -597,30 +966,39 @@ class MainWindow(QMainWindow):
         self.plan_action.setText("Regenerate plan" if draft is not None and draft.rows else "Plan")
         self.write_action.setEnabled(not busy and draft is not None and bool(draft.rows))
         self.write_action.setText("Resume" if draft is not None and draft.resumable else "Write")
+        self.write_action.setIconText(self.write_action.text())
         self.stop_action.setEnabled(busy)
         self.export_action.setEnabled(not busy and draft is not None and draft.started)
         self.save_action.setEnabled(not busy and draft is not None)
+        index = self.outline.current_index()
+        row = draft.rows[index] if draft is not None and 0 <= index < len(draft.rows) else None
+        saved = draft is not None and draft.project_id is not None and self.store is not None
+        self.regenerate_section_action.setEnabled(not busy and saved and row is not None and draft.started)  # type: ignore[union-attr]
+        self.takes_action.setEnabled(not busy and saved and row is not None and bool(row.text.strip()))
+        last_done = draft is not None and draft.complete
+        self.more_action.setEnabled(
+            not busy and saved and (last_done or (row is not None and row.status == DONE and bool(row.text.strip())))
+        )
         self.projects_empty.setVisible(not self.drafts)
-        self.plan_pane.set_editable(not busy)
-        self.output_pane.set_writing(busy and self._job == "write")
+        self.outline.set_editable(not busy)
+        self.inspector.set_busy(busy)
+        self.document.set_writing(busy and self._job in ("write", "section"))
         if not busy and draft is None:
-            self.progress_pane.set_state("No project yet. Ctrl+N starts one.")
+            self.set_status("No project open. Ctrl+N starts one.")
 
     # -- worker signals --------------------------------------------------------------------------------
 
     def _model_loading(self, fraction: float) -> None:
-        self.progress_pane.set_state(f"Loading the model… {fraction:.0%}")
+        self.set_status(f"Loading the model… {fraction:.0%}")
 
     def _model_loaded(self, model: LoadedModel) -> None:
         self.loaded_model = model
         self.progress_pane.show_model(model.model, model.device, model.n_ctx)
-        self.progress_pane.set_state(f"Model loaded in {model.load_seconds:.1f} s.")
-        self.statusBar().showMessage(
-            f"{model.model} loaded on {model.device}, context {model.n_ctx:,} tokens.", 8000
-        )
+        self.strip.show_model(model.model, model.device, model.n_ctx)
+        self.set_status(f"{model.model} loaded on {model.device} in {model.load_seconds:.1f} s.")
 
     def _planning_started(self, target_words: int, sections: int) -> None:
-        self.progress_pane.set_state(f"Planning {sections} sections for {target_words:,} words…")
+        self.set_status(f"Planning {sections} sections for {target_words:,} words…")
 
     def _plan_ready(self, plan: Plan, notes: tuple[str, ...]) -> None:
         if self.draft is None or self._job not in ("plan", "regenerate"):
@@ -631,32 +1009,33 @@ class MainWindow(QMainWindow):
                 sections[index] = replace(row.section)
         self.draft.set_plan(rescale(Plan(sections), self.draft.target_words))
         self._store_plan()
-        self.plan_pane.show_draft(self.draft)
+        self.outline.show_draft(self.draft)
+        self.outline.table.setCurrentCell(0, 0)
         self.progress_pane.show_draft(self.draft)
-        self.output_pane.set_text("")
-        message = "Plan ready: edit it, then Write (Ctrl+Enter)."
+        self.document.show_draft(self.draft)
+        self._show_words()
+        message = "Plan ready: edit it in the outline, then Write (Ctrl+Enter)."
         if notes:
             message += " The model's plan was repaired: " + "; ".join(notes) + "."
-        self.progress_pane.set_state(message)
+        self.set_status(message)
 
     def _section_started(self, index: int, title: str, target: int, resumed_words: int) -> None:
         draft = self.draft
         if draft is None or index >= len(draft.rows):
             return
         draft.rows[index].status = WRITING
-        while self._shown_sections <= index:
-            self.output_pane.append(draft.section_opening(self._shown_sections))
-            self._shown_sections += 1
+        self.document.ensure_section(draft, index)
+        self.outline.update_row(index)
         self.progress_pane.update_row(index)
-        label = title or "the text"
+        label = f"\u201c{title}\u201d" if title and draft.headings else "the text"
         more = f", going on from {resumed_words:,} words" if resumed_words else ""
-        self.progress_pane.set_state(f"Writing section {index + 1} of {len(draft.rows)}: {label}{more}.")
+        self.set_status(f"Writing section {index + 1} of {len(draft.rows)}: {label}{more}.")
 
     def _text_arrived(self, index: int, text: str) -> None:
         if self.draft is None or index >= len(self.draft.rows):
             return
         self.draft.rows[index].text += text
-        self.output_pane.append(text)
+        self.document.append(index, text)
 
     def _text_retracted(self, index: int, chars: int) -> None:
         if self.draft is None or index >= len(self.draft.rows) or chars <= 0:
@@ -664,12 +1043,14 @@ class MainWindow(QMainWindow):
         row = self.draft.rows[index]
         chars = min(chars, len(row.text))
         row.text = row.text[: len(row.text) - chars]
-        self.output_pane.retract(chars)
+        self.document.retract(index, chars)
 
     def _section_finished(self, index: int, words: int, target: int) -> None:
         if self.draft is None or index >= len(self.draft.rows):
             return
         self.draft.rows[index].status = DONE
+        self.draft.rows[index].edited = False
+        self.outline.update_row(index)
         self.progress_pane.update_row(index, words)
         self.codex_panel.refresh()
 
@@ -681,68 +1062,67 @@ class MainWindow(QMainWindow):
 
     def _progress_changed(self, progress: ev.Progress) -> None:
         self.progress_pane.show_progress(progress)
-        self.output_pane.set_words(progress.words)
+        self.strip.show_progress(progress)
+        self.outline.update_row(progress.section_index, progress.section_words)
 
     def _warned(self, message: str) -> None:
         self.warnings.append(message)
-        self.statusBar().showMessage(message, 10000)
+        self.set_status(message)
 
     def _failed(self, message: str) -> None:
         if self.draft is not None:
             self.draft.mark_interrupted()
-        self.progress_pane.set_state("Stopped by an error: " + message)
+        self.set_status("Stopped by an error: " + message)
         self._show_error(message)
 
     def _cancelled(self, words: int) -> None:
         if self.draft is None:
             return
         self.draft.mark_interrupted()
-        if self._job == "write":
-            self.progress_pane.set_state(
-                f"Stopped at {words:,} words. Resume (Ctrl+Enter) goes on from here."
-            )
+        if self._job in ("write", "section"):
+            self.set_status(f"Stopped at {words:,} words. Resume (Ctrl+Enter) goes on from here.")
         else:
-            self.progress_pane.set_state("Planning stopped.")
+            self.set_status("Planning stopped.")
 
     def _finished(self, done: ev.Done) -> None:
         self.last_done = done
         stats = done.stats
-        # The sections' words, as the bar and the table count them (the stats also count the headings).
+        # The sections' words, as the bar and the outline count them (the stats also count the headings).
         words = sum(count_words(r.text) for r in self.draft.rows) if self.draft else stats.get("words", 0)
-        self.progress_pane.set_state(
+        self.set_status(
             f"Done: {words:,} words in {format_duration(stats.get('elapsed_s'))}. "
             "Edit the text freely, then Export (Ctrl+E)."
         )
-        self.progress_pane.remaining.setText("–")
+        self.strip.remaining.clear()
 
     def _job_ended(self, kind: str) -> None:
-        self._job = ""
-        if self._regenerating and self.draft is not None:
-            self._regenerating = False
-            self.output_pane.set_text(self.draft.view_text())
+        job, self._job = self._job, ""
+        draft = self.draft
         self.codex_panel.refresh()
-        self.plan_pane.show_codex(self.codex_panel.section_summaries())
-        if self.draft is not None:
-            for i in range(len(self.draft.rows)):
-                self.progress_pane.update_row(i)
+        self.outline.show_codex(self.codex_panel.section_summaries())
+        if draft is not None:
+            if job == "section" and self.store is not None and draft.project_id is not None:
+                # The store has the truth now: the chosen takes, and what a cut or a trim changed.
+                try:
+                    self._read_sections(draft)
+                except LongWriterError as exc:
+                    log.warning("re-reading the project failed: %s", exc)
+                self.document.show_draft(draft)
+                if self._section_run is not None:
+                    self.document.jump_to(self._section_run.index)
+            self.outline.show_draft(draft)
+            self.progress_pane.show_draft(draft)
+            self.inspector.refresh()
             self._update_list_item()
-        self.output_pane.update_word_count()
+        self._section_run = None
+        self._show_words()
         self._update_actions()
+        if draft is not None:
+            self._update_list_item()
 
     def _codex_changed(self) -> None:
         self.codex_highlighter.set_entries(self.codex_panel.entries)
-        self.plan_pane.show_codex(self.codex_panel.section_summaries())
-
-    def regenerate_section(self, index: int) -> None:
-        """Write one section again (its earlier take is kept in the project)."""
-        draft = self.draft
-        if self.worker.busy or draft is None or not 0 <= index < len(draft.rows):
-            return
-        if self._sync_view_edits() is False:
-            return
-        draft.rows[index].text, draft.rows[index].status = "", "pending"
-        self._regenerating = True  # the text view is rebuilt when it ends: the section streams in at the end
-        self.write()
+        self.outline.show_codex(self.codex_panel.section_summaries())
 
     def _show_error(self, message: str) -> None:
         self.last_error = message
@@ -758,9 +1138,8 @@ class MainWindow(QMainWindow):
         draft = self.draft
         if draft is None or not draft.started or self.worker.busy:
             return None
-        if self._sync_view_edits() is False:
-            return None
-        if path is None:
+        self._sync_view_edits()
+        if not isinstance(path, (str, Path)):
             suggested = str(Path.home() / f"{safe_file_name(draft.title)}.docx")
             chosen, _ = QFileDialog.getSaveFileName(self, "Export the document", suggested, EXPORT_FILTERS)
             if not chosen:
@@ -773,7 +1152,8 @@ class MainWindow(QMainWindow):
         except LongWriterError as exc:
             self._show_error(str(exc))
             return None
-        self.statusBar().showMessage(f"Exported to {written}.", 8000)
+        self.set_status(f"Exported to {written}.")
+        self.last_export = written
         return written
 
     def save(self) -> None:
@@ -781,8 +1161,8 @@ class MainWindow(QMainWindow):
         draft = self.draft
         if draft is None or self.worker.busy:
             return
-        if self._sync_view_edits() is False:
-            return
+        self.inspector.commit()
+        self._sync_view_edits()
         if self.store is None or draft.project_id is None:
             self._show_error(
                 "The projects database could not be opened, so projects are not saved in this "
@@ -792,7 +1172,32 @@ class MainWindow(QMainWindow):
         self._store_plan()
         self._store_text_edits()
         self._update_list_item()
-        self.statusBar().showMessage(f"Saved \u201c{draft.title}\u201d.", 8000)
+        self.outline.show_draft(draft)
+        self.set_status(f"Saved \u201c{draft.title}\u201d.")
+
+    # -- views -----------------------------------------------------------------------------------------
+
+    def toggle_focus_mode(self) -> None:
+        """Only the text, in a calm column: the side panel, the bars and the menus hide (F11 toggles)."""
+        self.focus_mode = not self.focus_mode
+        self.focus_action.setChecked(self.focus_mode)
+        on = self.focus_mode
+        self.side.setVisible(not on and self.outline_action.isChecked())
+        self.toolbar.setVisible(not on)
+        self.menuBar().setVisible(not on)
+        self.statusBar().setVisible(not on)
+        self.banner.setVisible(not on and not any(not m.builtin for m in list_installed()))
+        self.document.set_focus_mode(on)
+        if on:
+            self.document.editor.setFocus()
+
+    def toggle_side_panel(self) -> None:
+        self.side.setVisible(self.outline_action.isChecked() and not self.focus_mode)
+
+    def show_details(self) -> None:
+        """The run's full figures in a small window beside the text."""
+        self.details.show()
+        self.details.raise_()
 
     # -- dialogs ---------------------------------------------------------------------------------------
 
@@ -858,8 +1263,10 @@ class MainWindow(QMainWindow):
         self._detect_call.wait(SHUTDOWN_TIMEOUT_S)
         if was_busy and self.draft is not None:
             self.draft.mark_interrupted()
-        elif self.output_pane.edited_by_user and self._sync_view_edits():
-            self._store_text_edits()
+        else:
+            self.inspector.commit()
+            if self._sync_view_edits():
+                self._store_text_edits()
         if self.store is not None:
             self.store.close()
             self.store = None

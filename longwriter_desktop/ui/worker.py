@@ -150,7 +150,8 @@ class _ModelOwner(QObject):
             return None
         if self._store is None:
             self._store = ProjectStore(daily_backup=False)
-        return ProjectRecorder(self._store, job.project_id, model=job.choice.model or "")
+        return ProjectRecorder(self._store, job.project_id, model=job.choice.model or "",
+                               seed=job.request.sampling.seed)
 
     def _record(self, recorder: ProjectRecorder, event: ev.Event) -> ProjectRecorder | None:
         """Autosave one event; when saving fails the run goes on unsaved, after one warning."""

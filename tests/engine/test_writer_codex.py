@@ -8,8 +8,6 @@ KV cache keeps the whole document before the new turn.
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from longwriter_desktop.engine import events as ev

@@ -1,4 +1,4 @@
-"""Reordering the plan by dragging a section's row number (the Move up/down buttons stay too)."""
+"""Reordering the outline by dragging a section's row number (the Up/Down buttons stay too)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ from pytestqt.qtbot import QtBot
 
 from longwriter_desktop.engine.plan import Section
 from longwriter_desktop.ui.draft import Draft, SectionRow
-from longwriter_desktop.ui.panes import PlanPane
+from longwriter_desktop.ui.outline import OutlinePane
 
 
-def plan_pane(qtbot: QtBot) -> tuple[PlanPane, Draft]:
+def plan_pane(qtbot: QtBot) -> tuple[OutlinePane, Draft]:
     draft = Draft("Write about bees.", 900)
     draft.rows = [SectionRow(Section(title, f"About {title.lower()}.", 300)) for title in ("Hives", "Bees",
                                                                                           "Honey")]
-    pane = PlanPane()
+    pane = OutlinePane()
     qtbot.addWidget(pane)
     pane.resize(700, 400)
     pane.show()
@@ -24,7 +24,7 @@ def plan_pane(qtbot: QtBot) -> tuple[PlanPane, Draft]:
     return pane, draft
 
 
-def titles(pane: PlanPane) -> list[str]:
+def titles(pane: OutlinePane) -> list[str]:
     return [pane.table.item(row, 0).text() for row in range(pane.table.rowCount())]
 
 
