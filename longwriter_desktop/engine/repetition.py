@@ -314,10 +314,19 @@ class TextChecks:
         self.keys = _stems(instruction + "\n" + subject_text)
         self.drift_words = drift_words
         self._checked = 0  # characters of text whose sentences were checked
+        self._floor = 0  # text before this is kept as it is
         self._since_key = 0  # words written since a sentence that touched the subject
         self._last_key_end = 0
 
+    def protect(self, length: int) -> None:
+        """Text up to ``length`` is kept as it is (a resumed or extended section): never checked, never cut."""
+        self._floor = length
+        self._checked = max(self._checked, length)
+        self._last_key_end = max(self._last_key_end, length)
+        self._since_key = 0
+
     def truncate(self, length: int) -> None:
+        length = max(length, self._floor)
         self._checked = min(self._checked, length)
         self._last_key_end = min(self._last_key_end, length)
         if length in (self._last_key_end, 0):

@@ -584,7 +584,7 @@ class DocumentWriter:
         ban.start(resumed)
         if resumed:
             guard.feed(resumed)
-            checks.feed(resumed)
+            checks.protect(len(resumed))
         sampling = self.request.sampling
         # The last section to write has nobody to hand its shortfall or surplus on to: it keeps closer to its target.
         final = not any(not self.finished[i] and not self.plan.sections[i].locked
