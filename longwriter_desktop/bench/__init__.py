@@ -560,6 +560,7 @@ def measure_dev_prompts(model_path: Path, prompts_path: Path | None, *, quick: b
     elif quick:
         indexed = sorted(indexed, key=lambda ip: ip[1]["length"])[:3]
     rows = []
+    commit = _commit()  # the code this process runs (the checkout may move on while it runs)
     backend = load_app_backend(model_path)
     try:
         for number, item in indexed:
@@ -590,7 +591,7 @@ def measure_dev_prompts(model_path: Path, prompts_path: Path | None, *, quick: b
                 "quality": stats.get("quality"),
                 "section_words": [(s["words"], s["target_words"]) for s in stats["sections"]],
                 "model": stats.get("model"),
-                "commit": _commit(),
+                "commit": commit,
                 "peak_rss": peak,
             }
             rows.append(row)
