@@ -219,6 +219,7 @@ class DocumentWriter:
         self.drift_cuts = 0
         self.cut_tokens = 0
         self.summaries: dict[int, str] = {}
+        self._request_tokens: dict[int, int] = {}  # each section's request turn, as last built
         self.handed_on: list[int] = []
         self.ngram_ban = NgramBan()
         self.context_drops = 0
@@ -348,6 +349,8 @@ class DocumentWriter:
         chunks = [self._chunk(self.fmt.user_turn(self._user_text(turn.index, note)))]
         if turn.lead is not None:
             chunks.append(turn.lead)
+        # Each section's own request (instruction, main point, heading) is read once: it belongs to the floor.
+        self._request_tokens[turn.index] = sum(c.n_tokens for c in chunks)
         chunks.extend(turn.reply)
         if turn.closed:
             chunks.append(self._chunk(self.fmt.end_of_turn) if self.fmt.end_of_turn else _Chunk("", [], 0))
@@ -879,7 +882,9 @@ class DocumentWriter:
             # The bound: 1.2 x (plan prompt + writing head + document) while the document fits the
             # context, 2 x once old sections had to be dropped.
             "prompt_tokens_bound": round((1.2 if self.context_drops == 0 else 2.0) * (
-                self.plan_prompt_tokens + getattr(self, "head_tokens", 0) + self._section_tokens)),
+                self.plan_prompt_tokens + getattr(self, "head_tokens", 0) + self._section_tokens
+                + sum(self._request_tokens.values()))),
+            "section_request_tokens": sum(self._request_tokens.values()),
             "tokens_per_second": round(self._section_tokens / self.generation_seconds, 2)
             if self.generation_seconds else 0.0,
             "elapsed_s": round(elapsed, 2),
