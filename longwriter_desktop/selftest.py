@@ -35,11 +35,11 @@ def _check(report: Callable[[str], None], name: str, ok: bool, detail: str) -> N
 
 
 def _run_checks(home: Path, report: Callable[[str], None]) -> None:
+    from .app.backends import load_local
     from .engine.backend import Sampling
     from .engine.events import Done, ErrorEvent, SectionFinished
     from .engine.llama_backend import LoadSettings
     from .engine.plan import Plan, Section
-    from .engine.session import load_local
     from .engine.writer import WriteRequest, write_document
     from .export.api import export_document
     from .export.document import ExportDocument, ExportSection

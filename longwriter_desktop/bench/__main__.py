@@ -11,8 +11,9 @@ from typing import Any
 
 from ..errors import LongWriterError
 from ..library.installed import builtin_model, resolve_model
-from . import SECTIONS, Options, find_dev_prompts, run_benchmarks
+from .prompts import find_dev_prompts
 from .report import merge_results, render_report
+from .run import SECTIONS, Options, run_benchmarks
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -227,8 +227,8 @@ def kv_child(model_path: Path, kv_type: str) -> dict[str, Any]:
 
 def measure_kv_types(model_path: Path, log: Callable[[str], None]) -> dict[str, Any]:
     """The built-in model at 8k context with each KV-cache type: memory, speed and the writing figures."""
+    from ..engine.gguf import read_gguf
     from ..library.fit import KVType, ModelShape, kv_cache_bytes
-    from ..library.gguf import read_gguf
 
     shape = ModelShape.from_header(read_gguf(model_path))
     rows = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from . import TARGETS
+from .common import TARGETS
 from .planning_report import render_planning
 
 MiB = 1 << 20

@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import TextIO
 
 from ..engine.estimate import CATALOG_WORDS, SpeedStore, estimate_model_file, format_seconds
+from ..engine.gguf import GGUFError, read_gguf
 from ..engine.prompts import detect_family
 from ..errors import InputError
 from ..library import catalog, fit, gpu
 from ..library import download as dl
-from ..library.gguf import GGUFError, read_gguf
 from ..library.hub import check_repo_id, list_gguf_files
 from ..library.installed import BUILTIN_INSTALL_HINT, import_model, list_installed, remove_model
 from ..library.memory import system_memory

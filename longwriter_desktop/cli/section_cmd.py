@@ -7,10 +7,9 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from ..app.backends import opened
 from ..app.takes import SectionRun, choose_take, prepare_more, prepare_new_section, prepare_regenerate, section_takes
-from ..engine.session import open_backend
 from ..engine.words import count_words
-from ..engine.writer import DocumentWriter
 from ..errors import InputError
 from ..projects.store import ProjectStore
 from . import codex_cmd
@@ -22,6 +21,7 @@ from .write_cmd import (
     _ProgressLine,
     _run,
     _sampling,
+    backend_choice,
     restore_run_args,
     run_options,
 )
@@ -73,9 +73,10 @@ def _number(value: int, what: str = "section") -> int:
 def _go(run: SectionRun, store: ProjectStore, args: argparse.Namespace, status: _ProgressLine) -> int:
     settings = store.get_project(run.project_id).settings
     request = replace(run.request, codex=codex_cmd.codex_for_resume(store, run.project_id, settings))
-    with _CancelOnSigint() as cancel, open_backend(args, status.message) as backend:
-        writer = DocumentWriter(backend, request, cancel, run.resume)
-        return _run(writer, store, run.project_id, args, status=status, cancel=cancel)
+    choice = backend_choice(args)
+    with _CancelOnSigint() as cancel, opened(choice, status.message) as backend:
+        return _run(store, run.project_id, backend, request, resume=run.resume, args=args, status=status,
+                    cancel=cancel, choice=choice)
 
 
 def cmd_regenerate(args: argparse.Namespace) -> int:

@@ -8,26 +8,26 @@ import signal
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
+from ..app import service
+from ..app.backends import BackendChoice, LocalModel, ServerChoice, choice_from_record, opened
+from ..app.estimates import estimate_installed
 from ..engine import events as ev
-from ..engine.backend import Sampling
-from ..engine.estimate import estimate_document, estimate_installed, profile_for_backend
-from ..engine.plan import Plan, PlanResult, Section, generate_plan, load_plan
-from ..engine.session import load_settings_from_args, open_backend
+from ..engine.backend import Backend, Sampling
+from ..engine.estimate import estimate_document, profile_for_backend
+from ..engine.plan import Plan, PlanResult, generate_plan, load_plan
 from ..engine.target import target_from_instruction
-from ..engine.writer import DocumentWriter, ResumeState, WriteRequest
+from ..engine.writer import ResumeState, WriteRequest
 from ..errors import InputError
-from ..export.api import export_document
 from ..export.atomic_file import write_atomically
-from ..export.document import ExportDocument, ExportSection
-from ..projects.recorder import ProjectRecorder
-from ..projects.store import ProjectStore
+from ..projects.store import Project, ProjectStore
 from ..settings import KV_TYPES
+from ..units import format_duration
 from . import codex_cmd
-from .output import format_duration
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -88,18 +88,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     resume.add_argument("project", type=int, help="the project id (see: longwriter projects list)")
     resume.add_argument("--out", type=Path, help="export the finished document to FILE (.docx, .md or .txt)")
     resume.add_argument("--stats-json", type=Path, help="write run statistics as JSON to FILE")
-    resume.add_argument("--model", help="use another model than the project's")
-    resume.add_argument("--ctx", type=int, help="context size (the server's, with --backend openai)")
-    resume.add_argument("--gpu-layers")
-    resume.add_argument("--threads", type=int)
-    resume.add_argument("--kv-type", choices=KV_TYPES, default=None)
-    resume.add_argument("--family")
-    resume.add_argument("--seed", type=int)
-    resume.add_argument("--temperature", type=float)
-    resume.add_argument("--top-p", type=float)
-    resume.add_argument("--quiet", action="store_true")
-    resume.add_argument("--force", action="store_true", help="load the model even if it won't fit")
-    _server_options(resume)
+    run_options(resume)
     resume.set_defaults(func=cmd_resume)
     export = sub.add_parser("export", help="export a project to Word, Markdown or text")
     export.add_argument("project", type=int)
@@ -169,8 +158,9 @@ class _ProgressLine:
         if not self.enabled or now - self.last < 0.5:
             return
         self.last = now
-        line = (f"[{progress.words:,}/{progress.target_words:,} words | section {progress.section_index + 1}: "
-                f"{progress.section_words}/{progress.section_target} | {progress.tokens_per_second:.1f} tok/s | "
+        line = (f"[{progress.words:,}/{progress.target_words:,} {progress.unit} | "
+                f"section {progress.section_index + 1}: {progress.section_words}/{progress.section_target} | "
+                f"{progress.tokens_per_second:.1f} tok/s | "
                 f"{format_duration(progress.elapsed_s)} elapsed | {format_duration(progress.eta_s)} left]")
         self.write(line)
 
@@ -199,26 +189,17 @@ def cmd_write(args: argparse.Namespace) -> int:
         return cmd_estimate(args)
     plan = load_plan(args.plan) if args.plan else None
     codex = codex_cmd.codex_for_write(args)
-    request = WriteRequest(
-        instruction=args.prompt,
-        target_words=args.words,
-        mode=args.mode,
-        notes=_notes(args),
-        plan=plan,
-        sampling=_sampling(args),
-        codex=codex,
-    )
+    notes, sampling = _notes(args), _sampling(args)
     status = _ProgressLine(sys.stderr, enabled=True)
-    with _CancelOnSigint() as cancel, open_backend(args, status.message) as backend, ProjectStore() as store:
-        writer = DocumentWriter(backend, request, cancel)
-        project = store.create_project(
-            writer.title, args.prompt, target_words=writer.target_words, notes=request.notes, mode=writer.mode,
-            model=backend.info.model, backend=backend.info.name,
-            settings={**_run_settings(args), **codex_cmd.codex_settings(codex)},
-        )
+    choice = _choice(_args_record(args), args)
+    with _CancelOnSigint() as cancel, opened(choice, status.message) as backend, ProjectStore() as store:
+        project = service.create_project(store, args.prompt, target_words=args.words, mode=args.mode, notes=notes,
+                                         choice=choice, sampling=sampling, backend=backend,
+                                         settings=codex_cmd.codex_settings(codex))
         codex_cmd.save_for_project(store, project.id, codex)
+        request = service.write_request(project, sampling, target_words=args.words, plan=plan, codex=codex)
         status.message(f"Project {project.id}: \"{project.title}\" (resume it with: longwriter resume {project.id})")
-        return _run(writer, store, project.id, args, status=status, cancel=cancel)
+        return _run(store, project.id, backend, request, resume=None, args=args, status=status, cancel=cancel)
 
 
 OUT_SUFFIXES = (".md", ".markdown", ".txt", ".docx")
@@ -230,11 +211,12 @@ def cmd_estimate(args: argparse.Namespace) -> int:
         raise InputError("--estimate measures models that run on this machine; it does not work with --backend "
                          "openai.")
     words = args.words or target_from_instruction(args.prompt).words
-    settings = load_settings_from_args(args)
-    result = estimate_installed(args.model, settings, words, allow_rough=False)
+    choice = _choice(_args_record(args), args)
+    assert isinstance(choice, LocalModel)
+    result = estimate_installed(args.model, choice.settings, words, allow_rough=False)
     if result is None:
         print("Measuring this model's speed on this machine (a few seconds, once) ...", file=sys.stderr)
-        with open_backend(args, lambda m: print(m, file=sys.stderr)) as backend:
+        with opened(choice, lambda m: print(m, file=sys.stderr)) as backend:
             profile = profile_for_backend(backend)
             if profile is None:
                 raise InputError("This model's speed could not be measured.")
@@ -246,59 +228,69 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_settings(args: argparse.Namespace) -> dict[str, Any]:
-    """What a resumed run needs to load the model and sample the same way."""
+def _args_record(args: argparse.Namespace) -> dict[str, Any]:
+    """The command line's backend options in the form a project records them (app.backends.run_record)."""
     return {
-        "model": args.model, "ctx": args.ctx, "gpu_layers": args.gpu_layers, "threads": args.threads,
-        "kv_type": args.kv_type,
-        "family": args.family, "seed": args.seed, "temperature": args.temperature, "top_p": args.top_p,
-        "backend": args.backend or "local", "base_url": args.base_url, "api_model": args.api_model,
-        "api_key_env": args.api_key_env,
+        "backend": "openai" if args.backend == "openai" else "local", "model": args.model, "ctx": args.ctx,
+        "gpu_layers": args.gpu_layers, "threads": args.threads, "family": args.family,
+        "base_url": args.base_url, "api_model": args.api_model, "api_key_env": args.api_key_env,
+        "kv_type": getattr(args, "kv_type", None), "api_key_keyring": getattr(args, "api_key_keyring", None),
     }
 
 
-def _run(writer: DocumentWriter, store: ProjectStore, project_id: int, args: argparse.Namespace, *,
-         status: _ProgressLine, cancel: threading.Event) -> int:
+def backend_choice(args: argparse.Namespace) -> BackendChoice:
+    """The backend the command line's options (after :func:`restore_run_args`, for a saved project) name."""
+    return _choice(_args_record(args), args)
+
+
+def _choice(record: dict[str, Any], args: argparse.Namespace) -> BackendChoice:
+    if record.get("backend") == "openai" and not record.get("base_url"):
+        raise InputError("--backend openai needs --base-url, for example http://127.0.0.1:8080/v1")
+    choice = choice_from_record(record)
+    return replace(choice, force=True) if args.force and not isinstance(choice, ServerChoice) else choice
+
+
+def _run(store: ProjectStore, project_id: int, backend: Backend, request: WriteRequest, *,
+         resume: ResumeState | None, args: argparse.Namespace, status: _ProgressLine, cancel: threading.Event,
+         choice: BackendChoice | None = None) -> int:
     """Stream a run to stdout while the recorder saves every word; export at the end."""
     out = sys.stdout
     done: ev.Done | None = None
-    with ProjectRecorder(store, project_id, model=writer.backend.info.model, seed=writer.request.sampling.seed
-                         ) as recorder:
-        for event in writer.run():
-            recorder.handle(event)
-            if isinstance(event, ev.PlanReady):
-                if len(event.plan.sections) > 1:
-                    status.message(f"Plan: {len(event.plan.sections)} sections, {event.plan.total_words:,} words.")
-            elif isinstance(event, ev.SectionStarted):
-                if not args.quiet:
-                    if event.title and len(writer.plan.sections) > 1:
-                        out.write(("\n\n" if event.index else "") + f"## {event.title}\n\n")
-                    if event.resumed_words:
-                        out.write(writer.texts[event.index])
-                    out.flush()
-            elif isinstance(event, ev.TextDelta):
-                if not args.quiet:
-                    out.write(event.text)
-                    out.flush()
-            elif isinstance(event, ev.TextRetracted):
-                if not args.quiet:
-                    out.write(f"\n[... {event.chars} characters of repeated text removed ...]\n")
-            elif isinstance(event, ev.Progress):
-                status.show(event)
-            elif isinstance(event, ev.Warning):
-                status.message(f"longwriter: note: {event.message}")
-            elif isinstance(event, ev.CodexInView):
-                status.message(codex_cmd.describe_view(event))
-            elif isinstance(event, ev.Cancelled):
-                status.message(f"longwriter: stopped at {event.words:,} words; everything written is saved in "
-                               f"project {project_id} (continue with: longwriter resume {project_id}).")
-            elif isinstance(event, ev.Done):
-                done = event
+    writer, events = service.write(store, project_id, backend, request, cancel=cancel, resume=resume, choice=choice)
+    for event in events:
+        if isinstance(event, ev.PlanReady):
+            if len(event.plan.sections) > 1:
+                status.message(f"Plan: {len(event.plan.sections)} sections, {event.plan.total_words:,} words.")
+        elif isinstance(event, ev.SectionStarted):
+            if not args.quiet:
+                if event.title and len(writer.plan.sections) > 1:
+                    out.write(("\n\n" if event.index else "") + f"## {event.title}\n\n")
+                if event.resumed_words:
+                    out.write(writer.texts[event.index])
+                out.flush()
+        elif isinstance(event, ev.TextDelta):
+            if not args.quiet:
+                out.write(event.text)
+                out.flush()
+        elif isinstance(event, ev.TextRetracted):
+            if not args.quiet:
+                out.write(f"\n[... {event.chars} characters of repeated text removed ...]\n")
+        elif isinstance(event, ev.Progress):
+            status.show(event)
+        elif isinstance(event, ev.Warning):
+            status.message(f"longwriter: note: {event.message}")
+        elif isinstance(event, ev.CodexInView):
+            status.message(codex_cmd.describe_view(event))
+        elif isinstance(event, ev.Cancelled):
+            status.message(f"longwriter: stopped at {event.words:,} words; everything written is saved in "
+                           f"project {project_id} (continue with: longwriter resume {project_id}).")
+        elif isinstance(event, ev.Done):
+            done = event
     if not args.quiet:
         out.write("\n")
         out.flush()
     if args.out:
-        export_project(store, project_id, args.out)
+        service.export_project(store, project_id, args.out)
         status.message(f"Saved {args.out}.")
     if done is None:
         return 130 if cancel.is_set() else 1
@@ -307,23 +299,11 @@ def _run(writer: DocumentWriter, store: ProjectStore, project_id: int, args: arg
         _save_text(args.stats_json, json.dumps(stats, indent=2, ensure_ascii=False) + "\n")
     stats = done.stats
     status.message(
-        f"Done: {stats['words']:,} words (target {stats['target_words']:,}, length score "
+        f"Done: {stats['words']:,} {stats.get('unit', 'words')} (target {stats['target_words']:,}; asked: "
+        f"{stats['target_phrase']}; length score "
         f"{stats['length_score']}), {stats['tokens_per_second']} tok/s, {format_duration(stats['elapsed_s'])}."
     )
     return 0
-
-
-def export_project(store: ProjectStore, project_id: int, path: Path) -> None:
-    """Export a project's chosen takes (DOCX, Markdown or text by suffix)."""
-    project = store.get_project(project_id)
-    sections = store.document_sections(project_id)
-    titled = len(sections) > 1
-    doc = ExportDocument(
-        title=project.title,
-        created=project.created,
-        sections=[ExportSection(record.title if titled else "", text) for record, text in sections],
-    )
-    export_document(doc, path)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
@@ -335,25 +315,29 @@ def cmd_resume(args: argparse.Namespace) -> int:
         if state.next_index is None:
             status.message(f"Project {project.id} is already complete.")
             if args.out:
-                export_project(store, project.id, args.out)
+                service.export_project(store, project.id, args.out)
                 status.message(f"Saved {args.out}.")
             return 0
-        restore_run_args(args, project)
-        plan = Plan([Section(s.title, s.main_point, s.target_words, s.locked) for s in state.sections])
-        texts = [state.finished.get(i, state.partial_text if i == state.interrupted_index else "")
-                 for i in range(len(state.sections))]
-        finished = [i in state.finished for i in range(len(state.sections))]
-        resume = ResumeState(plan, texts, finished, mode=project.mode if project.mode in ("direct", "plan")
-                             else "plan")
-        request = WriteRequest(project.instruction, project.target_words, project.mode, project.notes,
-                               sampling=_sampling(args), title=project.title,
-                               codex=codex_cmd.codex_for_resume(store, project.id, project.settings))
-        done_words = sum(len(t.split()) for t in texts)
-        status.message(f"Resuming project {project.id} \"{project.title}\" at section "
-                       f"{state.next_index + 1} of {len(state.sections)} ({done_words:,} words so far).")
-        with _CancelOnSigint() as cancel, open_backend(args, status.message) as backend:
-            writer = DocumentWriter(backend, request, cancel, resume)
-            return _run(writer, store, project.id, args, status=status, cancel=cancel)
+        resume = service.resume_state(state)
+        done_words = sum(len(t.split()) for t in resume.texts)
+        return run_saved(store, project, resume, args, status, announce=(
+            f"Resuming project {project.id} \"{project.title}\" at section {state.next_index + 1} of "
+            f"{len(state.sections)} ({done_words:,} words so far)."))
+
+
+def run_saved(store: ProjectStore, project: Project, resume: ResumeState, args: argparse.Namespace,
+              status: _ProgressLine, *, announce: str, request: WriteRequest | None = None) -> int:
+    """Run a saved project on from ``resume`` with its recorded backend and settings (options override them)."""
+    restore_run_args(args, project)
+    choice = backend_choice(args)
+    sampling = replace(_sampling(args), repeat_penalty=float(project.settings.get("repeat_penalty") or 1.0))
+    if request is None:
+        request = service.write_request(project, sampling,
+                                        codex=codex_cmd.codex_for_resume(store, project.id, project.settings))
+    status.message(announce)
+    with _CancelOnSigint() as cancel, opened(choice, status.message) as backend:
+        return _run(store, project.id, backend, request, resume=resume, args=args, status=status, cancel=cancel,
+                    choice=choice)
 
 
 def run_options(parser: argparse.ArgumentParser) -> None:
@@ -375,6 +359,8 @@ def run_options(parser: argparse.ArgumentParser) -> None:
 def restore_run_args(args: argparse.Namespace, project: Any) -> None:
     """Fill the run options not given on the command line from the project's saved settings."""
     saved = project.settings
+    if getattr(args, "api_key_env", None) is None and getattr(args, "api_key_keyring", None) is None:
+        args.api_key_keyring = saved.get("api_key_keyring")  # a key the window keeps in the OS keyring
     for key in ("model", "ctx", "gpu_layers", "threads", "kv_type", "family", "seed", "temperature", "top_p",
                 "backend", "base_url", "api_model", "api_key_env"):
         if getattr(args, key, None) is None:
@@ -389,7 +375,7 @@ def restore_run_args(args: argparse.Namespace, project: Any) -> None:
 def cmd_export(args: argparse.Namespace) -> int:
     _check_out(args.out, OUT_SUFFIXES)
     with ProjectStore() as store:
-        export_project(store, args.project, args.out)
+        service.export_project(store, args.project, args.out)
     print(f"Saved {args.out}.", file=sys.stderr)
     return 0
 
@@ -401,8 +387,9 @@ def _save_text(path: Path, text: str) -> None:
 def cmd_plan(args: argparse.Namespace) -> int:
     _check_words(args.words)
     _check_out(args.out, (".json", ".txt"))
-    words = args.words or target_from_instruction(args.prompt).words
-    with _CancelOnSigint() as cancel, open_backend(args, lambda m: print(m, file=sys.stderr)) as backend:
+    words = args.words or target_from_instruction(args.prompt).aim
+    choice = _choice(_args_record(args), args)
+    with _CancelOnSigint() as cancel, opened(choice, lambda m: print(m, file=sys.stderr)) as backend:
         result = PlanResult(Plan([]))
         for event in generate_plan(backend, args.prompt, words, notes=_notes(args), sampling=_sampling(args),
                                    cancel=cancel, result=result):

@@ -592,31 +592,6 @@ class ModelTimes:
         return estimate.describe()
 
 
-def installed_times(model: str | None, settings: Any, *, store: SpeedStore | None = None,
-                    allow_rough: bool = True) -> ModelTimes:
-    """The stored profile for an installed model loaded with these LoadSettings, without loading it."""
-    from ..library.gguf import read_gguf
-    from ..library.installed import resolve_model
-    from .llama_backend import choose_n_ctx
-
-    installed = resolve_model(model)
-    header = read_gguf(installed.path)
-    store = store or SpeedStore()
-    key = settings_key(installed.path, header.file_size, settings)
-    n_ctx = choose_n_ctx(settings.n_ctx, header.context_length)
-    profile = store.get(key)
-    if profile is not None and profile.decode_s > 0:
-        return ModelTimes(model, profile, n_ctx)
-    rough = scaled_profile(store.all(), key, installed.id, header.file_size,
-                           header.kv_bytes_per_token(2.0)) if allow_rough else None
-    return ModelTimes(model, rough, n_ctx, rough=rough is not None)
-
-
-def estimate_installed(model: str | None, settings: Any, words: int, *, store: SpeedStore | None = None,
-                       allow_rough: bool = True) -> DocumentEstimate | None:
-    """The estimate for an installed model from the stored profiles, without loading it (None: none yet)."""
-    return installed_times(model, settings, store=store, allow_rough=allow_rough).estimate(words)
-
 CATALOG_WORDS = 10_000
 
 

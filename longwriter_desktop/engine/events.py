@@ -84,6 +84,7 @@ class Progress(Event):
     eta_s: float | None
     context_used: int = 0
     context_size: int = 0
+    unit: str = "words"  # what words, target_words and the section figures count: "words" or "characters"
 
 
 @dataclass(frozen=True)

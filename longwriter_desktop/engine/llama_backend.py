@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import GenerationError, InputError, ModelError
-from ..library.gguf import GGUFInfo, check_complete, read_gguf
 from .backend import BackendInfo, CancelToken, Delta, Finish, FinishReason, GenerationRequest, Sampling
+from .gguf import GGUFInfo, check_complete, read_gguf
 from .prompts import (
     FORMAT_MARKERS,
     Family,
@@ -156,16 +156,20 @@ class _LogWriter(io.TextIOBase):
         return len(text)
 
 
-def cpu_has_amx() -> bool:
-    """True on x86 CPUs with AMX tiles (Sapphire Rapids and later Xeons), from /proc/cpuinfo (Linux)."""
+def build_uses_amx(llama_cpp: Any) -> bool:
+    """True when this llama.cpp was compiled with its AMX path (system info AMX_INT8 = 1) and the CPU has AMX.
+
+    ./run.sh builds llama.cpp without that path on CPUs that report AMX; a build made elsewhere
+    (-march=native on a Sapphire Rapids machine) may still have it.
+    """
     try:
-        with open("/proc/cpuinfo", encoding="utf-8") as info:
-            for line in info:
-                if line.startswith("flags"):
-                    return "amx_int8" in line.split()
-    except OSError:
-        pass
-    return False
+        info = llama_cpp.llama_print_system_info()
+        with open("/proc/cpuinfo", encoding="utf-8") as cpu:
+            flags = next((line.split() for line in cpu if line.startswith("flags")), [])
+    except (OSError, AttributeError):
+        return False
+    text = info.decode("utf-8", "replace") if isinstance(info, bytes) else str(info)
+    return "AMX_INT8 = 1" in text and "amx_tile" in flags
 
 
 @contextlib.contextmanager
@@ -188,7 +192,7 @@ def model_params(llama_cpp: Any, progress: Callable[[float], bool] | None = None
                 return True
 
         callback = llama_cpp.llama_progress_callback(on_progress)
-    no_amx = cpu_has_amx()
+    no_amx = build_uses_amx(llama_cpp)
     if callback is None and not no_amx:
         yield
         return

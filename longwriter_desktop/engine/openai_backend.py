@@ -29,27 +29,37 @@ one connection needs nothing more.
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import json
 import logging
-import math
-import queue
 import socket
 import ssl
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any
-from urllib.parse import urlsplit
 
-from ..errors import GenerationError, InputError
+from ..errors import GenerationError
 from ..secret import Secret
 from .backend import BackendInfo, CancelToken, Delta, Finish, FinishReason, GenerationRequest
-from .prompts import Family, PromptFormat, detect_family, format_for
-from .words import count_words
+from .prompts import PromptFormat, format_for
+from .server_dialects import (
+    CHAT_PROMPT_FORMAT,
+    TOKENIZE_ORDER,
+    ServerKind,
+    detect_kind,
+    estimate_tokens,
+    guess_family,
+    listed_context,
+    match_model,
+    ollama_show,
+    props_context,
+    server_message,
+    tokenize_requests,
+    tokens_from,
+)
+from .server_transport import Exchange, SseParser, parse_base_url, request_json
 
 log = logging.getLogger(__name__)
 
@@ -68,26 +78,6 @@ FALLBACK_N_CTX = 4096
 _SMALL_REQUEST_TIMEOUT = 30.0
 _MAX_ERROR_BODY = 64 * 1024
 _RETRY_STATUSES = (502, 503, 504)
-
-# The prompt format for chat mode: the server's chat template does the wrapping, so ours adds nothing.
-CHAT_PROMPT_FORMAT = PromptFormat(
-    family=Family.TEMPLATE,
-    bos="",
-    system="{system}\n\n",
-    user="{user}",
-    end_of_turn="\n\n",
-    stops=(),
-    add_bos=False,
-)
-
-
-class ServerKind(str, Enum):
-    LLAMA_CPP = "llama.cpp server"
-    LLAMA_CPP_PYTHON = "llama-cpp-python server"
-    VLLM = "vLLM"
-    OLLAMA = "Ollama"
-    UNKNOWN = "OpenAI-compatible server"
-
 
 class ServerError(GenerationError):
     """The server could not be reached, refused the request, or broke off an answer.
@@ -112,244 +102,6 @@ class ServerError(GenerationError):
         self.partial_text = partial_text
         self.completion_tokens = completion_tokens
         self.available_models = tuple(available_models)
-
-
-def estimate_tokens(text: str) -> int:
-    """A tokenizer-free count: the larger of characters/4 and words*1.35 (CJK characters count as words)."""
-    if not text:
-        return 0
-    return max(math.ceil(len(text) / 4), math.ceil(count_words(text) * 1.35))
-
-
-def guess_family(model_name: str) -> Family:
-    """The prompt family a served model most likely needs, from its name (there is no GGUF header to read)."""
-    name = model_name.lower()
-    metadata = {"general.architecture": "llama"} if "llama" in name else {}
-    return detect_family(metadata, model_name)
-
-
-@dataclass(frozen=True)
-class ServerAddress:
-    """Where the API lives: ``api_root`` ends in /v1; ``server_root`` holds the non-OpenAI extras."""
-
-    scheme: str
-    host: str
-    port: int
-    api_root: str  # path, e.g. "/v1"
-    server_root: str  # path, e.g. ""
-
-    @property
-    def api_url(self) -> str:
-        return f"{self.scheme}://{self._netloc()}{self.api_root}"
-
-    def _netloc(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        default = 443 if self.scheme == "https" else 80
-        return host if self.port == default else f"{host}:{self.port}"
-
-
-def parse_base_url(base_url: str) -> ServerAddress:
-    """Accept ``host:port``, ``http://host:port``, ``.../v1`` or a pasted endpoint URL."""
-    text = base_url.strip()
-    if not text:
-        raise InputError("The server URL is empty: give one like http://192.168.1.20:8080")
-    if "://" not in text:
-        text = "http://" + text
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InputError(f"'{base_url}' is not a server URL: give one like http://192.168.1.20:8080")
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
-        raise InputError(f"'{base_url}' has a port that is not a number.") from None
-    path = parts.path.rstrip("/")
-    for tail in ("/chat/completions", "/completions", "/models"):
-        if path.endswith(tail):
-            path = path[: -len(tail)]
-            break
-    if path.endswith("/v1"):
-        api_root, server_root = path, path[: -len("/v1")]
-    else:
-        api_root, server_root = path + "/v1", path
-    return ServerAddress(parts.scheme, parts.hostname, port, api_root, server_root)
-
-
-# --- the HTTP layer --------------------------------------------------------------------------------
-
-
-def _new_connection(address: ServerAddress, timeout: float) -> http.client.HTTPConnection:
-    if address.scheme == "https":
-        return http.client.HTTPSConnection(
-            address.host, address.port, timeout=timeout, context=ssl.create_default_context()
-        )
-    return http.client.HTTPConnection(address.host, address.port, timeout=timeout)
-
-
-class _Exchange:
-    """One HTTP request run on its own thread; what arrives is handed over through a queue.
-
-    The caller polls the queue with a short timeout, so it can honour a cancel event or its own read
-    timeout however long the server stays silent, and :meth:`abort` shuts the socket down from the
-    caller's thread, which wakes the reader at once.
-    Items: ("connect_error", exc), ("connected",), ("send_error", exc), ("status", code, reason, body),
-    ("open",), ("data", bytes), ("eof",), ("broken", exc).
-    """
-
-    def __init__(
-        self,
-        address: ServerAddress,
-        path: str,
-        *,
-        body: bytes,
-        headers: dict[str, str],
-        connect_timeout: float,
-        read_timeout: float,
-    ) -> None:
-        self._address = address
-        self._path = path
-        self._body = body
-        self._headers = headers
-        self._connect_timeout = connect_timeout
-        self._read_timeout = read_timeout
-        self._items: queue.Queue[tuple[Any, ...]] = queue.Queue()
-        self._lock = threading.Lock()
-        self._sock: socket.socket | None = None
-        self._aborted = False
-        self._thread = threading.Thread(target=self._run, name="openai-backend-stream", daemon=True)
-
-    def start(self) -> _Exchange:
-        self._thread.start()
-        return self
-
-    def get(self, timeout: float) -> tuple[Any, ...] | None:
-        try:
-            return self._items.get(timeout=timeout)
-        except queue.Empty:
-            return None
-
-    def abort(self) -> None:
-        """Close the connection now; the reader thread ends on its own."""
-        with self._lock:
-            self._aborted = True
-            sock = self._sock
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-
-    def join(self, timeout: float) -> None:
-        self._thread.join(timeout)
-
-    def _run(self) -> None:
-        conn = _new_connection(self._address, self._connect_timeout)
-        try:
-            try:
-                conn.connect()
-            except OSError as exc:
-                self._items.put(("connect_error", exc))
-                return
-            with self._lock:
-                if self._aborted:
-                    return
-                self._sock = conn.sock
-            self._items.put(("connected",))
-            # A safety net only: the caller enforces the read timeout itself, in small steps.
-            conn.sock.settimeout(self._read_timeout + 30.0)
-            try:
-                conn.request("POST", self._path, body=self._body, headers=self._headers)
-                response = conn.getresponse()
-            except (OSError, http.client.HTTPException) as exc:
-                self._items.put(("send_error", exc))
-                return
-            if response.status != 200:
-                try:
-                    body = response.read(_MAX_ERROR_BODY)
-                except (OSError, http.client.HTTPException):
-                    body = b""
-                self._items.put(("status", response.status, response.reason, body))
-                return
-            self._items.put(("open",))
-            try:
-                while True:
-                    data = response.read1(65536)
-                    if not data:
-                        self._items.put(("eof",))
-                        return
-                    self._items.put(("data", data))
-            except (OSError, http.client.HTTPException, ValueError) as exc:
-                # ValueError: http.client reading from a socket that abort() shut down.
-                self._items.put(("broken", exc))
-        finally:
-            conn.close()
-
-
-class SseParser:
-    """Server-sent events from raw bytes: yields (event, data) once each event is complete.
-
-    Comment lines (``: ping``) are skipped. llama.cpp's server reports a failure mid-stream with a
-    non-standard ``error: {...}`` line, which comes out as an "error" event.
-    """
-
-    def __init__(self) -> None:
-        self._buffer = b""
-        self._data: list[str] = []
-        self._event = ""
-
-    def feed(self, chunk: bytes) -> list[tuple[str, str]]:
-        self._buffer += chunk
-        events: list[tuple[str, str]] = []
-        while True:
-            newline = self._buffer.find(b"\n")
-            if newline < 0:
-                break
-            raw, self._buffer = self._buffer[:newline], self._buffer[newline + 1 :]
-            self._line(raw.rstrip(b"\r").decode("utf-8", errors="replace"), events)
-        return events
-
-    def close(self) -> list[tuple[str, str]]:
-        """Whatever complete event was still waiting for its blank line when the stream ended."""
-        events: list[tuple[str, str]] = []
-        if self._buffer:
-            self._line(self._buffer.rstrip(b"\r").decode("utf-8", errors="replace"), events)
-            self._buffer = b""
-        self._line("", events)
-        return events
-
-    def _line(self, line: str, events: list[tuple[str, str]]) -> None:
-        if not line:
-            if self._data:
-                events.append((self._event or "message", "\n".join(self._data)))
-            self._data, self._event = [], ""
-            return
-        if line.startswith(":"):
-            return
-        name, _, value = line.partition(":")
-        value = value[1:] if value.startswith(" ") else value
-        if name == "data":
-            self._data.append(value)
-        elif name == "event":
-            self._event = value
-        elif name == "error":
-            events.append(("error", value))
-
-
-def _server_message(body: bytes) -> str:
-    """The human part of an error body: OpenAI's error.message, FastAPI's detail, Ollama's error."""
-    text = body.decode("utf-8", errors="replace").strip()
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return text[:300]
-    if isinstance(data, dict):
-        error = data.get("error", data.get("detail"))
-        if isinstance(error, dict):
-            error = error.get("message", error)
-        if isinstance(error, list):  # FastAPI validation errors
-            error = "; ".join(
-                str(item.get("msg", item)) if isinstance(item, dict) else str(item) for item in error
-            )
-        if error is not None:
-            return str(error)[:300]
-    return text[:300]
 
 
 @dataclass
@@ -399,7 +151,7 @@ class OpenAIBackend:
         self.retries = max(0, retries)
         self.retry_backoff = retry_backoff
         self._lock = threading.Lock()
-        self._active: set[_Exchange] = set()
+        self._active: set[Exchange] = set()
         self._closed = False
         self._tokenizer: str | None = None  # which tokenize endpoint works: "llama.cpp", "extras", "vllm", ""
         self._server_bos: list[int] = []
@@ -409,7 +161,7 @@ class OpenAIBackend:
 
         listed = self._list_models()
         self.models = [str(entry.get("id", "")) for entry in listed if entry.get("id")]
-        self.kind = self._detect_kind(listed)
+        self.kind = detect_kind(listed)
         self.model = self._choose_model(model)
         entry = next((e for e in listed if e.get("id") == self.model), {})
         detected_ctx = self._detect_n_ctx(entry)
@@ -525,6 +277,8 @@ class OpenAIBackend:
                 # "eof" and "broken" may leave a last event that lacked its blank line.
                 events = parser.feed(item[1]) if item[0] == "data" else parser.close()
                 for event, data in events:
+                    if cancel is not None and cancel.is_set():
+                        break  # a fast server sends many events at once: stop means stop, mid-chunk too
                     yield from self._on_event(event, data, state)
                     if state.done:
                         break
@@ -564,25 +318,12 @@ class OpenAIBackend:
     def _request_json(self, method: str, path: str, payload: Any = None) -> tuple[int, bytes]:
         """A small request with retries on connection errors; returns the status and body."""
         body = None if payload is None else json.dumps(payload).encode("utf-8")
-        attempt = 0
-        while True:
-            conn = _new_connection(self.address, self.connect_timeout)
-            try:
-                conn.connect()
-                conn.sock.settimeout(_SMALL_REQUEST_TIMEOUT)
-                conn.request(method, path, body=body, headers=self._headers())
-                response = conn.getresponse()
-                data = response.read()
-                if response.status in _RETRY_STATUSES and attempt < self.retries:
-                    raise ConnectionError(f"{response.status} {response.reason}")
-                return response.status, data
-            except (OSError, http.client.HTTPException) as exc:
-                if attempt >= self.retries:
-                    raise self._unreachable(exc) from None
-                time.sleep(self.retry_backoff * 2**attempt)
-                attempt += 1
-            finally:
-                conn.close()
+        try:
+            return request_json(self.address, method, path, body, self._headers(),
+                                connect_timeout=self.connect_timeout, timeout=_SMALL_REQUEST_TIMEOUT,
+                                retries=self.retries, backoff=self.retry_backoff, retry_statuses=_RETRY_STATUSES)
+        except (OSError, http.client.HTTPException) as exc:
+            raise self._unreachable(exc) from None
 
     def _list_models(self) -> list[dict[str, Any]]:
         status, body = self._request_json("GET", self.address.api_root + "/models")
@@ -598,18 +339,6 @@ class OpenAIBackend:
                 url=self.url,
             ) from None
 
-    def _detect_kind(self, listed: list[dict[str, Any]]) -> ServerKind:
-        owners = {str(entry.get("owned_by", "")).lower() for entry in listed}
-        if "llamacpp" in owners:
-            return ServerKind.LLAMA_CPP
-        if "vllm" in owners:
-            return ServerKind.VLLM
-        if "me" in owners:  # llama-cpp-python's server says its models are owned by "me"
-            return ServerKind.LLAMA_CPP_PYTHON
-        if "library" in owners or any(":" in str(entry.get("id", "")) for entry in listed):
-            return ServerKind.OLLAMA
-        return ServerKind.UNKNOWN
-
     def _choose_model(self, wanted: str | None) -> str:
         if not self.models:
             raise ServerError(
@@ -619,9 +348,9 @@ class OpenAIBackend:
             )
         if not wanted:
             return self.models[0]
-        for served in self.models:
-            if wanted in (served, served.removesuffix(":latest")) or served.endswith("/" + wanted):
-                return served
+        served = match_model(self.models, wanted)
+        if served is not None:
+            return served
         raise ServerError(
             f"The {self.kind.value} at {self.url} has no model named '{wanted}'. "
             f"It serves: {', '.join(self.models)}.",
@@ -631,18 +360,15 @@ class OpenAIBackend:
         )
 
     def _detect_n_ctx(self, entry: dict[str, Any]) -> int | None:
-        for key in ("max_model_len", "context_length"):  # vLLM; newer Ollama
-            value = entry.get(key)
-            if isinstance(value, int) and value > 0:
-                return value
+        listed = listed_context(entry)
+        if listed is not None:
+            return listed
         if self.kind is ServerKind.LLAMA_CPP:
             try:
                 status, body = self._request_json("GET", self.address.server_root + "/props")
                 if status == 200:
-                    value = json.loads(body).get("default_generation_settings", {}).get("n_ctx")
-                    if isinstance(value, int) and value > 0:
-                        return value
-            except (ServerError, ValueError, AttributeError):
+                    return props_context(body)
+            except ServerError:
                 pass
         if self.kind is ServerKind.OLLAMA:
             return self._ollama_show()
@@ -656,41 +382,19 @@ class OpenAIBackend:
             shown = json.loads(body) if status == 200 else {}
         except (ServerError, ValueError):
             return None
-        if not isinstance(shown, dict):
-            return None
-        template = str(shown.get("template", "")).strip()
-        self._ollama_passes_prompts_through = template in ("{{ .Prompt }}", "{{.Prompt}}")
-        for line in str(shown.get("parameters", "")).splitlines():
-            name, _, value = line.strip().partition(" ")
-            if name == "num_ctx" and value.strip().isdigit():
-                return int(value.strip())
-        return None
+        self._ollama_passes_prompts_through, num_ctx = ollama_show(shown)
+        return num_ctx
 
     def _server_tokenize(self, text: str, *, special: bool) -> list[int] | None:
         """Token ids without BOS from the first tokenize endpoint that works, or None if none does."""
         if self._tokenizer == "":
             return None
-        root = self.address.server_root
-        candidates = {
-            "llama.cpp": (
-                root + "/tokenize",
-                {"content": text, "add_special": False, "parse_special": special},
-            ),
-            "extras": (root + "/extras/tokenize", {"input": text, "model": self.model}),
-            "vllm": (root + "/tokenize", {"model": self.model, "prompt": text, "add_special_tokens": False}),
-        }
-        order = {
-            ServerKind.LLAMA_CPP: ["llama.cpp"],
-            ServerKind.LLAMA_CPP_PYTHON: ["extras"],
-            ServerKind.VLLM: ["vllm"],
-            ServerKind.OLLAMA: [],
-            ServerKind.UNKNOWN: ["llama.cpp", "extras", "vllm"],
-        }[self.kind]
-        names = [self._tokenizer] if self._tokenizer else order
+        candidates = tokenize_requests(self.address.server_root, text, self.model, special=special)
+        names = [self._tokenizer] if self._tokenizer else TOKENIZE_ORDER[self.kind]
         for name in names:
             path, payload = candidates[name]
             status, body = self._request_json("POST", path, payload)
-            tokens = _tokens_from(body) if status == 200 else None
+            tokens = tokens_from(body) if status == 200 else None
             if tokens is None:
                 continue
             if self._tokenizer is None:
@@ -698,7 +402,7 @@ class OpenAIBackend:
                 if name == "extras":
                     # llama-cpp-python adds BOS where the model wants one: learn it to strip it.
                     status, body = self._request_json("POST", path, {"input": "", "model": self.model})
-                    self._server_bos = (_tokens_from(body) or []) if status == 200 else []
+                    self._server_bos = (tokens_from(body) or []) if status == 200 else []
             if self._server_bos and tokens[: len(self._server_bos)] == self._server_bos:
                 tokens = tokens[len(self._server_bos) :]
             return tokens
@@ -803,7 +507,7 @@ class OpenAIBackend:
 
     def _open_stream(
         self, path: str, payload: dict[str, Any], cancel: CancelToken | None
-    ) -> _Exchange | None:
+    ) -> Exchange | None:
         """Start the request, retrying connection errors and busy answers before any text arrives.
 
         Returns the open exchange, or None when cancelled first.
@@ -816,7 +520,7 @@ class OpenAIBackend:
         )
         attempt = 0
         while True:
-            exchange = _Exchange(
+            exchange = Exchange(
                 self.address,
                 path,
                 body=body,
@@ -877,7 +581,7 @@ class OpenAIBackend:
                 time.sleep(delay)
             attempt += 1
 
-    def _drop(self, exchange: _Exchange) -> None:
+    def _drop(self, exchange: Exchange) -> None:
         exchange.abort()
         with self._lock:
             self._active.discard(exchange)
@@ -896,7 +600,7 @@ class OpenAIBackend:
         if not isinstance(chunk, dict):
             return
         if event == "error" or "error" in chunk:
-            message = _server_message(data.encode("utf-8"))
+            message = server_message(data.encode("utf-8"))
             raise self._broken(f"The server at {self.url} reported an error: {message}", state)
         if isinstance(chunk.get("usage"), dict):
             state.usage = chunk["usage"]
@@ -987,7 +691,7 @@ class OpenAIBackend:
         return ServerError(self._api_key.redact(message), url=self.url)
 
     def _status_error(self, status: int, body: bytes, endpoint: str) -> ServerError:
-        detail = self._api_key.redact(_server_message(body))
+        detail = self._api_key.redact(server_message(body))
         if status in (401, 403):
             if self._api_key:
                 message = f"The server at {self.url} refused the API key ({status}: {detail}). Check the key."
@@ -1044,18 +748,6 @@ class OpenAIBackend:
             "interrupted it)",
             state,
         )
-
-
-def _tokens_from(body: bytes) -> list[int] | None:
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return None
-    tokens = data.get("tokens") if isinstance(data, dict) else None
-    if not isinstance(tokens, list):
-        return None
-    ids = [t.get("id") if isinstance(t, dict) else t for t in tokens]
-    return [int(t) for t in ids if isinstance(t, int)]
 
 
 def _int(value: Any) -> int | None:

@@ -17,8 +17,9 @@ from typing import Any
 
 from ..errors import InputError
 from .backend import Backend, Delta, Finish, FinishReason, GenerationRequest, Sampling
+from .counting import LengthRule, has_cjk
 from .events import Event, PlanningStarted, PlanReady, Warning
-from .prompts import has_cjk
+from .language import detect_language, write_in
 
 MIN_SECTION_WORDS = 60
 MAX_SECTIONS = 60
@@ -73,17 +74,20 @@ _SECTION_LINE = re.compile(
     r"\s*(?:words?)?\s*$",
     re.IGNORECASE,
 )
+# The paper's text form in any language: "Paragraph 1 - Main Point: ... - Word Count: 400 words",
+# "Абзац 1 - Основная мысль: ... - Количество слов: 400 слов", "第1段 - 要点：... - 字数：400字".
 _TEXT_LINE = re.compile(
-    r"^\s*(?:paragraph|section|part|chapter|段落|第\s*\d+\s*段)?\s*(\d+)?\s*[-:.)]*\s*"
-    r"(?:main\s*point|要点|主要内容)\s*[:：]\s*(?P<point>.+?)\s*[-–—]\s*(?:word\s*count|字数)\s*[:：]\s*"
-    r"(?P<words>\d[\d,]*)\s*(?:words?|字)?\s*$",
+    r"^\s*(?:[^\W\d_][^\d:：\-–—]{0,30}?)?\s*第?\s*(\d+)?\s*[^\W\d_]{0,4}\s*[-–—:.)）]*\s*"
+    r"(?P<label>[^\W\d_][^:：\d]{0,40}?)\s*[:：]\s*(?P<point>.+?)\s*[-–—]\s*"
+    r"(?P<count_label>[^\W\d_][^:：\d\-–—]{0,40}?)\s*[:：]\s*"
+    r"(?P<words>\d{1,3}(?:[\s\u00a0\u202f.,']\d{3})+|\d+)\s*(?:[^\W\d_]+\.?)?\s*$",
     re.IGNORECASE,
 )
 
 
 def _int_words(value: Any, where: str) -> int:
     try:
-        words = int(str(value).replace(",", "").strip())
+        words = int(re.sub(r"[\s\u00a0\u202f.,']", "", str(value)))
     except ValueError:
         raise InputError(f"{where}: the word count '{value}' is not a number.") from None
     if words <= 0:
@@ -131,7 +135,8 @@ def parse_plan_text(text: str) -> Plan:
                 "(or 'Section N - Title: ... - Main point: ... - Words: N')."
             )
         point = match.group("point").strip()
-        title, _, rest = point.partition(": ")
+        title, _, rest = re.sub(r"\s*：\s*", ": ", re.sub(r"[\s\u00a0\u202f]+:", ":", point, count=1),
+                                count=1).partition(": ")
         if not rest or len(title) > 80:
             title, rest = _title_from_point(point), point
         sections.append(Section(title.strip(), rest.strip(), _int_words(match.group("words"), f"Line {number}")))
@@ -667,6 +672,24 @@ def repair(plan: Plan, instruction: str, target_words: int, count: int) -> tuple
 # -- generation ------------------------------------------------------------------------------------
 
 
+# Letters of every script our languages use, for GBNF character classes (llama.cpp's grammar takes code
+# point ranges, not Unicode categories): Latin with accents, Greek and Cyrillic, Armenian, Hebrew and
+# Arabic, the Indic scripts, Thai, Lao and Burmese, Georgian and Hangul jamo, Khmer, Vietnamese and
+# polytonic Greek, kana, CJK, Hangul syllables, full-width letters. Few, wide ranges: llama.cpp checks a
+# character against the ranges one by one, for every candidate token at every step.
+_GBNF_LETTERS = (
+    "\\u00c0-\\u024f\\u0370-\\u052f\\u0531-\\u06ff\\u0750-\\u077f\\u0900-\\u109f\\u10a0-\\u11ff\\u1780-\\u17ff"
+    "\\u1e00-\\u1fff\\u3005-\\u3007\\u3040-\\u30ff\\u3400-\\u9fff\\uac00-\\ud7af\\uf900-\\ufaff\\uff10-\\uff5a"
+)
+# Punctuation inside a title or a main point: typographic apostrophes and quotes (’ ‘ ‚ “ ” „ « »), ¿ ¡,
+# no-break spaces (French "Titre : sous-titre"), Arabic ، ؛, CJK 、「」『』 and full-width ，：；（）.
+_GBNF_TITLE_PUNCT = ("\\u2018-\\u201e\\u00ab\\u00bb\\u00bf\\u00a1\\u00a0\\u202f\\u060c\\u3001\\u300c-\\u300f"
+                     "\\uff0c\\uff1a")
+_GBNF_POINT_PUNCT = _GBNF_TITLE_PUNCT + "\\u061b\\uff1b\\uff08\\uff09"
+# A main point ends its one sentence with . ! ? 。！？ ؟ or ।.
+_GBNF_POINT_END = ".!?\\u3002\\uff01\\uff1f\\u061f\\u0964"
+
+
 def plan_grammar(count: int) -> str:
     """GBNF for exactly ``count`` plan lines: every model, however small, yields a parseable plan.
 
@@ -684,34 +707,39 @@ def plan_grammar(count: int) -> str:
         'tfirst ::= upper lower{0,13} | upper{2,5} | cjk{1,16}',
         'tword ::= letter lower{0,13} | upper{2,5} | digit{1,4} | cjk{1,16}',
         'tsep ::= " " | ", " | ": " | " & "',
-        'point ::= pword (psep pword){1,29} [.\\u3002]',
+        'point ::= pword (psep pword){1,29} [' + _GBNF_POINT_END + ']',
         'pword ::= (letter | digit) (lower | digit | "\'" | "-"){0,19} | upper{2,5} | cjk{1,30}',
-        'psep ::= " " | ", " | "; " | "\\uff0c" | "\\u3001"',
-        "upper ::= [A-Z]",
-        "lower ::= [a-z]",
-        "letter ::= [A-Za-z]",
+        'psep ::= " " | ", " | "; " | [' + _GBNF_POINT_PUNCT + '] " "?',
+        # Any letter of any script (the instruction's language decides); a capital only at a word's start.
+        f"upper ::= [A-Z{_GBNF_LETTERS}]",
+        f"lower ::= [a-z{_GBNF_LETTERS}]",
+        f"letter ::= [A-Za-z{_GBNF_LETTERS}]",
         "digit ::= [0-9]",
-        "cjk ::= [\\u4e00-\\u9fff]",
+        "cjk ::= [\\u4e00-\\u9fff\\u3040-\\u30ff]",
         "num ::= [1-9] [0-9]{1,3}",
     ]
     return "\n".join(lines)
 
 
-def plan_instruction(instruction: str, target_words: int, count: int, notes: str = "") -> str:
+def plan_instruction(instruction: str, target_words: int, count: int, notes: str = "",
+                     rule: LengthRule | None = None) -> str:
+    rule = rule or LengthRule(language=detect_language(instruction))
     form = "Section N - Title: ... - Main point: ... - Words: N"
-    if has_cjk(instruction):
+    if rule.language == "zh":
         text = (
             f"请为下面的写作任务制定写作计划：{instruction}\n\n全文约{target_words}字，分成{count}个部分，每行一个部分，"
             f"格式为：{form}。标题简短；主要内容用一句话说明；各部分互不重复，覆盖任务的不同方面。任务：{instruction}"
         )
     else:
         text = (
-            f"Make a writing plan for this task: {instruction}\n\nThe text is about {target_words} words in "
-            f"{count} sections. Give each section a short title of two to six words, its main point in one "
-            f"sentence, and its word count, one section per line, in this form: {form}\nEach section covers a "
-            f"different aspect of the "
-            f"task, in the order the text should run; no two are alike. The task again: {instruction}"
+            f"Make a writing plan for this task: {instruction}\n\nThe text is about {target_words} {rule.label()} "
+            f"in {count} sections. Give each section a short title of two to six words, its main point in one "
+            f"sentence, and its length in {rule.label()}, one section per line, in this form: {form}\nEach section "
+            f"covers a different aspect of the task, in the order the text should run; no two are alike. The task "
+            f"again: {instruction}"
         )
+        if rule.language != "en":
+            text += f"\nWrite the titles and main points in the task's language. {write_in(rule.language)}"
     if notes.strip():
         text += f"\n\nWriting notes:\n{notes.strip()}"
     return text
@@ -775,6 +803,7 @@ def generate_plan(
     result: PlanResult | None = None,
     count: int | None = None,
     title: str = "",
+    rule: LengthRule | None = None,
 ) -> Iterator[Event]:
     """Ask the model for a plan (grammar-constrained where the backend allows); ends with PlanReady."""
     count = count or section_count_for(target_words)
@@ -786,13 +815,16 @@ def generate_plan(
         return
     sampling = sampling or Sampling()
     fmt = backend.prompt_format
-    prompt_text = fmt.render(plan_instruction(instruction, target_words, count, notes))
+    rule = rule or LengthRule(language=detect_language(instruction))
+    prompt_text = fmt.render(plan_instruction(instruction, target_words, count, notes, rule))
     supports_grammar = getattr(backend, "supports_grammar", backend.tokenizes)
     grammar = plan_grammar(count) if supports_grammar else None
     prompt: Sequence[int] | str = (
         backend.bos_tokens() + backend.tokenize(prompt_text) if backend.tokenizes else prompt_text
     )
-    max_tokens = count * (220 if has_cjk(instruction) else 120) + 32
+    # Scripts other than Latin take several tokens a word in most tokenizers.
+    latin = rule.language in ("en", "fr", "de", "es", "it", "pt", "pl", "nl", "tr")
+    max_tokens = count * (120 if latin and not has_cjk(instruction) else 220) + 32
     best: Plan | None = None
     best_problems = count + 1
     for attempt in range(2):

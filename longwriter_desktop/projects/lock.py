@@ -1,9 +1,6 @@
-"""One writer per project: an exclusive OS lock on a small file beside the database.
-
-The lock is ``flock`` on Linux and macOS and ``msvcrt.locking`` on Windows. The operating system drops it
-when the holding process ends in any way (exit, crash, ``kill -9``, power off), so a lock left behind by a
-dead run is simply taken over: there is no heartbeat to age out and no process id to guess about (a
-reused pid cannot keep a project locked). The file also records who holds it, for the error message.
+"""One writer per project: an exclusive OS lock (:mod:`longwriter_desktop.locks`) on a small file beside
+the database. A lock left behind by a dead run is simply taken over (a reused pid cannot keep a project
+locked). The file also records who holds it, for the error message.
 """
 
 from __future__ import annotations
@@ -12,45 +9,12 @@ import contextlib
 import json
 import os
 import socket
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import ProjectError
-
-if sys.platform == "win32":
-    import msvcrt
-
-    # msvcrt locks are mandatory: a locked byte cannot be read by others. Lock one byte far past the
-    # holder record so the second process can still read who holds the project.
-    _WINDOWS_LOCK_OFFSET = 1 << 20
-
-    def _try_lock(fd: int) -> bool:
-        os.lseek(fd, _WINDOWS_LOCK_OFFSET, os.SEEK_SET)
-        try:
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-        except OSError:
-            return False
-        return True
-
-    def _unlock(fd: int) -> None:
-        os.lseek(fd, _WINDOWS_LOCK_OFFSET, os.SEEK_SET)
-        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
-
-else:
-    import fcntl
-
-    def _try_lock(fd: int) -> bool:
-        # flock (not lockf) so two opens in one process also exclude each other.
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False
-        return True
-
-    def _unlock(fd: int) -> None:
-        fcntl.flock(fd, fcntl.LOCK_UN)
+from ..locks import try_lock, unlock
 
 
 class ProjectLock:
@@ -75,7 +39,7 @@ class ProjectLock:
         except OSError as exc:
             raise ProjectError(f"Could not create the lock file {self.path}: {exc.strerror or exc}") from exc
         try:
-            locked = _try_lock(fd)
+            locked = try_lock(fd)
         except OSError as exc:
             os.close(fd)
             raise ProjectError(f"Could not lock {self.path}: {exc.strerror or exc}") from exc
@@ -97,7 +61,7 @@ class ProjectLock:
         if fd is None:
             return
         try:
-            _unlock(fd)
+            unlock(fd)
         finally:
             os.close(fd)
 
@@ -143,8 +107,8 @@ def is_locked(path: Path) -> bool:
     except OSError:
         return False
     try:
-        if _try_lock(fd):
-            _unlock(fd)
+        if try_lock(fd):
+            unlock(fd)
             return False
         return True
     finally:
@@ -161,7 +125,7 @@ def setup_lock(path: Path, timeout: float) -> Iterator[None]:
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         deadline = time.monotonic() + timeout
-        while not _try_lock(fd):
+        while not try_lock(fd):
             if time.monotonic() > deadline:
                 raise ProjectError("Another LongWriter has been opening the projects database for too long. "
                                    "Try again.")
@@ -169,6 +133,6 @@ def setup_lock(path: Path, timeout: float) -> Iterator[None]:
         try:
             yield
         finally:
-            _unlock(fd)
+            unlock(fd)
     finally:
         os.close(fd)

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..engine import events
-from .store import ProjectStore, ResumeState
+from .store import ProjectProgress, ProjectStore
 
 AUTOSAVE_SECONDS = 1.0
 
@@ -108,7 +108,7 @@ class ProjectRecorder:
         """Text handed over but not committed yet (for a last-resort copy when saving keeps failing)."""
         return "".join(self._pending)
 
-    def resume_state(self) -> ResumeState:
+    def resume_state(self) -> ProjectProgress:
         """Where the project stands, for the pipeline to continue it (the plan, done texts, partial text)."""
         return self._store.resume_state(self.project_id)
 

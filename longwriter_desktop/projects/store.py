@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .. import paths
-from ..engine.words import count_words
+from ..engine.counting import LengthRule, rule_for
 from ..errors import InputError, ProjectError
 from .lock import ProjectLock, is_locked, read_holder, setup_lock
 
@@ -203,8 +203,9 @@ class LogEntry:
 
 
 @dataclass(frozen=True)
-class ResumeState:
-    """What a run needs to continue a project where it stopped."""
+class ProjectProgress:
+    """Where a stored project stands: what a run needs to continue it (app.service maps it to the engine's
+    ResumeState)."""
 
     project: Project
     sections: tuple[SectionRecord, ...]  # the plan, in order
@@ -326,6 +327,7 @@ class ProjectStore:
         self.path = (path or paths.projects_db()).absolute()
         self._locks: dict[int, ProjectLock] = {}
         self._take_project: dict[int, int] = {}
+        self._rules: dict[int, LengthRule] = {}  # how each project's text is counted, from its instruction
         self._check_not_damaged()
         try:
             self._conn = sqlite3.connect(
@@ -568,6 +570,7 @@ class ProjectStore:
         }
         changes = {k: v for k, v in changes.items() if v is not None}
         self.get_project(project_id)
+        self._rules.pop(project_id, None)
         if changes:
             assignments = ", ".join(f"{column} = ?" for column in changes)
             with self._write(project_id, "save the project") as conn:
@@ -787,10 +790,17 @@ class ProjectStore:
         self._take_project[take_id] = section.project_id
         return self.get_take(take_id)
 
-    def _set_words(self, conn: sqlite3.Connection, take_id: int, rows: list[Any]) -> int:
+    def _rule(self, conn: sqlite3.Connection, project_id: int) -> LengthRule:
+        """How the project's text is counted (words, or characters for Chinese and Japanese)."""
+        if project_id not in self._rules:
+            row = conn.execute("SELECT instruction FROM projects WHERE id = ?", (project_id,)).fetchone()
+            self._rules[project_id] = rule_for(row[0] if row else "")
+        return self._rules[project_id]
+
+    def _set_words(self, conn: sqlite3.Connection, take_id: int, rows: list[Any], project_id: int) -> int:
         if not rows:
             raise ProjectError(f"Take {take_id} is finished or does not exist; its text cannot change.")
-        words = count_words(rows[0][0])
+        words = self._rule(conn, project_id).count(rows[0][0])
         conn.execute("UPDATE takes SET words = ? WHERE id = ?", (words, take_id))
         return words
 
@@ -814,7 +824,7 @@ class ProjectStore:
                 "WHERE id = ? AND finished_at IS NULL RETURNING text",
                 (max(drop_chars, 0), text, time.time(), take_id),
             ).fetchall()
-            words = self._set_words(conn, take_id, rows)
+            words = self._set_words(conn, take_id, rows, project_id)
             self._touch(conn, project_id)
         return words
 
@@ -837,7 +847,8 @@ class ProjectStore:
             conn.execute(
                 "UPDATE takes SET text = ?, words = ?, stats = ?, updated_at = ?, finished_at = ? "
                 "WHERE id = ?",
-                (final, count_words(final), json.dumps({**take.stats, **(stats or {})}), now, now, take_id),
+                (final, self._rule(conn, project_id).count(final), json.dumps({**take.stats, **(stats or {})}), now,
+                 now, take_id),
             )
             chosen = "chosen_take_id = ?," if choose else ""
             params = (take_id, take.section_id) if choose else (take.section_id,)
@@ -885,7 +896,7 @@ class ProjectStore:
         texts = (text.strip() for _, text in self.document_sections(project_id))
         return "\n\n".join(text for text in texts if text)
 
-    def resume_state(self, project_id: int) -> ResumeState:
+    def resume_state(self, project_id: int) -> ProjectProgress:
         """The plan, the finished sections' texts and the interrupted section's partial text."""
         project = self.get_project(project_id)
         sections = tuple(self.sections(project_id))
@@ -901,7 +912,7 @@ class ProjectStore:
                 unfinished = [take for take in self.takes(section.id) if take.finished is None]
                 partial = unfinished[-1].text if unfinished else ""
         next_index = next((i for i in range(len(sections)) if i not in finished), None)
-        return ResumeState(
+        return ProjectProgress(
             project=project, sections=sections, finished=finished, interrupted_index=interrupted_index,
             partial_text=partial, next_index=next_index,
         )

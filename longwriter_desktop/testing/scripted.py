@@ -26,8 +26,12 @@ from ..engine.prompts import Family, PromptFormat, format_for
 ENABLE_ENV = "LONGWRITER_SCRIPTED_BACKEND"
 
 # A word with the white space before it, or white space at the end of the text: every character belongs to
-# exactly one piece, so joining the pieces gives the text back.
-_PIECE = re.compile(r"\s*\S+|\s+")
+# exactly one piece, so joining the pieces gives the text back. Chinese and Japanese, written without
+# spaces, go two characters a piece and their punctuation one (about what a real tokenizer gives), so a reply
+# streams as text does.
+_CJK_PUNCT = "\u3001-\u303f\uff01-\uff0f\uff1a-\uff20"
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"
+_PIECE = re.compile(f"\\s*[{_CJK_PUNCT}]|\\s*[{_CJK}]{{1,2}}|\\s*[^\\s{_CJK}{_CJK_PUNCT}]+|\\s+")
 # Special markers of the prompt formats stay one token each, as in a real tokenizer.
 _SPECIAL = re.compile(r"(<\|[^|<>]{1,40}\|>|\[/?INST\]|<</?SYS>>|\[gMASK\]|<sop>|</?think>|</?answer>)")
 
@@ -51,6 +55,19 @@ class ScriptedCall:
 
 
 Reply = str | Callable[[ScriptedCall], str]
+
+
+def split_pieces(text: str) -> list[str]:
+    """The scripted tokenizer's pieces of ``text``; joined, they give the text back."""
+    pieces: list[str] = []
+    for part in _SPECIAL.split(text):
+        if not part:
+            continue
+        if _SPECIAL.fullmatch(part):
+            pieces.append(part)
+        else:
+            pieces.extend(_PIECE.findall(part))
+    return pieces
 
 
 def _require_enabled() -> None:
@@ -111,15 +128,7 @@ class ScriptedBackend:
         return token
 
     def _split(self, text: str) -> list[str]:
-        pieces: list[str] = []
-        for part in _SPECIAL.split(text):
-            if not part:
-                continue
-            if _SPECIAL.fullmatch(part):
-                pieces.append(part)
-            else:
-                pieces.extend(_PIECE.findall(part))
-        return pieces
+        return split_pieces(text)
 
     def tokenize(self, text: str, *, special: bool = True) -> list[int]:
         return [self._id(piece) for piece in self._split(text)]

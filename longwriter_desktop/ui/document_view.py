@@ -22,7 +22,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QFrame, QTextEdit, QVBoxLayout, QWidget
 
-from ..engine.words import count_words
+from ..engine.counting import LengthRule
 from .draft import Draft
 
 TITLE_LEVEL, SECTION_LEVEL = 1, 2
@@ -225,6 +225,7 @@ class DocumentView(QFrame):
 
     def show_draft(self, draft: Draft | None) -> None:
         """Show a project's title and every shown section (on opening a project or starting a run)."""
+        self.rule = draft.rule if draft else LengthRule()  # words, or characters for Chinese and Japanese
         document = self.editor.document()
         self._programmatic = True
         document.setUndoRedoEnabled(False)
@@ -369,9 +370,9 @@ class DocumentView(QFrame):
         return cursor.selectedText().replace("\u2029", "\n")
 
     def words(self) -> int:
-        """Words of the sections' text (the title and the headings not counted)."""
+        """Words of the sections' text (the title and the headings not counted), as readers count them."""
         content = self.content()
-        return count_words("\n".join([content.lead] + [s.text for s in content.sections]))
+        return getattr(self, "rule", LengthRule()).count("\n".join([content.lead] + [s.text for s in content.sections]))
 
     def set_focus_mode(self, on: bool) -> None:
         """A calm column of text in the middle of the window, or the full width."""

@@ -9,11 +9,14 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from ..app.backends import ServerChoice
+from ..engine.counting import LengthRule, rule_for
 from ..engine.plan import Plan, Section
 from ..engine.writer import ResumeState, document_title
 
 if TYPE_CHECKING:  # imported when exporting: markdown-it is slow to load, and the window starts without it
     from ..export.document import ExportDocument
+
 
 PENDING, WRITING, DONE, INTERRUPTED = "pending", "writing", "done", "interrupted"
 STATUS_NAMES = (PENDING, WRITING, DONE, INTERRUPTED)
@@ -50,10 +53,19 @@ class Draft:
     title: str = ""
     rows: list[SectionRow] = field(default_factory=list)
     project_id: int | None = None  # set once the project store holds it
+    server: ServerChoice | None = None  # written through this server; None: the local model
 
     def __post_init__(self) -> None:
         if not self.title:
             self.title = document_title(self.instruction)
+        self._rule: tuple[str, LengthRule] | None = None
+
+    @property
+    def rule(self) -> LengthRule:
+        """How this document is counted (words, or characters for Chinese and Japanese), from its instruction."""
+        if self._rule is None or self._rule[0] != self.instruction:
+            self._rule = (self.instruction, rule_for(self.instruction))
+        return self._rule[1]
 
     # -- the plan ----------------------------------------------------------------------------------
 
@@ -152,11 +164,6 @@ class Draft:
 
     def export_document(self) -> ExportDocument:
         """The document for the exporters: the title and each section that has text."""
-        from ..export.document import ExportDocument, ExportSection
+        from ..app.service import export_sections
 
-        sections = [
-            ExportSection(r.section.title if self.headings else "", r.text.strip())
-            for r in self.rows
-            if r.text.strip()
-        ]
-        return ExportDocument(title=self.title, sections=sections)
+        return export_sections(self.title, [(r.section.title, r.text) for r in self.rows])

@@ -35,22 +35,25 @@ from PySide6.QtWidgets import (
 )
 
 from .. import APP_NAME, __version__, paths
+from ..app import service
+from ..app.backends import BackendChoice, LocalModel, ServerChoice, choice_from_record, load_fit
+from ..app.estimates import installed_times
+from ..app.servers import load_servers
 from ..app.takes import SectionRun, prepare_more, prepare_new_section, prepare_regenerate, section_takes
 from ..engine import events as ev
-from ..engine.estimate import ModelTimes, installed_times
+from ..engine.counting import LengthRule, Unit
+from ..engine.estimate import ModelTimes
+from ..engine.gguf import read_gguf
 from ..engine.llama_backend import LoadSettings
 from ..engine.plan import Plan, Section, rescale
-from ..engine.prompts import is_longwriter_trained
-from ..engine.session import load_fit
-from ..engine.words import count_words
-from ..engine.writer import DIRECT_MAX_WORDS, WriteRequest
+from ..engine.writer import WriteRequest
 from ..errors import LongWriterError, ProjectError
 from ..library import gpu
-from ..library.fit import FitReport, Verdict
-from ..library.gguf import read_gguf
+from ..library.fit import FitReport, Verdict, current_machine
 from ..library.installed import BUILTIN_ID, InstalledModel, list_installed, resolve_model
 from ..projects.store import ProjectStore
 from ..settings import Settings, load_settings
+from ..units import format_duration
 from .background import BackgroundCall
 from .codex_panel import CodexPanel, MentionHighlighter
 from .document_view import DocumentView, apply_view
@@ -60,10 +63,10 @@ from .find_replace import FindBar
 from .inspector import InspectorPane
 from .new_project import NewProjectDialog
 from .outline import OutlinePane
-from .panes import ProgressPane, format_duration
+from .panes import ProgressPane
 from .status_strip import StatusStrip
 from .takes_dialog import TakesDialog
-from .worker import EngineWorker, LoadedModel, ModelChoice, PlanJob, WriteJob
+from .worker import EngineWorker, LoadedModel, PlanJob, WriteJob
 from .write_more import WriteMoreDialog
 
 log = logging.getLogger(__name__)
@@ -71,16 +74,6 @@ log = logging.getLogger(__name__)
 HAND_EDIT = "edited by hand"  # the model name of a take the user wrote in the text
 EXPORT_FILTERS = "Word document (*.docx);;Markdown (*.md);;Plain text (*.txt)"
 SHUTDOWN_TIMEOUT_S = 10.0
-
-
-def resolve_auto_mode(model_id: str | None, target_words: int) -> str:
-    """The engine's "auto": one pass for LongWriter-trained models within their length, else plan."""
-    try:
-        model = resolve_model(model_id)
-        trained = is_longwriter_trained(read_gguf(model.path).metadata, model.path.name)
-    except LongWriterError:
-        return "plan"
-    return "direct" if trained and target_words <= DIRECT_MAX_WORDS else "plan"
 
 
 DETECT_DELAY_MS = 250  # after the window is shown: time for the window manager to map and paint it
@@ -111,6 +104,8 @@ class MainWindow(QMainWindow):
         self.drafts: list[Draft] = []
         self.draft: Draft | None = None
         self.loaded_model: LoadedModel | None = None
+        self._loaded_choice: BackendChoice | None = None  # what loaded_model was opened from
+        self._job_choice: BackendChoice | None = None
         self.last_error: str | None = None
         self.last_done: ev.Done | None = None
         self.warnings: list[str] = []
@@ -432,6 +427,8 @@ class MainWindow(QMainWindow):
         return self._times[key]
 
     def _plan_time(self, words: int) -> str:
+        if self.draft is not None and self.draft.server is not None:
+            return ""  # a server's speed is not this machine's: no estimate
         times = self.model_times(self.draft.model if self.draft else self.settings.model)
         return times.describe(words) if times else ""
 
@@ -497,6 +494,7 @@ class MainWindow(QMainWindow):
                 notes=project.notes,
                 title=project.title,
                 project_id=project.id,
+                server=project_server(project.settings),
             )
             try:
                 self._read_sections(draft)
@@ -579,7 +577,9 @@ class MainWindow(QMainWindow):
         """Ask for a new document and start on it."""
         if self.worker.busy:
             return
-        dialog = NewProjectDialog(self.refresh_models(), self.settings.model, self, times=self.model_times)
+        dialog = NewProjectDialog(
+            self.refresh_models(), self.settings.model, self, load_servers(), times=self.model_times
+        )
         if dialog.exec() != NewProjectDialog.DialogCode.Accepted:
             return
         draft, mode = dialog.draft()
@@ -589,22 +589,25 @@ class MainWindow(QMainWindow):
         """Add a project and begin: plan it (plan mode) or show its one section (one pass)."""
         self.inspector.commit()
         self._sync_view_edits()
-        draft.mode = resolve_auto_mode(draft.model, draft.target_words) if mode == "auto" else mode
+        choice = self._choice(draft)
+        sampling = self.settings.sampling()
+        try:
+            if self.store is not None:
+                project = service.create_project(
+                    self.store, draft.instruction, target_words=draft.target_words, mode=mode,
+                    title=draft.title, notes=draft.notes, choice=choice, sampling=sampling,
+                )
+                draft.project_id, draft.mode = project.id, project.mode
+            else:
+                draft.mode = service.resolve_project(
+                    draft.instruction, draft.target_words, mode, draft.title, choice=choice
+                ).mode
+        except LongWriterError as exc:
+            self._show_error(f"The project could not be saved: {exc}")
+            draft.mode = "plan" if mode == "auto" else mode
         if draft.mode == "direct":
-            draft.rows = [SectionRow(one_pass_section(draft))]
-        if self.store is not None:
-            try:
-                draft.project_id = self.store.create_project(
-                    draft.title,
-                    draft.instruction,
-                    target_words=draft.target_words,
-                    notes=draft.notes,
-                    mode=draft.mode,
-                    model=draft.model or "",
-                    backend="llama.cpp",
-                ).id
-            except LongWriterError as exc:
-                self._show_error(f"The project could not be saved: {exc}")
+            section = service.one_pass_section(draft.title, draft.instruction, draft.target_words)
+            draft.rows = [SectionRow(replace(section, title=""))]  # shown without a heading
         self._add_to_list(draft)
         self.project_list.setCurrentRow(len(self.drafts) - 1)
         self._store_plan()
@@ -643,6 +646,7 @@ class MainWindow(QMainWindow):
         self._codex_changed()
         if draft is not None:
             self.setWindowTitle(f"{draft.title} – {APP_NAME}")
+            self.progress_pane.show_destination(self._choice(draft).describe())
             if self.outline.current_index() < 0 and draft.rows:
                 self.outline.table.setCurrentCell(0, 0)
             self.inspector.show_section(draft, self.outline.current_index())
@@ -666,8 +670,8 @@ class MainWindow(QMainWindow):
         if draft is None:
             self.strip.set_words(0, 0)
             return
-        words = sum(count_words(r.text) for r in draft.rows)
-        self.strip.set_words(words, draft.planned_words if draft.rows else draft.target_words)
+        words = sum(draft.rule.count(r.text) for r in draft.rows)
+        self.strip.set_words(words, draft.planned_words if draft.rows else draft.target_words, draft.rule.label())
 
     def _update_list_item(self) -> None:
         if self.draft is None:
@@ -721,9 +725,22 @@ class MainWindow(QMainWindow):
 
     # -- jobs ------------------------------------------------------------------------------------------
 
-    def _choice(self) -> ModelChoice:
-        model = self.draft.model if self.draft and self.draft.model else self.settings.model
-        return ModelChoice(model, self.settings.load_settings(), force=model in self._confirmed_models)
+    def _choice(self, draft: Draft | None = None) -> BackendChoice:
+        """Where the project writes: its model (or the settings' one) with the settings' load options."""
+        draft = draft or self.draft
+        if draft is not None and draft.server is not None:
+            return draft.server
+        model = draft.model if draft and draft.model else self.settings.model
+        return LocalModel(model, self.settings.load_settings(), force=model in self._confirmed_models)
+
+    def _opening_text(self) -> str:
+        """What the progress pane says while the job's backend opens; empty when it is open already."""
+        choice = self._choice()
+        if self.loaded_model is not None and choice == self._loaded_choice:
+            return ""
+        if isinstance(choice, ServerChoice):
+            return f"Connecting to the server at {choice.base_url}…"
+        return "Loading the model…"
 
     def _backend_detected(self, report: gpu.BackendReport) -> None:
         self.backend_report = report
@@ -731,6 +748,8 @@ class MainWindow(QMainWindow):
     def confirm_fit(self) -> bool:
         """Before a model loads: ask the user when the fit check says it won't fit this machine."""
         choice = self._choice()
+        if isinstance(choice, ServerChoice):
+            return True  # the server holds its own model
         loaded = self.loaded_model
         if loaded is not None and choice.model in (None, loaded.model):
             return True  # already loaded: it fit
@@ -740,8 +759,6 @@ class MainWindow(QMainWindow):
             model = resolve_model(choice.model)
             if model.builtin:  # tiny, and exempt from the engine's check too
                 return True
-            from .model_manager import current_machine
-
             report = load_fit(read_gguf(model.path), choice.settings, current_machine(self.backend_report))
         except LongWriterError as exc:  # the engine checks again as it loads, and says what is wrong
             log.info("no fit check before loading: %s", exc)
@@ -766,10 +783,11 @@ class MainWindow(QMainWindow):
             return
         self._job = job
         self._locked_before_regenerate = [(i, r) for i, r in enumerate(draft.rows) if r.section.locked]
-        self.set_status("Loading the model…" if self.loaded_model is None else "Planning…")
+        self.set_status(self._opening_text() or "Planning…")
+        self._job_choice = self._choice()
         self.worker.start_plan(
             PlanJob(
-                self._choice(), draft.instruction, draft.target_words, draft.notes, self.settings.sampling()
+                self._job_choice, draft.instruction, draft.target_words, draft.notes, self.settings.sampling()
             )
         )
         self._update_actions()
@@ -822,9 +840,10 @@ class MainWindow(QMainWindow):
         self.last_done = None
         self.document.show_draft(draft)
         self.set_status(
-            "Loading the model…" if self.loaded_model is None else ("Resuming…" if resume else "Writing…")
+            self._opening_text() or ("Resuming…" if resume else "Writing…")
         )
-        self.worker.start_write(WriteJob(self._choice(), request, resume, draft.project_id))
+        self._job_choice = self._choice()
+        self.worker.start_write(WriteJob(self._job_choice, request, resume, draft.project_id))
         self._update_actions()
 
     def _selected_index(self, index: int | None, *, default_last: bool = False) -> int:
@@ -865,8 +884,9 @@ class MainWindow(QMainWindow):
         self.outline.table.setCurrentCell(run.index, 0)
         self.document.show_draft(draft)
         self.document.jump_to(run.index)
-        self.set_status("Loading the model…" if self.loaded_model is None else status)
-        self.worker.start_write(WriteJob(self._choice(), run.request, run.resume, draft.project_id))
+        self.set_status(self._opening_text() or status)
+        self._job_choice = self._choice()
+        self.worker.start_write(WriteJob(self._job_choice, run.request, run.resume, draft.project_id))
         self._update_actions()
         return True
 
@@ -894,7 +914,8 @@ class MainWindow(QMainWindow):
             self._show_error(f"Section {index + 1} is not finished yet: write it first (Ctrl+Enter), then "
                              "write more after it.")
             return False
-        dialog = WriteMoreDialog(row.section.title or draft.title, count_words(row.text), draft.mode == "plan", self)
+        dialog = WriteMoreDialog(row.section.title or draft.title, draft.rule.count(row.text), draft.mode == "plan",
+                                 self)
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return False
         more = dialog.request()
@@ -992,13 +1013,14 @@ class MainWindow(QMainWindow):
         self.set_status(f"Loading the model… {fraction:.0%}")
 
     def _model_loaded(self, model: LoadedModel) -> None:
-        self.loaded_model = model
+        self.loaded_model, self._loaded_choice = model, self._job_choice
         self.progress_pane.show_model(model.model, model.device, model.n_ctx)
         self.strip.show_model(model.model, model.device, model.n_ctx)
         self.set_status(f"{model.model} loaded on {model.device} in {model.load_seconds:.1f} s.")
 
     def _planning_started(self, target_words: int, sections: int) -> None:
-        self.set_status(f"Planning {sections} sections for {target_words:,} words…")
+        unit = self.draft.rule.label() if self.draft else "words"
+        self.set_status(f"Planning {sections} sections for {target_words:,} {unit}…")
 
     def _plan_ready(self, plan: Plan, notes: tuple[str, ...]) -> None:
         if self.draft is None or self._job not in ("plan", "regenerate"):
@@ -1028,7 +1050,7 @@ class MainWindow(QMainWindow):
         self.outline.update_row(index)
         self.progress_pane.update_row(index)
         label = f"\u201c{title}\u201d" if title and draft.headings else "the text"
-        more = f", going on from {resumed_words:,} words" if resumed_words else ""
+        more = f", going on from {draft.rule.describe(resumed_words)}" if resumed_words else ""
         self.set_status(f"Writing section {index + 1} of {len(draft.rows)}: {label}{more}.")
 
     def _text_arrived(self, index: int, text: str) -> None:
@@ -1080,7 +1102,7 @@ class MainWindow(QMainWindow):
             return
         self.draft.mark_interrupted()
         if self._job in ("write", "section"):
-            self.set_status(f"Stopped at {words:,} words. Resume (Ctrl+Enter) goes on from here.")
+            self.set_status(f"Stopped at {self.draft.rule.describe(words)}. Resume (Ctrl+Enter) goes on from here.")
         else:
             self.set_status("Planning stopped.")
 
@@ -1088,9 +1110,10 @@ class MainWindow(QMainWindow):
         self.last_done = done
         stats = done.stats
         # The sections' words, as the bar and the outline count them (the stats also count the headings).
-        words = sum(count_words(r.text) for r in self.draft.rows) if self.draft else stats.get("words", 0)
+        rule = self.draft.rule if self.draft else LengthRule(Unit(stats.get("unit", "words")))
+        words = sum(rule.count(r.text) for r in self.draft.rows) if self.draft else stats.get("words", 0)
         self.set_status(
-            f"Done: {words:,} words in {format_duration(stats.get('elapsed_s'))}. "
+            f"Done: {rule.describe(words)} in {format_duration(stats.get('elapsed_s'))}. "
             "Edit the text freely, then Export (Ctrl+E)."
         )
         self.strip.remaining.clear()
@@ -1274,9 +1297,16 @@ class MainWindow(QMainWindow):
         event.accept()
 
 
-def one_pass_section(draft: Draft) -> Section:
-    """The single untitled section of a one-pass document."""
-    return Section("", draft.instruction, draft.target_words)
+def project_server(record: dict[str, object]) -> ServerChoice | None:
+    """The server a project writes through, from its record; None for a local model (or a bad record)."""
+    if record.get("backend") != "openai":
+        return None
+    try:
+        choice = choice_from_record(dict(record))
+    except LongWriterError as exc:
+        log.warning("a project's server could not be read: %s", exc)
+        return None
+    return choice if isinstance(choice, ServerChoice) else None
 
 
 def safe_file_name(title: str) -> str:

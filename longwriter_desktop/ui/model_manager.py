@@ -38,7 +38,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..cli.output import format_bytes, format_duration
 from ..engine.estimate import (
     CATALOG_WORDS,
     DocumentEstimate,
@@ -46,20 +45,21 @@ from ..engine.estimate import (
     estimate_model_file,
     format_seconds,
 )
+from ..engine.gguf import GGUFError, read_gguf
 from ..errors import InputError, LongWriterError
 from ..library import catalog, gpu, hub, installed
 from ..library.catalog import CatalogEntry
-from ..library.fit import FitReport, Machine, Verdict, fit_catalog_entry
-from ..library.gguf import GGUFError, read_gguf
-from ..library.memory import system_memory
+from ..library.fit import FitReport, Machine, Verdict, current_machine, fit_catalog_entry
 from ..settings import KV_TYPES, Settings, save_settings
+from ..units import format_bytes, format_duration
 from .background import BackgroundCall
 from .downloads import FAILED, PAUSED, DownloadManager, DownloadState
 from .new_project import model_label
+from .servers_page import ServersPage
 
 # Badge colours that white text reads well on, in light and dark themes alike.
 VERDICT_COLOURS = {Verdict.FITS: "#2e7d32", Verdict.TIGHT: "#a35f00", Verdict.WONT_FIT: "#c62828"}
-CATALOG_TAB, DOWNLOADS_TAB, INSTALLED_TAB, SETTINGS_TAB = range(4)
+CATALOG_TAB, DOWNLOADS_TAB, INSTALLED_TAB, SETTINGS_TAB, SERVERS_TAB = range(5)
 
 
 def fit_options(settings: Settings) -> dict[str, Any]:
@@ -68,14 +68,6 @@ def fit_options(settings: Settings) -> dict[str, Any]:
     layers: int | None = None if text == "auto" else -1 if text == "all" else int(text)
     return {"context": settings.n_ctx, "kv_type": settings.kv_type, "gpu_layers": layers,
             "flash_attn": settings.kv_type != "f16"}
-
-
-def current_machine(report: gpu.BackendReport | None) -> Machine:
-    """This machine now: its RAM, and the GPUs of a detection already made (none when not yet known)."""
-    memory = system_memory()
-    if memory is None:
-        raise InputError("Cannot tell how much memory this machine has, so the fit check cannot run.")
-    return Machine(memory.total, memory.available, report.gpus if report is not None else ())
 
 
 @dataclass(frozen=True)
@@ -165,6 +157,8 @@ class ModelManagerDialog(QDialog):
         tabs.addTab(self._downloads_tab(), "Downloads")
         tabs.addTab(self._installed_tab(), "Installed models")
         tabs.addTab(self._settings_tab(), "Settings")
+        self.servers_page = ServersPage(self._error)
+        tabs.addTab(self.servers_page, "Servers")
         self.tabs = tabs
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)

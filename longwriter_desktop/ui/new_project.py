@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..app.servers import SavedServer
 from ..engine.estimate import ModelTimes
 from ..engine.target import MAX_WORDS, target_from_instruction
 from ..library.installed import InstalledModel
@@ -38,8 +39,13 @@ class NewProjectDialog(QDialog):
     """Collects what a new document needs; :meth:`draft` builds it."""
 
     def __init__(
-        self, models: list[InstalledModel], current_model: str | None, parent: QWidget | None = None,
-        *, times: Callable[[str | None], ModelTimes | None] | None = None,
+        self,
+        models: list[InstalledModel],
+        current_model: str | None,
+        parent: QWidget | None = None,
+        servers: list[SavedServer] | None = None,
+        *,
+        times: Callable[[str | None], ModelTimes | None] | None = None,
     ) -> None:
         super().__init__(parent)
         self._times = times
@@ -66,6 +72,8 @@ class NewProjectDialog(QDialog):
         self.model = QComboBox()
         for model in models:
             self.model.addItem(model_label(model), model.id)
+        for server in servers or []:  # written through an OpenAI-compatible server instead
+            self.model.addItem(f"Server: {server.name} ({server.model or server.base_url})", server)
         if current_model:
             found = self.model.findData(current_model)
             if found >= 0:
@@ -103,7 +111,9 @@ class NewProjectDialog(QDialog):
         self._instruction_changed()
 
     def _model_changed(self) -> None:
-        self._model_times = self._times(self.model.currentData()) if self._times else None
+        chosen = self.model.currentData()
+        local = chosen is None or isinstance(chosen, str)  # a server's speed is not this machine's
+        self._model_times = self._times(chosen) if self._times and local else None
         self._update_time()
 
     def _update_time(self) -> None:
@@ -116,15 +126,17 @@ class NewProjectDialog(QDialog):
     def _instruction_changed(self) -> None:
         text = self.instruction.toPlainText()
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(bool(text.strip()))
+        guess = target_from_instruction(text)
+        # Words, or characters where readers of the language count characters (Chinese, Japanese, 字数).
+        self.words.setSuffix(f" {guess.unit.value}")
         if self._words_touched:
             return
-        guess = target_from_instruction(text)
         self._setting_words = True
-        self.words.setValue(guess.words)
+        self.words.setValue(guess.aim)
         self._setting_words = False
         self._update_time()
         if guess.found:
-            self.words_hint.setText(f'Read from the instruction: "{guess.phrase}".')
+            self.words_hint.setText(f"Read from the instruction: {guess.describe()}.")
         else:
             self.words_hint.setText(
                 "The instruction names no length: the default applies. Type a number to choose."
@@ -139,11 +151,14 @@ class NewProjectDialog(QDialog):
     def draft(self) -> tuple[Draft, str]:
         """The new project and the mode asked for ("auto", "plan" or "direct")."""
         mode = str(self.mode.currentData())
+        chosen = self.model.currentData()
+        server = chosen if isinstance(chosen, SavedServer) else None
         draft = Draft(
             instruction=self.instruction.toPlainText().strip(),
             target_words=self.words.value(),
             mode="direct" if mode == "direct" else "plan",
-            model=self.model.currentData(),
+            model=None if server else chosen,
             notes=self.notes.toPlainText().strip(),
+            server=server.choice() if server else None,
         )
         return draft, mode

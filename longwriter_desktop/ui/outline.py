@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
 )
 
 from ..engine.plan import MIN_SECTION_WORDS, Section
-from ..engine.words import count_words
 from .draft import WRITING, Draft, SectionRow
 
 STATE_TEXT = {"planned": "planned", "writing": "writing…", "done": "done", "edited": "edited",
@@ -118,6 +117,8 @@ class OutlinePane(QWidget):
         """Fill the outline from a project (or clear it); the selection stays where it was."""
         keep = self.table.currentRow()
         self._draft = draft
+        unit = draft.rule.label() if draft else "words"  # or characters, for Chinese and Japanese
+        self.table.setHorizontalHeaderItem(self.WORDS, QTableWidgetItem(unit.capitalize()))
         self._filling = True
         rows = draft.rows if draft else []
         self.table.setRowCount(len(rows))
@@ -147,7 +148,7 @@ class OutlinePane(QWidget):
         point = section.main_point
         title.setToolTip(f"{section.title}\n\n{point}" + ("\n\n(locked)" if section.locked else ""))
         words_item = self._item(i, self.WORDS)
-        written = count_words(row.text) if words is None else words
+        written = self._draft.rule.count(row.text) if words is None and self._draft else (words or 0)
         words_item.setText(f"{written:,} / {section.target_words:,}")
         words_item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         state = self._item(i, self.STATE)
@@ -224,14 +225,14 @@ class OutlinePane(QWidget):
         if self._draft is None or not self._draft.rows:
             self.total_label.setText("")
             return
-        written = sum(count_words(r.text) for r in self._draft.rows)
+        written = sum(self._draft.rule.count(r.text) for r in self._draft.rows)
         total, wanted = self._draft.planned_words, self._draft.target_words
         note = ""
         if wanted and abs(total - wanted) > max(50, wanted * 0.1):
             note = f" (asked for {wanted:,})"
         time_text = self.time_estimate(total) if self.time_estimate else ""
         self.total_label.setText(
-            f"{len(self._draft.rows)} sections · {written:,} of {total:,} words planned{note}"
+            f"{len(self._draft.rows)} sections · {written:,} of {total:,} {self._draft.rule.label()} planned{note}"
             + (f"\n{time_text}" if time_text else "")
         )
 

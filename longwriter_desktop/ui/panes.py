@@ -23,26 +23,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..engine.counting import LengthRule
 from ..engine.events import Progress
 from ..engine.plan import MIN_SECTION_WORDS, Section
-from ..engine.words import count_words
+from ..units import format_duration
 from .draft import DONE, INTERRUPTED, PENDING, WRITING, Draft, SectionRow
 
 STATUS_TEXT = {PENDING: "Pending", WRITING: "Writing…", DONE: "Done", INTERRUPTED: "Interrupted"}
-
-
-def format_duration(seconds: float | None) -> str:
-    """`1 h 02 min`, `3 min 05 s`, `12 s`, or a dash when unknown."""
-    if seconds is None:
-        return "–"
-    seconds = max(0, int(round(seconds)))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours} h {minutes:02d} min"
-    if minutes:
-        return f"{minutes} min {secs:02d} s"
-    return f"{secs} s"
 
 
 class PlanPane(QGroupBox):
@@ -203,9 +190,10 @@ class PlanPane(QGroupBox):
         if wanted and abs(total - wanted) > max(50, wanted * 0.1):
             note = "  (the plan differs from the requested length; the plan's targets are what is written)"
         time_text = self.time_estimate(total) if self.time_estimate else ""
+        unit = self._draft.rule.label()
         self.total_label.setText(
-            f"Plan: {len(self._draft.rows)} sections, {total:,} words in all; "
-            f"requested {wanted:,} words.{note}" + (f"\n{time_text}" if time_text else "")
+            f"Plan: {len(self._draft.rows)} sections, {total:,} {unit} in all; "
+            f"requested {wanted:,} {unit}.{note}" + (f"\n{time_text}" if time_text else "")
         )
 
     # -- editing -------------------------------------------------------------------------------------
@@ -327,13 +315,14 @@ class ProgressPane(QGroupBox):
         self.remaining = QLabel("–")
         self.model = QLabel("not loaded yet")
         self.device = QLabel("–")
+        self.destination = QLabel("–")  # where the project's runs go: this computer or a server
         self.context = QProgressBar()
         self.context.setRange(0, 1)
         self.context.setValue(0)
         self.context.setFormat("–")
         self.state = QLabel("Idle")
         self.state.setWordWrap(True)
-        for label in (self.model, self.device):
+        for label in (self.model, self.device, self.destination):
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             label.setWordWrap(True)
         # Two columns of figures, so the section table keeps its room in a small window.
@@ -342,6 +331,7 @@ class ProgressPane(QGroupBox):
         timing.addRow("Elapsed:", self.elapsed)
         timing.addRow("Time left:", self.remaining)
         model = QFormLayout()
+        model.addRow("Writes on:", self.destination)
         model.addRow("Model:", self.model)
         model.addRow("Runs on:", self.device)
         figures = QHBoxLayout()
@@ -363,7 +353,7 @@ class ProgressPane(QGroupBox):
         self.sections.setRowCount(len(rows))
         for i in range(len(rows)):
             self.update_row(i)
-        words = sum(count_words(r.text) for r in rows)
+        words = sum(draft.rule.count(r.text) for r in rows) if draft else 0
         self.set_overall(
             words, draft.planned_words if draft and rows else (draft.target_words if draft else 0)
         )
@@ -376,7 +366,8 @@ class ProgressPane(QGroupBox):
             return
         self.overall.setRange(0, max(1, target))
         self.overall.setValue(min(words, max(1, target)))
-        self.overall.setFormat(f"{words:,} of {target:,} words")
+        unit = self._draft.rule.label() if self._draft else "words"
+        self.overall.setFormat(f"{words:,} of {target:,} {unit}")
 
     def update_row(self, index: int, words: int | None = None) -> None:
         if self._draft is None or not 0 <= index < len(self._draft.rows):
@@ -384,7 +375,7 @@ class ProgressPane(QGroupBox):
         row = self._draft.rows[index]
         title = row.section.title or "The whole text"
         if words is None:
-            words = count_words(row.text)
+            words = self._draft.rule.count(row.text)
         values = (
             f"{index + 1}. {title}",
             STATUS_TEXT[row.status],
@@ -419,6 +410,10 @@ class ProgressPane(QGroupBox):
             self.context.setFormat(
                 f"{progress.context_used:,} of {progress.context_size:,} tokens ({share:.0f}%)"
             )
+
+    def show_destination(self, text: str) -> None:
+        """Where the project's runs go: this computer's model, or a server's address."""
+        self.destination.setText(text)
 
     def show_model(self, name: str, device: str, n_ctx: int) -> None:
         self.model.setText(name)
@@ -495,7 +490,7 @@ class OutputPane(QGroupBox):
         self.setTitle("Text (being written)" if writing else "Text (editable)")
 
     def set_words(self, words: int) -> None:
-        self.word_count.setText(f"{words:,} words")
+        self.word_count.setText(getattr(self, "rule", LengthRule()).describe(words))
 
     def update_word_count(self) -> None:
         text = self.editor.toPlainText()
@@ -505,4 +500,4 @@ class OutputPane(QGroupBox):
             else ("" if text.startswith("# ") else text)
         )
         lines = [line for line in body.splitlines() if not line.startswith("## ")]
-        self.set_words(count_words("\n".join(lines)))
+        self.set_words(getattr(self, "rule", LengthRule()).count("\n".join(lines)))

@@ -42,7 +42,7 @@ class StatusStrip(QWidget):
         self.state.setText(text)
         self.state.setToolTip(text)
 
-    def set_words(self, words: int, target: int) -> None:
+    def set_words(self, words: int, target: int, unit: str = "words") -> None:
         if target <= 0:
             self.progress.setRange(0, 1)
             self.progress.setValue(0)
@@ -50,10 +50,10 @@ class StatusStrip(QWidget):
             return
         self.progress.setRange(0, max(1, target))
         self.progress.setValue(min(words, target))
-        self.progress.setFormat(f"{words:,} / {target:,} words")
+        self.progress.setFormat(f"{words:,} / {target:,} {unit}")
 
     def show_progress(self, progress: Progress) -> None:
-        self.set_words(progress.words, progress.target_words)
+        self.set_words(progress.words, progress.target_words, progress.unit)
         self.speed.setText(f"{progress.tokens_per_second:.0f} tok/s" if progress.tokens_per_second else "")
         self.remaining.setText(f"{format_duration(progress.eta_s)} left" if progress.eta_s is not None else "")
         if progress.context_size:

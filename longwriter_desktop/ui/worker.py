@@ -19,28 +19,19 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
+from ..app import service
+from ..app.backends import BackendChoice, ServerChoice
 from ..engine import events as ev
 from ..engine.backend import Sampling
-from ..engine.llama_backend import LoadSettings
 from ..engine.plan import Plan as EnginePlan
 from ..engine.plan import PlanResult, generate_plan
 from ..engine.writer import ResumeState, WriteRequest, write_document
 from ..errors import LongWriterError, ProjectError
-from ..projects.recorder import ProjectRecorder
 from ..projects.store import ProjectStore
 
 log = logging.getLogger(__name__)
 
 FLUSH_INTERVAL_MS = 50  # about 20 view updates a second, however fast the model writes
-
-
-@dataclass(frozen=True)
-class ModelChoice:
-    """Which model to load and how."""
-
-    model: str | None
-    settings: LoadSettings
-    force: bool = False  # load even if the fit check says it won't fit (the user confirmed it)
 
 
 @dataclass(frozen=True)
@@ -59,7 +50,7 @@ class LoadedModel:
 
 @dataclass(frozen=True)
 class PlanJob:
-    choice: ModelChoice
+    choice: BackendChoice
     instruction: str
     target_words: int
     notes: str = ""
@@ -68,7 +59,7 @@ class PlanJob:
 
 @dataclass(frozen=True)
 class WriteJob:
-    choice: ModelChoice
+    choice: BackendChoice
     request: WriteRequest
     resume: ResumeState | None = None
     project_id: int | None = None  # autosaved into the project store when set
@@ -103,7 +94,7 @@ class _ModelOwner(QObject):
         super().__init__()
         self._push = push
         self._backend: Any = None
-        self._choice: ModelChoice | None = None
+        self._choice: BackendChoice | None = None
         self._store: ProjectStore | None = None  # this thread's own connection (one per thread)
         self._speed_known = False  # the loaded model's speed profile exists (or calibration was tried)
         self.cancel = threading.Event()
@@ -116,18 +107,8 @@ class _ModelOwner(QObject):
                 if not self._ensure_model(job.choice):
                     self._push(ev.Cancelled(0))
                     return
-                recorder = self._recorder(job)
-                try:
-                    for event in self._events(job):
-                        if recorder is not None:
-                            recorder = self._record(recorder, event)
-                        self._push(event)
-                finally:
-                    if recorder is not None:
-                        try:
-                            recorder.close()  # commits the last text; an open section becomes interrupted
-                        except ProjectError as exc:
-                            self._push(ev.Warning(f"The last text could not be saved: {exc}", "project"))
+                for event in self._events(job):
+                    self._push(event)
         except LongWriterError as exc:
             log.warning("%s job failed: %s", kind, exc)
             self._push(_Failed(str(exc)))
@@ -145,29 +126,10 @@ class _ModelOwner(QObject):
                 # After the job, so the first plan is not delayed; a job asked for meanwhile waits a moment.
                 self._calibrate(self._backend)
 
-    def _recorder(self, job: PlanJob | WriteJob) -> ProjectRecorder | None:
-        if not isinstance(job, WriteJob) or job.project_id is None:
-            return None
+    def _project_store(self) -> ProjectStore:
         if self._store is None:
-            self._store = ProjectStore(daily_backup=False)
-        return ProjectRecorder(self._store, job.project_id, model=job.choice.model or "",
-                               seed=job.request.sampling.seed)
-
-    def _record(self, recorder: ProjectRecorder, event: ev.Event) -> ProjectRecorder | None:
-        """Autosave one event; when saving fails the run goes on unsaved, after one warning."""
-        try:
-            recorder.handle(event)
-            return recorder
-        except ProjectError as exc:
-            log.warning("autosave failed: %s", exc)
-            self._push(
-                ev.Warning(f"Autosave failed ({exc}); the text stays in the window: export it.", "project")
-            )
-            try:
-                recorder.close()
-            except ProjectError:
-                pass
-            return None
+            self._store = ProjectStore(daily_backup=False)  # this thread's own connection
+        return self._store
 
     def _events(self, job: PlanJob | WriteJob) -> Iterator[ev.Event]:
         if isinstance(job, PlanJob):
@@ -184,22 +146,28 @@ class _ModelOwner(QObject):
             if self.cancel.is_set():
                 yield ev.Cancelled(0)
             return
-        yield from write_document(self._backend, job.request, self.cancel, job.resume)
+        if job.project_id is None:
+            yield from write_document(self._backend, job.request, self.cancel, job.resume)
+            return
+        _writer, events = service.write(self._project_store(), job.project_id, self._backend, job.request,
+                                        cancel=self.cancel, resume=job.resume, choice=job.choice, keep_going=True)
+        yield from events
 
-    def _ensure_model(self, choice: ModelChoice) -> bool:
+    def _ensure_model(self, choice: BackendChoice) -> bool:
         if self._backend is not None and self._choice == choice:
             return True
         self.close_model()
-        from ..engine.session import load_local  # imports the engine's llama.cpp side only when needed
+        from ..app.backends import open_backend  # imports the engine's llama.cpp side only when needed
 
-        label = choice.model or "the default model"
+        label = choice.base_url if isinstance(choice, ServerChoice) else (choice.model or "the default model")
 
         def on_progress(fraction: float) -> bool:
             self._push(ev.ModelLoading(label, fraction))
             return not self.cancel.is_set()
 
+        started = time.perf_counter()
         try:
-            backend = load_local(choice.model, choice.settings, progress=on_progress, force=choice.force)
+            backend = open_backend(choice, progress=on_progress)
         except LongWriterError:
             if self.cancel.is_set():
                 return False
@@ -215,7 +183,7 @@ class _ModelOwner(QObject):
                     device=backend.info.device,
                     gpu_layers=backend.info.gpu_layers,
                     n_ctx=backend.info.n_ctx,
-                    load_seconds=backend.load_seconds,
+                    load_seconds=getattr(backend, "load_seconds", time.perf_counter() - started),
                     licence=str(metadata.get("general.license") or "not stated in the model file"),
                     longwriter_trained=bool(getattr(backend, "longwriter_trained", False)),
                 )

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from longwriter_desktop.bench import (
-    _spread_order,
-    find_dev_prompts,
-    load_bare_llama,
-    machine_info,
-    measure_event_loop,
-    measure_generation_overhead,
-    measure_sha256,
-    naive_prompt_cost,
-)
+from longwriter_desktop.bench.common import load_bare_llama, machine_info
+from longwriter_desktop.bench.document import _spread_order, naive_prompt_cost
+from longwriter_desktop.bench.downloads import measure_sha256
+from longwriter_desktop.bench.gui import measure_event_loop
+from longwriter_desktop.bench.overhead import measure_generation_overhead
+from longwriter_desktop.bench.prompts import find_dev_prompts
 from longwriter_desktop.bench.report import merge_results, render_report
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from docx import Document
 
-from longwriter_desktop.engine.words import count_words
+from longwriter_desktop.engine.counting import count as count_words  # as the app counts (readers' count)
 from longwriter_desktop.projects.store import ProjectStore
 
 

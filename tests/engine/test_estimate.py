@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from longwriter_desktop.app.estimates import estimate_installed
 from longwriter_desktop.engine import estimate as est
 from longwriter_desktop.engine.backend import Sampling
 from longwriter_desktop.engine.events import Done, Progress
@@ -130,6 +131,6 @@ def test_calibration_and_a_run_on_the_built_in_model(builtin_gguf: Path) -> None
         assert etas and all(eta is not None and eta >= 0 for eta in etas), "every time-left comes from the model"
         learned = est.SpeedStore().get(p.key)
         assert learned is not None and learned.runs == 1 and len(learned.samples) > 2
-        assert est.estimate_installed(None, LoadSettings(n_ctx=4096), 1000) is not None
+        assert estimate_installed(None, LoadSettings(n_ctx=4096), 1000) is not None
     finally:
         backend.close()

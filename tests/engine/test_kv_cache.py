@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
 import logging
 from pathlib import Path
 
 import pytest
 
 from longwriter_desktop.engine.backend import Finish, GenerationRequest, Sampling
+from longwriter_desktop.engine.gguf import read_gguf
 from longwriter_desktop.engine.llama_backend import LlamaBackend, LoadSettings, flush_llama_log
-from longwriter_desktop.engine.session import load_settings_from_args
 from longwriter_desktop.library.fit import KVType, ModelShape, kv_cache_bytes
-from longwriter_desktop.library.gguf import read_gguf
 
 
 @pytest.mark.parametrize("kv_type", ["f16", "q8_0", "q4_0"])
@@ -37,5 +35,11 @@ def test_the_cache_is_allocated_in_the_chosen_type(builtin_gguf: Path, caplog: p
 
 
 def test_the_command_line_passes_the_kv_type_to_the_loader() -> None:
-    assert load_settings_from_args(argparse.Namespace(kv_type="q8_0")).kv_type == "q8_0"
-    assert load_settings_from_args(argparse.Namespace()).kv_type == "f16"
+    from longwriter_desktop.app.backends import LocalModel
+    from longwriter_desktop.cli import build_parser
+    from longwriter_desktop.cli.write_cmd import backend_choice
+
+    chosen = backend_choice(build_parser().parse_args(["write", "x", "--kv-type", "q8_0"]))
+    assert isinstance(chosen, LocalModel) and chosen.settings.kv_type == "q8_0"
+    default = backend_choice(build_parser().parse_args(["write", "x"]))
+    assert isinstance(default, LocalModel) and default.settings.kv_type == "f16"

@@ -193,7 +193,7 @@ def test_llama_log_goes_to_the_app_logger(builtin_gguf: Path, caplog: pytest.Log
 
 
 def test_a_model_that_wont_fit_needs_force(builtin_gguf: Path, tmp_path: Path) -> None:
-    from longwriter_desktop.engine.session import load_local
+    from longwriter_desktop.app.backends import load_local
     from longwriter_desktop.library.fit import Machine
 
     copy = tmp_path / "big-model.gguf"

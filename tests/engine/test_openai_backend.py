@@ -27,16 +27,10 @@ from longwriter_desktop.engine.backend import (
     GenerationRequest,
     Sampling,
 )
-from longwriter_desktop.engine.openai_backend import (
-    CHAT_PROMPT_FORMAT,
-    OpenAIBackend,
-    ServerError,
-    ServerKind,
-    SseParser,
-    estimate_tokens,
-    parse_base_url,
-)
+from longwriter_desktop.engine.openai_backend import OpenAIBackend, ServerError
 from longwriter_desktop.engine.prompts import Family, format_for
+from longwriter_desktop.engine.server_dialects import CHAT_PROMPT_FORMAT, ServerKind, estimate_tokens
+from longwriter_desktop.engine.server_transport import SseParser, parse_base_url
 from longwriter_desktop.errors import InputError
 from tests.llama_servers import API_KEY, LlamaServer, free_port, start_llama_server
 

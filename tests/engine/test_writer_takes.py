@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from longwriter_desktop.engine import events as ev
 from longwriter_desktop.engine.backend import Sampling
+from longwriter_desktop.engine.counting import count as count_words  # as the app counts (readers' count)
 from longwriter_desktop.engine.plan import Plan, Section
-from longwriter_desktop.engine.words import count_words
 from longwriter_desktop.engine.writer import ResumeState, WriteRequest, write_document
 from longwriter_desktop.testing.scripted import ScriptedBackend, ScriptedCall
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from longwriter_desktop.engine.gguf import read_gguf
 from longwriter_desktop.engine.prompts import Family, detect_family
 from longwriter_desktop.library import catalog
-from longwriter_desktop.library.gguf import read_gguf
 from longwriter_desktop.library.installed import BUILTIN_ID, model_id_for
 
 KIB = 1024

@@ -13,9 +13,9 @@ from typing import Any, BinaryIO
 import pytest
 
 from longwriter_desktop import paths
+from longwriter_desktop.engine.gguf import read_gguf
 from longwriter_desktop.errors import InputError
 from longwriter_desktop.library import download as dl
-from longwriter_desktop.library.gguf import read_gguf
 from longwriter_desktop.testing.hubserver import FakeHub, generated_bytes
 
 TEST_REPO = "longwriter-test/Tiny-GGUF"

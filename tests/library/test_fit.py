@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from longwriter_desktop.engine.gguf import read_gguf
 from longwriter_desktop.engine.llama_backend import LlamaBackend, LoadSettings
 from longwriter_desktop.errors import InputError
 from longwriter_desktop.library import catalog, fit
-from longwriter_desktop.library.gguf import read_gguf
 from longwriter_desktop.library.gpu import Device, DeviceKind
 from longwriter_desktop.library.memory import parse_meminfo, system_memory
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from longwriter_desktop import paths
+from longwriter_desktop.engine.gguf import GGUFError
 from longwriter_desktop.errors import InputError, ModelError
-from longwriter_desktop.library.gguf import GGUFError
 from longwriter_desktop.library.installed import (
     BUILTIN_ID,
     import_model,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pytestqt.qtbot import QtBot
 
 from longwriter_desktop.engine import estimate as est
+from longwriter_desktop.engine.gguf import read_gguf
 from longwriter_desktop.library import catalog
-from longwriter_desktop.library.gguf import read_gguf
 from longwriter_desktop.library.installed import builtin_model
 from longwriter_desktop.ui.main_window import MainWindow
 from longwriter_desktop.ui.new_project import NewProjectDialog

@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextCursor
 from pytestqt.qtbot import QtBot
 
-from longwriter_desktop.engine.words import count_words
+from longwriter_desktop.engine.counting import count as count_words  # as the app counts (readers' count)
 from longwriter_desktop.settings import Settings
 from longwriter_desktop.ui.draft import DONE, INTERRUPTED, Draft
 from longwriter_desktop.ui.main_window import MainWindow

@@ -17,7 +17,7 @@ from longwriter_desktop.library.fit import Machine, Verdict
 from longwriter_desktop.library.installed import model_id_for
 from longwriter_desktop.settings import Settings
 from longwriter_desktop.testing.hubserver import FakeHub
-from longwriter_desktop.ui import model_manager
+from longwriter_desktop.ui import main_window, model_manager
 from longwriter_desktop.ui.downloads import CANCELLED, DONE, DOWNLOADING, PAUSED, DownloadManager
 from longwriter_desktop.ui.draft import Draft
 from longwriter_desktop.ui.main_window import MainWindow
@@ -162,7 +162,7 @@ def test_loading_a_model_that_wont_fit_asks_first(window: MainWindow, qtbot: QtB
     # machine with 64 MB of RAM: its 98 MB won't fit.
     model = installed.import_model(builtin_gguf, copy=False)
     window.settings = replace(window.settings, model=model.id)
-    monkeypatch.setattr(model_manager, "current_machine", lambda report: Machine(64 * MB, 48 * MB))
+    monkeypatch.setattr(main_window, "current_machine", lambda report: Machine(64 * MB, 48 * MB))
     answers = [QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes]
     asked: list[str] = []
 

@@ -17,7 +17,7 @@ from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QFileDialog, QWidget
 from pytestqt.qtbot import QtBot
 
-from longwriter_desktop.engine.words import count_words
+from longwriter_desktop.engine.counting import count as count_words  # as the app counts (readers' count)
 from longwriter_desktop.projects.store import ProjectStore
 from longwriter_desktop.ui.draft import DONE, Draft
 from longwriter_desktop.ui.main_window import MainWindow

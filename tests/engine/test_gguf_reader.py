@@ -20,14 +20,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from longwriter_desktop.library import gguf
-from longwriter_desktop.library.gguf import GGUFError, GGUFInfo, SkippedArray, check_complete, read_gguf
+from longwriter_desktop.engine import gguf
+from longwriter_desktop.engine.gguf import GGUFError, GGUFInfo, SkippedArray, check_complete, read_gguf
 from longwriter_desktop.library.installed import builtin_model_path
 
 MIB = 1 << 20
 HEADER_END = 1_785_664  # where the built-in model's tensor data starts
 TENSOR_INFOS = 1_769_507  # where its tensor descriptions start
-READ_SECONDS = 3.0  # per read, generous for a shared 2-core machine; real reads take ~0.1 s
+READ_SECONDS = 3.0  # CPU seconds per read (under tracemalloc); real reads take ~0.1 s
 READ_PEAK_BYTES = 64 * MIB
 
 FUZZ = settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -70,9 +70,9 @@ def test_golden_fields_of_the_builtin_model(builtin_gguf: Path) -> None:
 
 def test_the_real_header_reads_well_under_a_second(builtin_gguf: Path) -> None:
     read_gguf(builtin_gguf)  # warm the page cache
-    started = time.perf_counter()
+    started = time.thread_time()
     read_gguf(builtin_gguf)
-    assert time.perf_counter() - started < 1.0
+    assert time.thread_time() - started < 1.0
 
 
 def test_keep_filters_metadata_but_keeps_the_alignment(builtin_gguf: Path) -> None:
@@ -119,10 +119,10 @@ def test_huge_claimed_lengths_fail_fast(tmp_path: Path) -> None:
     for name, entry in cases.items():
         path = tmp_path / f"{name}.gguf"
         path.write_bytes(gguf_header([entry]))
-        started = time.perf_counter()
+        started = time.thread_time()
         with pytest.raises(GGUFError, match="past the end of the file"):
             read_gguf(path)
-        assert time.perf_counter() - started < 0.5
+        assert time.thread_time() - started < 0.5
     counts = tmp_path / "counts.gguf"
     counts.write_bytes(b"GGUF" + struct.pack("<IQQ", 3, 50_000, 90_000) + bytes(64))
     with pytest.raises(GGUFError, match="90000 metadata keys and 50000 tensors past the end"):
@@ -166,7 +166,9 @@ def read_within_limits(path: Path, data: bytes) -> GGUFInfo | None:
     """Read ``data`` as a GGUF file: a GGUFError or a result, in bounded time and memory."""
     path.write_bytes(data)
     tracemalloc.start()
-    started = time.perf_counter()
+    # CPU time of this thread, not the wall clock: on a shared, busy machine the wall clock also counts the
+    # time other processes had the CPU (reads of over 4 s were seen at a load of 10 on 2 cores).
+    started = time.thread_time()
     try:
         info = read_gguf(path)
         check_complete(info)
@@ -177,7 +179,7 @@ def read_within_limits(path: Path, data: bytes) -> GGUFInfo | None:
     except GGUFError:
         info = None
     finally:
-        elapsed = time.perf_counter() - started
+        elapsed = time.thread_time() - started
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
     assert elapsed < READ_SECONDS, f"reading took {elapsed:.2f} s"

@@ -1,0 +1,175 @@
+"""Counting text as its readers count it, for length control, progress, the stats and the window.
+
+Scripts written with spaces (Latin with any accents, Cyrillic, Greek, Arabic, Hebrew, Devanagari, Korean)
+are counted in words: a word is a run of text between spaces (and dashes or slashes set without spaces)
+that holds at least one letter or digit, as a word processor counts. Chinese and Japanese are counted in
+characters: every letter or digit is one (kanji, kana, hanzi, a Latin letter, a digit), while spaces,
+punctuation and combining marks are not. Where a Chinese or Japanese character turns up in a text counted
+in words, it counts one word, as LongBench-Write counts it.
+
+Thai, Lao, Khmer and Burmese are written without spaces between words; without a dictionary the words are
+estimated from the letters (combining vowel and tone marks left out): one word per
+``NO_SPACE_LETTERS_PER_WORD`` letters, the rough length of a word in these scripts.
+
+The unit of a document is chosen once, from its instruction: the unit the instruction names its length in
+(``1200 слов`` is words, ``2000자`` is characters), else the instruction's script (characters for Chinese
+and Japanese, words for the rest). LongBench-Write's own counter (``words.py``) stays for its length score.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+NO_SPACE_LETTERS_PER_WORD = 4.0
+
+
+class Unit(str, Enum):
+    WORDS = "words"
+    CHARACTERS = "characters"
+
+    def label(self, amount: int | None = None) -> str:
+        """"words"/"characters", or "1 word"/"1 character" style agreement when given an amount."""
+        if amount == 1:
+            return "word" if self is Unit.WORDS else "character"
+        return self.value
+
+
+# Han ideographs (with extension A, compatibility forms and the supplementary planes), kana with the
+# prolonged-sound and iteration marks, half-width katakana, and 々 〆 〇.
+_CJK_CLASS = ("\u3005-\u3007\u3040-\u309f\u30a0-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+              "\uff66-\uff9f\U00020000-\U0003134f")
+# Scripts written without spaces between words: Thai, Lao, Myanmar, Khmer.
+_NO_SPACE_CLASS = "\u0e00-\u0e7f\u0e80-\u0eff\u1000-\u109f\u1780-\u17ff"
+# Dashes, ellipsis and slashes join words without spaces ("word—word") but still part them.
+_JOINERS = "\u2013\u2014\u2015\u2026/"
+_SEPARATORS = f"\\s{_JOINERS}{_CJK_CLASS}{_NO_SPACE_CLASS}"
+
+_TOKEN = re.compile(f"[^{_SEPARATORS}]+")
+_ALNUM = re.compile(r"[^\W_]")  # a letter or a digit (Python's \w leaves out combining marks)
+_CJK = re.compile(f"[{_CJK_CLASS}]")
+_NO_SPACE_LETTER = re.compile(f"(?=[{_NO_SPACE_CLASS}])[^\\W_]")
+_SEPARATOR = re.compile(f"[{_SEPARATORS}]")
+
+# Sentence ends of the languages we write: Latin and Cyrillic . ! ?, CJK 。！？, Arabic ؟ and ۔,
+# Devanagari । ॥, Burmese ။, Khmer ។, Ethiopic ።; closing quotes and brackets may follow.
+SENTENCE_END_MARKS = ".!?…。！？؟۔।॥။។።‼⁇⁈⁉．"
+_CLOSERS = "\"'”’»›)\\]」』》〉】〕）"
+SENTENCE_END = re.compile(f"[{re.escape(SENTENCE_END_MARKS)}][{_CLOSERS}]*\\s*$")
+SENTENCE_ENDS = re.compile(f"[{re.escape(SENTENCE_END_MARKS)}][{_CLOSERS}]*")
+PARAGRAPH_END = re.compile(f"[{re.escape(SENTENCE_END_MARKS)}:：][{_CLOSERS}]*[ \\t]*\\n\\s*$")
+
+
+def has_cjk(text: str) -> bool:
+    """True when the text holds Chinese or Japanese characters (kanji, hanzi or kana)."""
+    return _CJK.search(text) is not None
+
+
+def _tokens_with_letters(text: str) -> int:
+    return sum(1 for m in _TOKEN.finditer(text) if _ALNUM.search(m.group(0)))
+
+
+# A tally holds the parts of a count that add up over pieces of text split at separators:
+# (space-separated words, Chinese and Japanese characters, Thai/Lao/Khmer/Burmese letters, letters and digits).
+_Tally = tuple[int, int, int, int]
+_ZERO: _Tally = (0, 0, 0, 0)
+
+
+def _tally(text: str, unit: Unit) -> _Tally:
+    if unit is Unit.CHARACTERS:
+        return (0, 0, 0, len(_ALNUM.findall(text)))
+    return (_tokens_with_letters(text), len(_CJK.findall(text)), len(_NO_SPACE_LETTER.findall(text)), 0)
+
+
+def _add(a: _Tally, b: _Tally) -> _Tally:
+    return (a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3])
+
+
+def _total(tally: _Tally, unit: Unit) -> int:
+    if unit is Unit.CHARACTERS:
+        return tally[3]
+    tokens, cjk, no_space, _ = tally
+    estimated = int(no_space / NO_SPACE_LETTERS_PER_WORD + 0.5) if no_space else 0
+    return tokens + cjk + estimated
+
+
+def count(text: str, unit: Unit = Unit.WORDS) -> int:
+    """The length of ``text`` in ``unit``, as readers count (see the module's docstring)."""
+    return _total(_tally(text, unit), unit)
+
+
+_CHECK = 64
+
+
+class LengthCounter:
+    """Counts a growing text incrementally: the part up to the last separator is counted once.
+
+    ``set(text)`` costs the new text plus the last, unfinished word, so it is cheap enough to call per token.
+    Text that changes other than by growing (a cut loop, a trimmed sentence) is counted afresh.
+    """
+
+    def __init__(self, unit: Unit = Unit.WORDS) -> None:
+        self.unit = unit
+        self._stable_len = 0
+        self._stable_end = ""  # the last characters of the stable part, to notice a text that changed
+        self._stable = _ZERO
+        self.value = 0
+
+    def set(self, text: str) -> int:
+        """The count of ``text``, the latest state of a text that grows at its end or is cut back."""
+        start = self._stable_len
+        if len(text) < start or text[max(0, start - _CHECK):start] != self._stable_end:
+            start, self._stable = 0, _ZERO
+        if self.unit is Unit.CHARACTERS:
+            cut = len(text)  # every character stands alone
+        else:
+            # A word may still be growing at the end: keep it out of the stable part.
+            cut = start
+            for m in _SEPARATOR.finditer(text, start):
+                cut = m.end()
+        if cut > start:
+            self._stable = _add(self._stable, _tally(text[start:cut], self.unit))
+        self._stable_len = cut
+        self._stable_end = text[max(0, cut - _CHECK):cut]
+        tail = _tally(text[cut:], self.unit) if cut < len(text) else _ZERO
+        self.value = _total(_add(self._stable, tail), self.unit)
+        return self.value
+
+
+@dataclass(frozen=True)
+class LengthRule:
+    """How one document is counted: its unit and the language its instruction is written in."""
+
+    unit: Unit = Unit.WORDS
+    language: str = "en"
+
+    def count(self, text: str) -> int:
+        return count(text, self.unit)
+
+    def counter(self) -> LengthCounter:
+        return LengthCounter(self.unit)
+
+    def label(self, amount: int | None = None) -> str:
+        return self.unit.label(amount)
+
+    def describe(self, amount: int) -> str:
+        """`1,200 words`, `1,600 characters`."""
+        return f"{amount:,} {self.label(amount)}"
+
+
+def rule_for(instruction: str, unit: Unit | str | None = None) -> LengthRule:
+    """The counting rule of a document: the unit its instruction names, else its language's usual unit."""
+    from .language import detect_language  # language.py imports this module's character classes
+
+    language = detect_language(instruction)
+    if unit is None:
+        from .target import target_from_instruction
+
+        unit = target_from_instruction(instruction).unit
+    return LengthRule(Unit(unit), language)
+
+
+def default_unit(language: str) -> Unit:
+    """Readers of Chinese and Japanese count characters; everyone else counts words."""
+    return Unit.CHARACTERS if language in ("zh", "ja") else Unit.WORDS
