@@ -462,7 +462,7 @@ def document_phrase(instruction: str) -> str:
 
 def kind_outline(instruction: str, target_words: int, count: int) -> Plan:
     """An outline suited to the kind of text asked for (story, report, guide, essay, article)."""
-    zh = has_cjk(instruction)
+    zh = detect_language(instruction) == "zh"  # a Japanese instruction gets the English outline, not Chinese
     kind = text_kind(instruction)
     items = (KIND_OUTLINES_ZH if zh else KIND_OUTLINES_EN)[kind]
     subject = subject_of(instruction)

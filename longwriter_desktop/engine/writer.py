@@ -374,8 +374,9 @@ class DocumentWriter(ContextBook):
         if not open_ or self.mode == "direct":
             return
         written = sum(self.rule.count(t) for i, t in enumerate(self.texts) if i not in open_)
-        headings = self.rule.count(render_document(self.title, Plan([replace(s) for s in self.plan.sections]),
-                                               [""] * len(self.plan.sections)))
+        # The headings count toward a length asked for as a whole; a user's plan sets its sections' own lengths.
+        headings = 0 if self.target_source == "plan" else self.rule.count(render_document(
+            self.title, Plan([replace(s) for s in self.plan.sections]), [""] * len(self.plan.sections)))
         locked_open = sum(s.target_words for i, s in enumerate(self.plan.sections)
                           if i >= index and not self.finished[i] and s.locked)
         need = self.target_words - headings - written - locked_open
