@@ -14,7 +14,7 @@ import threading
 import time
 from pathlib import Path
 
-from longwriter_desktop.engine.words import count_words, length_score
+from longwriter_desktop.engine.words import count_words
 
 MARKER = re.compile(r"\n\[\.\.\. \d+ characters of repeated text removed \.\.\.\]\n")
 
@@ -72,5 +72,6 @@ def test_sigkill_then_resume(longwriter_home: Path, tmp_path: Path) -> None:
     for paragraph in paragraphs:
         assert paragraph in final, paragraph[:80]
     assert all(f"## {title}" in final for title in ("The harbour", "The storm", "After"))
-    body = final.split("\n", 1)[1]
-    assert length_score(600, count_words(body)) >= 85
+    # Every section has text; how long each came out is the sample's business (asserted on a scripted backend).
+    sections = final.split("\n## ")[1:]
+    assert len(sections) == 3 and all(count_words(s.split("\n", 1)[1]) > 0 for s in sections)

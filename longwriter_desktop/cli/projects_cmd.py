@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import time
 from datetime import datetime
+from pathlib import Path
 
-from ..projects.store import ProjectStore
+from .. import paths
+from ..projects.store import ProjectStore, backup_projects, backups_dir, database_problem, restore_backup
 from .output import print_table
 
 
@@ -20,6 +23,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     show_parser.add_argument("--text", action="store_true", help="print the document's text instead")
     show_parser.add_argument("--log", type=int, default=10, metavar="N", help="run log lines (default 10)")
     show_parser.set_defaults(func=cmd_show)
+    backups_parser = projects_sub.add_parser("backups", help="the backups of the projects database")
+    backups_parser.set_defaults(func=cmd_backups)
+    restore_parser = projects_sub.add_parser(
+        "restore", help="set a damaged projects database aside and restore the newest good backup"
+    )
+    restore_parser.add_argument("--backup", type=Path, metavar="FILE",
+                                help="restore this backup instead of the newest good one (see `projects backups`)")
+    restore_parser.add_argument("--new", action="store_true",
+                                help="restore nothing: set the database aside and start a new, empty one")
+    restore_parser.add_argument("--force", action="store_true",
+                                help="replace the database even though it is healthy (it is set aside, not deleted)")
+    restore_parser.set_defaults(func=cmd_restore)
 
 
 def _local(when: datetime) -> str:
@@ -86,4 +101,33 @@ def cmd_show(args: argparse.Namespace) -> int:
         print()
         for entry in log:
             print(f"  {_local(entry.at)}  {entry.kind}: {entry.message}".rstrip())
+    return 0
+
+
+def cmd_backups(args: argparse.Namespace) -> int:
+    folder = backups_dir(paths.projects_db())
+    backups = sorted(folder.glob("projects-*.sqlite3"), reverse=True) if folder.is_dir() else []
+    if not backups:
+        print(f"No backups yet (they are kept in {folder}, one a day).")
+        return 0
+    rows = []
+    for backup in backups:
+        count = backup_projects(backup)
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(backup.stat().st_mtime))
+        rows.append((when, "damaged" if count is None else f"{count} project(s)", str(backup)))
+    print_table(("taken", "holds", "file"), rows)
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    db = paths.projects_db()
+    problem = database_problem(db)
+    moved, restored = restore_backup(db, args.backup, force=args.force, new=args.new)
+    if moved is not None:
+        why = f" ({problem})" if problem else ""
+        print(f"Set the projects database aside{why}: {moved}")
+    if restored is not None:
+        print(f"Restored {restored} ({backup_projects(restored)} project(s)). See them with: longwriter projects list")
+    else:
+        print("A new, empty projects database starts with the next command.")
     return 0

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import signal
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from ..app import service
 from ..app.backends import BackendChoice, LocalModel, ServerChoice, choice_from_record, opened
@@ -20,7 +24,7 @@ from ..engine import events as ev
 from ..engine.backend import Backend, Sampling
 from ..engine.estimate import estimate_document, profile_for_backend
 from ..engine.plan import Plan, PlanResult, generate_plan, load_plan
-from ..engine.target import target_from_instruction
+from ..engine.target import MAX_WORDS, target_from_instruction
 from ..engine.writer import ResumeState, WriteRequest
 from ..errors import InputError
 from ..export.atomic_file import write_atomically
@@ -31,7 +35,9 @@ from . import codex_cmd
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("prompt", help="the writing instruction")
+    parser.add_argument("prompt", nargs="?", help="the writing instruction (or give --prompt-file)")
+    parser.add_argument("--prompt-file", type=Path, metavar="FILE",
+                        help="read the writing instruction from FILE (UTF-8 text; '-' reads standard input)")
     parser.add_argument("--words", type=int, help="target length in words (default: read from the prompt)")
     parser.add_argument("--model", help="installed model id, or a path to a .gguf file (default: the built-in model "
                         "until another is installed)")
@@ -96,12 +102,48 @@ def register(sub: argparse._SubParsersAction) -> None:
     export.set_defaults(func=cmd_export)
 
 
+MIN_WORDS = 10
+SEED_MAX = 2**32 - 1  # llama.cpp's seeds are 32-bit
+
+
 def _sampling(args: argparse.Namespace) -> Sampling:
     if not 0 <= args.temperature <= 5:
         raise InputError("--temperature must be between 0 and 5.")
     if not 0 < args.top_p <= 1:
         raise InputError("--top-p must be above 0 and at most 1.")
+    if args.seed is not None and not 0 <= args.seed <= SEED_MAX:
+        raise InputError(f"--seed must be a whole number from 0 to {SEED_MAX:,}.")
     return Sampling(temperature=args.temperature, top_p=args.top_p, seed=args.seed)
+
+
+def _prompt(args: argparse.Namespace) -> str:
+    """The instruction, from the command line or from --prompt-file."""
+    if args.prompt_file is not None:
+        if args.prompt is not None:
+            raise InputError("Give the instruction either as text or with --prompt-file, not both.")
+        try:
+            if str(args.prompt_file) == "-":
+                text = sys.stdin.read()
+            else:
+                text = args.prompt_file.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise InputError(f"The prompt file {args.prompt_file} does not exist.") from None
+        except UnicodeDecodeError:
+            raise InputError(f"The prompt file {args.prompt_file} is not UTF-8 text. Save it as UTF-8.") from None
+        except OSError as exc:
+            raise InputError(f"Cannot read the prompt file {args.prompt_file}: {exc.strerror or exc}.") from None
+        args.prompt = text
+    if args.prompt is None or not args.prompt.strip():
+        raise InputError("The prompt is empty: say what to write (as text, or with --prompt-file FILE).")
+    return str(args.prompt)
+
+
+def _check_target(args: argparse.Namespace) -> None:
+    """A length asked for in the instruction that no document can have is refused before any work starts."""
+    if args.words is None:
+        guess = target_from_instruction(args.prompt)
+        if getattr(guess, "problem", ""):
+            raise InputError(f"{guess.problem} Say how long it should be, or give --words N.")  # type: ignore[attr-defined]
 
 
 def _notes(args: argparse.Namespace) -> str:
@@ -114,34 +156,78 @@ def _notes(args: argparse.Namespace) -> str:
 
 
 def _check_words(words: int | None) -> None:
-    if words is not None and not 1 <= words <= 100_000:
-        raise InputError("--words must be between 1 and 100,000.")
+    if words is not None and not MIN_WORDS <= words <= MAX_WORDS:
+        raise InputError(f"--words must be between {MIN_WORDS:,} and {MAX_WORDS:,}.")
 
 
-def _check_out(path: Path | None, allowed: tuple[str, ...]) -> None:
-    if path is not None and path.suffix.lower() not in allowed:
-        raise InputError(f"--out must end in {', '.join(allowed)} (got '{path.name}').")
+def _check_out(path: Path | None, allowed: tuple[str, ...] | None, option: str = "--out") -> None:
+    """The output file's name and folder are checked before any work, not after the document is written."""
+    if path is None:
+        return
+    if allowed is not None and path.suffix.lower() not in allowed:
+        raise InputError(f"{option} must end in {', '.join(allowed)} (got '{path.name}').")
+    folder = path.absolute().parent
+    if not folder.is_dir():
+        raise InputError(f"The folder {folder} for {option} does not exist. Create it, or choose another file.")
+    if path.is_dir():
+        raise InputError(f"{path} is a folder; give {option} a file name.")
+    try:  # a real write: permissions alone don't show a read-only disk (or a root user's limits)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".longwriter-check-"):
+            pass
+    except OSError as exc:
+        raise InputError(f"Cannot write to the folder {folder} for {option} ({exc.strerror or exc}). "
+                         "Choose a folder you can write to.") from None
+
+
+# Ctrl+C, `kill` (and a desktop session ending) and a closed terminal all stop a run the same clean way.
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+class StopEvent(threading.Event):
+    """The cancel event of a run, which remembers the signal that set it (for the exit code)."""
+
+    signum: int | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + (self.signum or signal.SIGINT)
 
 
 class _CancelOnSigint:
-    """First Ctrl+C stops the run cleanly (the text so far is kept); a second one interrupts at once."""
+    """The first SIGINT, SIGTERM or SIGHUP stops the run cleanly (the text so far is kept); a second one
+    interrupts at once."""
 
     def __init__(self) -> None:
-        self.event = threading.Event()
-        self._previous: Any = None
+        self.event = StopEvent()
+        self.signum: int | None = None
+        self._previous: dict[int, Any] = {}
 
-    def __enter__(self) -> threading.Event:
-        self._previous = signal.signal(signal.SIGINT, self._handle)
+    def __enter__(self) -> StopEvent:
+        for signum in STOP_SIGNALS:
+            self._previous[signum] = signal.signal(signum, self._handle)
         return self.event
 
-    def _handle(self, _signum: int, _frame: FrameType | None) -> None:
+    def _handle(self, signum: int, _frame: FrameType | None) -> None:
         if self.event.is_set():
             raise KeyboardInterrupt
+        self.signum = self.event.signum = signum
         self.event.set()
-        print("\nlongwriter: stopping (Ctrl+C again to quit at once) ...", file=sys.stderr)
+        how = "Ctrl+C" if signum == signal.SIGINT else signal.Signals(signum).name
+        _tell(f"\nlongwriter: stopping on {how}; everything written is kept (Ctrl+C again to quit at once) ...")
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + (self.signum or signal.SIGINT)
 
     def __exit__(self, *_exc: object) -> None:
-        signal.signal(signal.SIGINT, self._previous)
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
+
+
+def _tell(text: str) -> None:
+    """A line on stderr, which may be gone (a closed terminal after SIGHUP): then the line is dropped."""
+    with contextlib.suppress(OSError, ValueError):
+        print(text, file=sys.stderr, flush=True)
 
 
 class _ProgressLine:
@@ -165,26 +251,29 @@ class _ProgressLine:
         self.write(line)
 
     def write(self, line: str) -> None:
-        if self.stream.isatty():
-            self.stream.write("\r" + line.ljust(self.width))
-            self.width = len(line)
-        else:
-            self.stream.write(line + "\n")
-        self.stream.flush()
+        with contextlib.suppress(OSError, ValueError):  # stderr gone (closed terminal): the run goes on
+            if self.stream.isatty():
+                self.stream.write("\r" + line.ljust(self.width))
+                self.width = len(line)
+            else:
+                self.stream.write(line + "\n")
+            self.stream.flush()
 
     def message(self, text: str) -> None:
-        if self.stream.isatty() and self.width:
-            self.stream.write("\n")
-            self.width = 0
-        self.stream.write(text + "\n")
-        self.stream.flush()
+        with contextlib.suppress(OSError, ValueError):
+            if self.stream.isatty() and self.width:
+                self.stream.write("\n")
+                self.width = 0
+            self.stream.write(text + "\n")
+            self.stream.flush()
 
 
 def cmd_write(args: argparse.Namespace) -> int:
+    _prompt(args)
     _check_words(args.words)
+    _check_target(args)
     _check_out(args.out, OUT_SUFFIXES)
-    if not args.prompt.strip():
-        raise InputError("The prompt is empty: say what to write.")
+    _check_out(args.stats_json, None, "--stats-json")
     if args.estimate:
         return cmd_estimate(args)
     plan = load_plan(args.plan) if args.plan else None
@@ -203,6 +292,17 @@ def cmd_write(args: argparse.Namespace) -> int:
 
 
 OUT_SUFFIXES = (".md", ".markdown", ".txt", ".docx")
+
+
+def without_credentials(url: str | None) -> str | None:
+    """A server URL without any user name or key in it (``http://user:key@host`` -> ``http://host``)."""
+    if not url:
+        return url
+    parts = urlsplit(url if "://" in url else "http://" + url)
+    if "@" not in parts.netloc:
+        return url
+    clean = parts._replace(netloc=parts.netloc.rsplit("@", 1)[1])
+    return urlunsplit(clean) if "://" in url else urlunsplit(clean).removeprefix("http://")
 
 
 def cmd_estimate(args: argparse.Namespace) -> int:
@@ -228,8 +328,82 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     return 0
 
 
+URL_KEY_ENV = "LONGWRITER_URL_KEY"
+
+
+def _url_key_to_env(args: argparse.Namespace) -> None:
+    """A key written into --base-url (http://user:KEY@host) is used for this run only: it moves into this
+    process's environment, named by api_key_env, and the URL that a project records carries no credentials."""
+    url = getattr(args, "base_url", None)
+    if not url:
+        return
+    parts = urlsplit(url if "://" in url else "http://" + url)
+    if parts.password and not args.api_key_env:
+        os.environ[URL_KEY_ENV] = unquote(parts.password)
+        args.api_key_env = URL_KEY_ENV
+    args.base_url = without_credentials(url)
+
+
+class _DocumentOut:
+    """The document streamed to stdout. When stdout closes (`... | head`), streaming stops: with --out the
+    run goes on into the file; without, the run stops cleanly, as on Ctrl+C, and says why."""
+
+    def __init__(self, quiet: bool, status: _ProgressLine, cancel: threading.Event, out_file: Path | None,
+                 project_id: int) -> None:
+        self.quiet = quiet
+        self.closed = False
+        self._status = status
+        self._cancel = cancel
+        self._out_file = out_file
+        self._project_id = project_id
+
+    def write(self, text: str) -> None:
+        if self.quiet or self.closed or not text:
+            return
+        try:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        except (OSError, ValueError):  # EPIPE, or a stream already closed
+            self._stdout_closed()
+
+    def flush(self) -> None:
+        """Each write flushes already."""
+
+    def _stdout_closed(self) -> None:
+        self.closed = True
+        with contextlib.suppress(OSError, ValueError):  # later writes, and Python's own at exit, go nowhere
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+        if self._out_file is not None:
+            self._status.message(f"longwriter: note: standard output was closed; writing goes on into "
+                                 f"{self._out_file}.")
+            return
+        self._cancel.set()
+        self._status.message(
+            "longwriter: standard output was closed, so writing stops; everything written is saved in project "
+            f"{self._project_id} (continue with: longwriter resume {self._project_id}, or add --out FILE)."
+        )
+
+
+def export_project(store: ProjectStore, project_id: int, path: Path, note: Any = None) -> None:
+    """Export a project's chosen takes; ``note`` hears when it is unfinished, and one with no text is refused."""
+    project = store.get_project(project_id)
+    sections = store.document_sections(project_id)
+    if not any(text.strip() for _, text in sections):
+        why = " (it was stopped while its plan was being made)" if not sections else ""
+        raise InputError(f"Project {project_id} has no text yet{why}, so there is nothing to export. Write it "
+                         f"with: longwriter resume {project_id}")
+    service.export_project(store, project_id, path)
+    if project.status != "done" and note is not None:
+        note(f"longwriter: note: project {project_id} is not finished ({project.sections_done} of "
+             f"{project.sections_total} sections, {project.words_written:,} of {project.target_words:,} words); "
+             f"{path} has what is written so far. Continue it with: longwriter resume {project_id}")
+
+
 def _args_record(args: argparse.Namespace) -> dict[str, Any]:
     """The command line's backend options in the form a project records them (app.backends.run_record)."""
+    _url_key_to_env(args)
     return {
         "backend": "openai" if args.backend == "openai" else "local", "model": args.model, "ctx": args.ctx,
         "gpu_layers": args.gpu_layers, "threads": args.threads, "family": args.family,
@@ -254,7 +428,7 @@ def _run(store: ProjectStore, project_id: int, backend: Backend, request: WriteR
          resume: ResumeState | None, args: argparse.Namespace, status: _ProgressLine, cancel: threading.Event,
          choice: BackendChoice | None = None) -> int:
     """Stream a run to stdout while the recorder saves every word; export at the end."""
-    out = sys.stdout
+    out = _DocumentOut(args.quiet, status, cancel, args.out, project_id)
     done: ev.Done | None = None
     writer, events = service.write(store, project_id, backend, request, cancel=cancel, resume=resume, choice=choice)
     for event in events:
@@ -282,18 +456,24 @@ def _run(store: ProjectStore, project_id: int, backend: Backend, request: WriteR
         elif isinstance(event, ev.CodexInView):
             status.message(codex_cmd.describe_view(event))
         elif isinstance(event, ev.Cancelled):
-            status.message(f"longwriter: stopped at {event.words:,} words; everything written is saved in "
-                           f"project {project_id} (continue with: longwriter resume {project_id}).")
+            if not out.closed or args.out:
+                status.message(f"longwriter: stopped at {event.words:,} words; everything written is saved in "
+                               f"project {project_id} (continue with: longwriter resume {project_id}).")
         elif isinstance(event, ev.Done):
             done = event
     if not args.quiet:
         out.write("\n")
         out.flush()
     if args.out:
-        service.export_project(store, project_id, args.out)
-        status.message(f"Saved {args.out}.")
+        try:
+            export_project(store, project_id, args.out, status.message)
+            status.message(f"Saved {args.out}.")
+        except InputError as exc:  # nothing written yet (stopped while planning): nothing to export
+            status.message(f"longwriter: {exc}")
     if done is None:
-        return 130 if cancel.is_set() else 1
+        if out.closed and not args.out:
+            return 1
+        return getattr(cancel, "exit_code", 130) if cancel.is_set() else 1
     if args.stats_json:
         stats = dict(done.stats, project=project_id)
         _save_text(args.stats_json, json.dumps(stats, indent=2, ensure_ascii=False) + "\n")
@@ -308,16 +488,22 @@ def _run(store: ProjectStore, project_id: int, backend: Backend, request: WriteR
 
 def cmd_resume(args: argparse.Namespace) -> int:
     _check_out(args.out, OUT_SUFFIXES)
+    _check_out(args.stats_json, None, "--stats-json")
     status = _ProgressLine(sys.stderr, enabled=True)
     with ProjectStore() as store:
         state = store.resume_state(args.project)
         project = state.project
-        if state.next_index is None:
+        planned = bool(state.sections)
+        if planned and state.next_index is None:
             status.message(f"Project {project.id} is already complete.")
             if args.out:
-                service.export_project(store, project.id, args.out)
+                export_project(store, project.id, args.out, status.message)
                 status.message(f"Saved {args.out}.")
             return 0
+        if not planned:  # it stopped before its plan was saved: make the plan again, then write
+            return run_saved(store, project, None, args, status, announce=(
+                f"Resuming project {project.id} \"{project.title}\": it stopped before its plan was made, so the "
+                "plan is made again first."))
         resume = service.resume_state(state)
         done_words = sum(len(t.split()) for t in resume.texts)
         return run_saved(store, project, resume, args, status, announce=(
@@ -325,7 +511,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
             f"{len(state.sections)} ({done_words:,} words so far)."))
 
 
-def run_saved(store: ProjectStore, project: Project, resume: ResumeState, args: argparse.Namespace,
+def run_saved(store: ProjectStore, project: Project, resume: ResumeState | None, args: argparse.Namespace,
               status: _ProgressLine, *, announce: str, request: WriteRequest | None = None) -> int:
     """Run a saved project on from ``resume`` with its recorded backend and settings (options override them)."""
     restore_run_args(args, project)
@@ -375,7 +561,7 @@ def restore_run_args(args: argparse.Namespace, project: Any) -> None:
 def cmd_export(args: argparse.Namespace) -> int:
     _check_out(args.out, OUT_SUFFIXES)
     with ProjectStore() as store:
-        service.export_project(store, args.project, args.out)
+        export_project(store, args.project, args.out, lambda text: print(text, file=sys.stderr))
     print(f"Saved {args.out}.", file=sys.stderr)
     return 0
 
@@ -385,7 +571,9 @@ def _save_text(path: Path, text: str) -> None:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
+    _prompt(args)
     _check_words(args.words)
+    _check_target(args)
     _check_out(args.out, (".json", ".txt"))
     words = args.words or target_from_instruction(args.prompt).aim
     choice = _choice(_args_record(args), args)
@@ -396,7 +584,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
             if isinstance(event, ev.Warning):
                 print(f"longwriter: note: {event.message}", file=sys.stderr)
         if cancel.is_set() or not result.plan.sections:
-            return 130
+            return cancel.exit_code
         text = result.plan.to_json() + "\n" if not args.out or args.out.suffix.lower() == ".json" \
             else result.plan.to_text() + "\n"
         if args.out:

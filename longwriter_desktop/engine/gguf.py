@@ -348,6 +348,30 @@ def _tensor_data_end(reader: _Reader, tensor_count: int, alignment: Any) -> int 
     return data_start + end if known else None
 
 
+# Far past any real model (the largest have a few hundred layers and advertise at most a few million tokens),
+# yet small enough that llama.cpp's arithmetic on them cannot overflow.
+MAX_BLOCK_COUNT = 4096
+MAX_CONTEXT_LENGTH = 1 << 24
+
+
+def check_loadable(info: GGUFInfo) -> None:
+    """Raise if the header describes a model llama.cpp cannot build (it would abort the whole process)."""
+    arch = info.architecture
+    if not arch:
+        raise GGUFError(f"{info.path.name} does not say which model architecture it is "
+                        "(general.architecture), so it cannot be loaded. Download another conversion of the model.")
+    blocks = info.get(f"{arch}.block_count")
+    if not isinstance(blocks, int) or not 0 < blocks <= MAX_BLOCK_COUNT:
+        raise GGUFError(f"{info.path.name} says it has {blocks if blocks is not None else 'no'} layers "
+                        f"({arch}.block_count), so it cannot be loaded: the file was converted wrongly. "
+                        "Download another conversion of the model.")
+    context = info.get(f"{arch}.context_length")
+    if context is not None and (not isinstance(context, int) or not 0 < context <= MAX_CONTEXT_LENGTH):
+        shown = f"{context:,}" if isinstance(context, int) else repr(context)[:40]
+        raise GGUFError(f"{info.path.name} says its context is {shown} tokens ({arch}.context_length), which no "
+                        "model has, so it cannot be loaded. Download another conversion of the model.")
+
+
 def check_complete(info: GGUFInfo) -> None:
     """Raise if the file is shorter than its tensors need (a truncated or unfinished download)."""
     if info.data_end is not None and info.file_size < info.data_end:

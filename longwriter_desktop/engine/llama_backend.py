@@ -149,10 +149,19 @@ def flush_llama_log(timeout: float = 2.0) -> None:
 class _LogWriter(io.TextIOBase):
     """A stream for llama-cpp-python's own Python prints during load; lines go to the log."""
 
+    _inside = threading.local()
+
     def write(self, text: str) -> int:
-        for line in text.splitlines():
-            if line.strip():
-                llama_log.debug("%s", line)
+        # Whatever logging prints about its own failure comes back here: never log that again.
+        if getattr(self._inside, "active", False):
+            return len(text)
+        self._inside.active = True
+        try:
+            for line in text.splitlines():
+                if line.strip():
+                    llama_log.debug("%s", line)
+        finally:
+            self._inside.active = False
         return len(text)
 
 

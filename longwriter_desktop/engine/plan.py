@@ -20,6 +20,7 @@ from .backend import Backend, Delta, Finish, FinishReason, GenerationRequest, Sa
 from .counting import LengthRule, has_cjk
 from .events import Event, PlanningStarted, PlanReady, Warning
 from .language import detect_language, write_in
+from .target import MAX_WORDS
 
 MIN_SECTION_WORDS = 60
 MAX_SECTIONS = 60
@@ -92,6 +93,9 @@ def _int_words(value: Any, where: str) -> int:
         raise InputError(f"{where}: the word count '{value}' is not a number.") from None
     if words <= 0:
         raise InputError(f"{where}: the word count must be positive.")
+    if words > MAX_WORDS:
+        raise InputError(f"{where}: the word count {words:,} is more than a whole document may have "
+                         f"({MAX_WORDS:,} words). Give a smaller number.")
     return words
 
 
@@ -150,9 +154,13 @@ def parse_plan(text: str) -> Plan:
     stripped = text.strip()
     if stripped.startswith(("{", "[")):
         try:
-            return parse_plan_json(json.loads(stripped))
+            data = json.loads(stripped)
         except json.JSONDecodeError as exc:
             raise InputError(f"The plan is not valid JSON: {exc.msg} (line {exc.lineno}).") from None
+        except RecursionError:
+            raise InputError("The plan's JSON is nested far too deeply to be a plan. A plan is a list of "
+                             "sections, each with a title, a main point and words.") from None
+        return parse_plan_json(data)
     return parse_plan_text(stripped)
 
 
@@ -198,7 +206,17 @@ def rescale(plan: Plan, target_words: int) -> Plan:
         rounded = [max(MIN_SECTION_WORDS, int(round(r / 10.0)) * 10) for r in raw]
         if remaining >= MIN_SECTION_WORDS * len(free):
             diff = remaining - sum(rounded)
-            rounded[rounded.index(max(rounded))] += diff
+            largest_first = sorted(range(len(rounded)), key=lambda i: -rounded[i])
+            if diff > 0:
+                rounded[largest_first[0]] += diff
+            # An excess (the minimum lifted small sections) comes off the largest sections, none below the minimum;
+            # there is room, since remaining >= the minimum for every section.
+            for i in largest_first:
+                if diff >= 0:
+                    break
+                take = min(-diff, rounded[i] - MIN_SECTION_WORDS)
+                rounded[i] -= take
+                diff += take
         for section, words in zip(free, rounded):
             section.target_words = max(1, words)
     return Plan(sections)

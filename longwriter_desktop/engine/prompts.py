@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from ..errors import InputError
+
 
 class Family(str, Enum):
     LONGWRITER_LLAMA = "longwriter-llama"
@@ -32,7 +34,7 @@ class Family(str, Enum):
             return cls(value.strip().lower())
         except ValueError:
             names = ", ".join(f.value for f in cls)
-            raise ValueError(f"Unknown prompt family '{value}'. Choose one of: {names}.") from None
+            raise InputError(f"Unknown prompt family '{value}'. Choose one of: {names}.") from None
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import paths
-from ..engine.gguf import GGUFError, GGUFInfo, check_complete, read_gguf
+from ..engine.gguf import GGUFInfo, check_complete, check_loadable, read_gguf
 from ..errors import InputError, ModelError
 
 BUILTIN_ID = "smollm2-135m"
@@ -87,10 +87,9 @@ def default_model() -> InstalledModel:
 def resolve_model(id_or_path: str | None) -> InstalledModel:
     """Find a model by id, by file name, or by a path to a GGUF file; validate its header."""
     model = _find(id_or_path) if id_or_path else default_model()
-    try:
-        check_complete(read_gguf(model.path))
-    except GGUFError:
-        raise
+    info = read_gguf(model.path)
+    check_loadable(info)
+    check_complete(info)
     return model
 
 
@@ -103,10 +102,10 @@ def _find(id_or_path: str) -> InstalledModel:
             return model
     path = Path(id_or_path).expanduser()
     if path.suffix.lower() == ".gguf" or path.exists() or "/" in id_or_path or "\\" in id_or_path:
-        if not path.exists():
-            raise ModelError(f"Model file not found: {path}")
+        if not path.exists():  # the same as `models import` of a missing file: the user's input is wrong
+            raise InputError(f"Model file not found: {path}")
         if path.is_dir():
-            raise ModelError(f"{path} is a folder, not a GGUF model file.")
+            raise InputError(f"{path} is a folder, not a GGUF model file.")
         return InstalledModel(model_id_for(path), path.resolve(), path.stat().st_size)
     known = ", ".join(m.id for m in installed) or "none"
     raise InputError(f"No installed model is called '{id_or_path}'. Installed: {known}.")
@@ -129,6 +128,7 @@ def import_model(path: str | Path, *, copy: bool = True) -> InstalledModel:
     if source.is_dir():
         raise InputError(f"{source} is a folder; give the path of a .gguf file.")
     info = read_gguf(source)
+    check_loadable(info)
     check_complete(info)
     source = source.resolve()
     folder = paths.models_dir()

@@ -122,7 +122,14 @@ def setup_lock(path: Path, timeout: float) -> Iterator[None]:
     SQLite can answer "busy" at once, without waiting, when several connections switch a new file to WAL
     and migrate it together; one at a time, each step is quick.
     """
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise ProjectError(
+            f"Could not open the projects database: the data folder {path.parent} cannot be written "
+            f"({exc.strerror or exc}). Make it writable (or set LONGWRITER_HOME to a folder you can write), "
+            "then try again."
+        ) from exc
     try:
         deadline = time.monotonic() + timeout
         while not try_lock(fd):

@@ -13,9 +13,20 @@ writer wait for the first one's short transaction instead of failing. On top of 
 OS-level lock (``lock.py``): a run holds it from start to end, and every other change to that project takes
 it for the length of one transaction, so two processes never write the same project at once.
 
-Damage. A file that is not a SQLite database, or that fails ``PRAGMA quick_check``, raises ProjectError
-and is left exactly as it is; ``set_aside_damaged`` moves it (and its WAL) away when the user agrees.
-A copy of the database is kept in ``backups/`` once a day and before every schema migration.
+Damage. A file that is not a SQLite database, or that fails ``PRAGMA quick_check``, or an empty (0-byte)
+file where backups show there was a database, raises DamagedDatabaseError and is left exactly as it is;
+``set_aside_damaged`` moves it (and its WAL) away when the user agrees, and ``restore_backup`` puts the
+newest good backup in its place (``longwriter projects restore``, or the window's offer).
+A copy of the database is kept in ``backups/`` once a day and before every schema migration; the rotation
+never deletes the newest backup that holds projects the kept ones lack.
+
+POSIX locks. SQLite locks the database with fcntl locks, which belong to the process, not to the
+descriptor: closing ANY descriptor of the file drops them all, and another process then believes it is
+the last user and deletes the live WAL (sqlite.org, "How To Corrupt An SQLite Database", 2.2). So this
+module never opens the database file by other means than SQLite (``stat`` is fine), and one store (one
+connection, guarded by a lock so the window's threads can share it) serves a whole process. A passive WAL
+checkpoint every ``CHECKPOINT_EVERY_S`` during writes keeps the main file close behind the WAL, so even a
+WAL lost some other way costs seconds of text, not a project.
 """
 
 from __future__ import annotations
@@ -24,6 +35,7 @@ import contextlib
 import json
 import logging
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -41,7 +53,7 @@ log = logging.getLogger(__name__)
 BUSY_TIMEOUT_MS = 10_000
 BACKUPS_KEPT = 7
 BACKUP_EVERY_S = 24 * 3600
-_SQLITE_MAGIC = b"SQLite format 3\x00"
+CHECKPOINT_EVERY_S = 5.0
 
 PROJECT_STATUSES = ("new", "planned", "writing", "interrupted", "done")
 SECTION_STATUSES = ("pending", "writing", "done", "interrupted")
@@ -242,20 +254,56 @@ def _error_kind(exc: sqlite3.Error) -> str:
     return ""
 
 
+class DamagedDatabaseError(ProjectError):
+    """The projects database cannot be used as it is: set it aside, or restore a backup."""
+
+    def __init__(self, path: Path, detail: str) -> None:
+        super().__init__(damaged_message(path, detail))
+        self.path = path
+        self.detail = detail
+
+
 def damaged_message(path: Path, detail: str) -> str:
     """The words shown when the projects database cannot be read as a database."""
-    backups = sorted(backups_dir(path).glob("projects-*.sqlite3")) if backups_dir(path).is_dir() else []
+    good = good_backups(path)
     advice = (
-        f" The newest backup is {backups[-1]}." if backups else " There is no backup of it yet."
+        f" The newest good backup is {good[0]}: `longwriter projects restore` sets the damaged file aside and "
+        "puts that backup in its place (the window offers the same)."
+        if good
+        else " There is no backup of it; `longwriter projects restore --new` sets it aside and starts a new one."
     )
-    return (
-        f"The projects database {path} is damaged ({detail}). It was left untouched. "
-        f"Move it aside to start a new one (your other files are not affected).{advice}"
-    )
+    return f"The projects database {path} is damaged ({detail}). It was left untouched.{advice}"
 
 
 def backups_dir(db_path: Path) -> Path:
     return db_path.parent / "backups"
+
+
+def _backup_files(db_path: Path) -> list[Path]:
+    folder = backups_dir(db_path)
+    return sorted(folder.glob("projects-*.sqlite3")) if folder.is_dir() else []
+
+
+def backup_projects(backup: Path) -> int | None:
+    """How many projects a backup holds; None when it is not a healthy database (checked through SQLite)."""
+    try:
+        # immutable: a backup is never written again, so no lock, -shm or -wal file is made to read it.
+        conn = sqlite3.connect(f"{backup.absolute().as_uri()}?mode=ro&immutable=1", uri=True, timeout=1)
+    except sqlite3.Error:
+        return None
+    try:
+        if [row[0] for row in conn.execute("PRAGMA quick_check(1)")] != ["ok"]:
+            return None
+        return int(conn.execute("SELECT COUNT(*) FROM projects").fetchone()[0])
+    except sqlite3.Error:
+        return None
+    finally:
+        conn.close()
+
+
+def good_backups(db_path: Path) -> list[Path]:
+    """Backups of the database that open as healthy databases, newest first."""
+    return [b for b in reversed(_backup_files(db_path)) if backup_projects(b) is not None]
 
 
 def set_aside_damaged(path: Path | None = None) -> Path:
@@ -273,6 +321,90 @@ def set_aside_damaged(path: Path | None = None) -> Path:
         if src.exists():
             src.rename(target.with_name(target.name + suffix))
     return target
+
+
+def database_problem(path: Path | None = None) -> str | None:
+    """Why the database cannot be used as it is (a few words), or None when it is healthy or absent.
+
+    Reads only through SQLite (a read-only connection) and ``stat``: see "POSIX locks" above.
+    """
+    path = (path or paths.projects_db()).absolute()
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ProjectError(f"Could not read the projects database {path}: {exc.strerror}. Check that the "
+                           "data folder is readable.") from exc
+    if size == 0:
+        wal = path.with_name(path.name + "-wal")
+        if _backup_files(path) or (wal.exists() and wal.stat().st_size > 0):
+            return "the file is empty (0 bytes), though backups show it held projects"
+        return None  # created but never written (a run that died at once): a new database
+    # A read-only connection: it cannot checkpoint a WAL into a damaged file when it closes.
+    try:
+        conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+    except sqlite3.Error as exc:
+        raise ProjectError(f"Could not open the projects database {path} ({exc}).") from exc
+    try:
+        problems = [row[0] for row in conn.execute("PRAGMA quick_check(5)")]
+    except sqlite3.Error as exc:
+        kind = _error_kind(exc)
+        if kind.startswith("SQLITE_NOTADB"):
+            return "it is not a SQLite database"
+        if kind.startswith("SQLITE_CORRUPT"):
+            return str(exc)
+        raise ProjectError(f"Could not read the projects database {path} ({exc}).") from exc
+    finally:
+        conn.close()
+    return None if problems == ["ok"] else "; ".join(problems[:2])
+
+
+def restore_backup(path: Path | None = None, backup: Path | None = None, *, force: bool = False,
+                   new: bool = False) -> tuple[Path | None, Path | None]:
+    """Set the database aside and put a backup (the newest good one by default) in its place.
+
+    Returns (where the old file went, the backup restored). A healthy database is only replaced with
+    ``force``; ``new`` sets the file aside and restores nothing (the next open starts a new database).
+    Nothing is ever deleted.
+    """
+    path = (path or paths.projects_db()).absolute()
+    with setup_lock(path.with_name(path.name + ".open-lock"), BUSY_TIMEOUT_MS / 1000):
+        problem = database_problem(path)
+        exists = path.exists() and path.stat().st_size > 0
+        if exists and problem is None and not force:
+            raise InputError(
+                f"The projects database {path} is healthy; restoring a backup would replace it. To go back to "
+                "a backup anyway, add --force (the current file is set aside, not deleted)."
+            )
+        chosen: Path | None = None
+        if not new:
+            if backup is not None:
+                if backup_projects(backup) is None:
+                    raise InputError(f"{backup} is not a healthy projects backup. Choose another one.")
+                chosen = backup
+            else:
+                good = good_backups(path)
+                if not good:
+                    raise InputError(
+                        f"There is no good backup in {backups_dir(path)}. To set the database aside and start "
+                        "a new one, use --new."
+                    )
+                chosen = good[0]
+        moved = set_aside_damaged(path) if path.exists() else None
+        if chosen is not None:
+            partial = path.with_name(path.name + ".restoring")
+            source = sqlite3.connect(f"{chosen.absolute().as_uri()}?mode=ro&immutable=1", uri=True)
+            try:
+                target = sqlite3.connect(partial)
+                try:
+                    source.backup(target)
+                finally:
+                    target.close()
+            finally:
+                source.close()
+            partial.replace(path)
+        return moved, chosen
 
 
 def apply_migrations(conn: sqlite3.Connection, migrations: Sequence[Sequence[str]]) -> int:
@@ -320,35 +452,67 @@ _TAKE_COLUMNS = """
 """
 
 
+_SHARED: dict[Path, ProjectStore] = {}
+_SHARED_LOCK = threading.Lock()
+
+
 class ProjectStore:
-    """Typed access to the projects database; one instance per thread (it owns one connection)."""
+    """Typed access to the projects database through one connection, safe to share between threads."""
+
+    @classmethod
+    def shared(cls, path: Path | None = None) -> ProjectStore:
+        """The process's one store for this database: every window and worker thread uses it.
+
+        Each call must be matched by one ``close``; the connection closes with the last.
+        """
+        path = (path or paths.projects_db()).absolute()
+        with _SHARED_LOCK:
+            store = _SHARED.get(path)
+            if store is None:
+                store = cls(path)
+                _SHARED[path] = store
+            else:
+                store._users += 1
+            return store
 
     def __init__(self, path: Path | None = None, *, daily_backup: bool = True) -> None:
         self.path = (path or paths.projects_db()).absolute()
+        self._users = 1
         self._locks: dict[int, ProjectLock] = {}
         self._take_project: dict[int, int] = {}
+        # One connection, shared by the threads of a process (the window's and its model worker's): every
+        # use holds this lock, so SQLite sees one caller at a time.
         self._rules: dict[int, LengthRule] = {}  # how each project's text is counted, from its instruction
-        self._check_not_damaged()
+        self._mutex = threading.RLock()
+        self._last_checkpoint = time.monotonic()
+        with setup_lock(self.path.with_name(self.path.name + ".open-lock"), BUSY_TIMEOUT_MS / 1000):
+            # Checked before this store's first connection, through SQLite only (see "POSIX locks").
+            problem = database_problem(self.path)
+            if problem is not None:
+                raise DamagedDatabaseError(self.path, problem)
+            try:
+                self._conn = sqlite3.connect(
+                    self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
+                )
+            except sqlite3.Error as exc:
+                raise self._project_error(exc, "open the projects database") from exc
+            try:
+                with self._translate("open the projects database"):
+                    mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                    if str(mode).lower() != "wal":  # e.g. some network file systems: still safe, just slower
+                        log.warning("projects database %s runs in %s journal mode, not WAL", self.path, mode)
+                    self._conn.execute("PRAGMA synchronous = FULL")
+                    self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                    self._conn.execute("PRAGMA foreign_keys = ON")
+                    self._conn.execute(f"PRAGMA journal_size_limit = {32 * 1024 * 1024}")
+                    found = int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+                    if 0 < found < SCHEMA_VERSION:
+                        self.backup(reason="before-migration")
+                    apply_migrations(self._conn, MIGRATIONS)
+            except BaseException:
+                self._conn.close()
+                raise
         try:
-            self._conn = sqlite3.connect(
-                self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=True
-            )
-        except sqlite3.Error as exc:
-            raise ProjectError(f"Could not open the projects database {self.path}: {exc}") from exc
-        try:
-            with setup_lock(self.path.with_name(self.path.name + ".open-lock"), BUSY_TIMEOUT_MS / 1000), \
-                    self._translate("open the projects database"):
-                mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-                if str(mode).lower() != "wal":  # e.g. some network file systems: still safe, just slower
-                    log.warning("projects database %s runs in %s journal mode, not WAL", self.path, mode)
-                self._conn.execute("PRAGMA synchronous = FULL")
-                self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-                self._conn.execute("PRAGMA foreign_keys = ON")
-                self._conn.execute(f"PRAGMA journal_size_limit = {32 * 1024 * 1024}")
-                found = int(self._conn.execute("PRAGMA user_version").fetchone()[0])
-                if 0 < found < SCHEMA_VERSION:
-                    self.backup(reason="before-migration")
-                apply_migrations(self._conn, MIGRATIONS)
             if daily_backup:
                 self._backup_if_due()
         except BaseException:
@@ -357,46 +521,18 @@ class ProjectStore:
 
     # -- opening and closing ------------------------------------------------------------------------
 
-    def _check_not_damaged(self) -> None:
-        """Refuse a file that is not a healthy SQLite database, without writing to it."""
-        try:
-            size = self.path.stat().st_size
-        except FileNotFoundError:
-            return
-        except OSError as exc:
-            raise ProjectError(f"Could not read the projects database {self.path}: {exc.strerror}") from exc
-        if size == 0:
-            return  # a file created but never written: SQLite treats it as a new database
-        try:
-            with self.path.open("rb") as f:
-                magic = f.read(len(_SQLITE_MAGIC))
-        except OSError as exc:
-            raise ProjectError(f"Could not read the projects database {self.path}: {exc.strerror}") from exc
-        if magic != _SQLITE_MAGIC:
-            raise ProjectError(damaged_message(self.path, "it is not a SQLite database"))
-        # A read-only connection: it cannot checkpoint a WAL into a damaged file when it closes.
-        try:
-            conn = sqlite3.connect(f"{self.path.as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
-        except sqlite3.Error as exc:
-            raise ProjectError(f"Could not open the projects database {self.path}: {exc}") from exc
-        try:
-            problems = [row[0] for row in conn.execute("PRAGMA quick_check(5)")]
-        except sqlite3.Error as exc:
-            kind = _error_kind(exc)
-            if kind.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
-                raise ProjectError(damaged_message(self.path, str(exc))) from exc
-            raise ProjectError(f"Could not read the projects database {self.path}: {exc}") from exc
-        finally:
-            conn.close()
-        if problems != ["ok"]:
-            raise ProjectError(damaged_message(self.path, "; ".join(problems[:2])))
-
     def close(self) -> None:
-        """Release every project lock and close the connection."""
-        for lock in list(self._locks.values()):
-            lock.release()
-        self._locks.clear()
-        self._conn.close()
+        """Release every project lock and close the connection (a shared store: when its last user closes)."""
+        with _SHARED_LOCK, self._mutex:
+            self._users -= 1
+            if self._users > 0:
+                return
+            if _SHARED.get(self.path) is self:
+                del _SHARED[self.path]
+            for lock in list(self._locks.values()):
+                lock.release()
+            self._locks.clear()
+            self._conn.close()
 
     def __enter__(self) -> ProjectStore:
         return self
@@ -427,37 +563,62 @@ class ProjectStore:
                 f"Could not {action}: another LongWriter kept the projects database busy for more than "
                 f"{BUSY_TIMEOUT_MS // 1000} seconds. Try again."
             )
-        if kind.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_IOERR")):
+        if kind.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH")):
             return ProjectError(
-                f"Could not {action}: the projects database {self.path} cannot be written ({exc})."
+                f"Could not {action}: the data folder {self.path.parent} cannot be written. Make it writable "
+                f"(or set {paths.HOME_ENV} to a folder you can write), then try again."
+            )
+        if kind.startswith("SQLITE_IOERR"):
+            return ProjectError(
+                f"Could not {action}: the disk that holds {self.path.parent} reported an error. Check the disk "
+                "(and that it has free space), then try again."
             )
         return ProjectError(f"Could not {action}: {exc}")
 
     @contextlib.contextmanager
     def _write(self, project_id: int | None, action: str) -> Iterator[sqlite3.Connection]:
         """One write transaction; holds the project's lock for its length unless this store holds it."""
-        transient: ProjectLock | None = None
-        if project_id is not None and project_id not in self._locks:
-            transient = ProjectLock(self._lock_path(project_id), project_id)
-            transient.acquire()
+        with self._mutex:
+            transient: ProjectLock | None = None
+            if project_id is not None and project_id not in self._locks:
+                transient = ProjectLock(self._lock_path(project_id), project_id)
+                transient.acquire()
+            try:
+                with self._translate(action):
+                    self._conn.execute("BEGIN IMMEDIATE")
+                    try:
+                        yield self._conn
+                        self._conn.execute("COMMIT")
+                    except BaseException:
+                        # SQLITE_FULL and I/O errors may already have rolled the transaction back.
+                        if self._conn.in_transaction:
+                            with contextlib.suppress(sqlite3.Error):
+                                self._conn.execute("ROLLBACK")
+                        raise
+            finally:
+                if transient is not None:
+                    transient.release()
+            self._checkpoint_if_due()
+
+    def _checkpoint_if_due(self) -> None:
+        """Copy the WAL into the database file now and then (passive: never waits for readers)."""
+        now = time.monotonic()
+        if now - self._last_checkpoint < CHECKPOINT_EVERY_S:
+            return
+        self._last_checkpoint = now
         try:
-            with self._translate(action):
-                self._conn.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._conn
-                    self._conn.execute("COMMIT")
-                except BaseException:
-                    # SQLITE_FULL and I/O errors may already have rolled the transaction back.
-                    if self._conn.in_transaction:
-                        with contextlib.suppress(sqlite3.Error):
-                            self._conn.execute("ROLLBACK")
-                    raise
-        finally:
-            if transient is not None:
-                transient.release()
+            self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.Error as exc:  # a later checkpoint (or SQLite's own) catches up
+            log.warning("WAL checkpoint skipped: %s", exc)
+
+    def checkpoint(self) -> None:
+        """Copy the whole WAL into the database file now (passive)."""
+        with self._mutex:
+            self._last_checkpoint = 0.0
+            self._checkpoint_if_due()
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        with self._translate("read the projects database"):
+        with self._mutex, self._translate("read the projects database"):
             return self._conn.execute(sql, params).fetchall()
 
     # -- locks --------------------------------------------------------------------------------------
@@ -468,20 +629,22 @@ class ProjectStore:
     def lock_project(self, project_id: int) -> None:
         """Hold the project for a run; ProjectError if another process (or job) holds it."""
         self.get_project(project_id)
-        if project_id in self._locks:
-            raise ProjectError(
-                f"Project {project_id} is already being written by this LongWriter (in another window "
-                "or job). Wait for that run to finish or stop it, then try again."
-            )
-        lock = ProjectLock(self._lock_path(project_id), project_id)
-        lock.acquire()
-        self._locks[project_id] = lock
+        with self._mutex:
+            if project_id in self._locks:
+                raise ProjectError(
+                    f"Project {project_id} is already being written by this LongWriter (in another window "
+                    "or job). Wait for that run to finish or stop it, then try again."
+                )
+            lock = ProjectLock(self._lock_path(project_id), project_id)
+            lock.acquire()
+            self._locks[project_id] = lock
 
     def unlock_project(self, project_id: int) -> None:
         """Give the project back (idempotent)."""
-        lock = self._locks.pop(project_id, None)
-        if lock is not None:
-            lock.release()
+        with self._mutex:
+            lock = self._locks.pop(project_id, None)
+            if lock is not None:
+                lock.release()
 
     def is_being_written(self, project_id: int) -> bool:
         """True while some run (in any process) holds the project."""
@@ -945,8 +1108,7 @@ class ProjectStore:
 
     def backups(self) -> list[Path]:
         """Backup copies of the database, oldest first."""
-        folder = backups_dir(self.path)
-        return sorted(folder.glob("projects-*.sqlite3")) if folder.is_dir() else []
+        return _backup_files(self.path)
 
     def backup(self, *, reason: str = "", keep: int = BACKUPS_KEPT) -> Path:
         """Copy the whole database (consistently, while others may write) into backups/."""
@@ -958,19 +1120,40 @@ class ProjectStore:
             partial = target.with_name(target.name + ".partial")
             copy = sqlite3.connect(partial)
             try:
-                with self._translate("back up the projects database"):
+                with self._mutex, self._translate("back up the projects database"):
                     self._conn.backup(copy)
+                copy.execute("PRAGMA journal_mode = DELETE")  # one self-contained file, no -wal beside it
             finally:
                 copy.close()
             partial.replace(target)
-        except OSError as exc:
-            raise ProjectError(
-                f"Could not back up the projects database to {folder}: {exc.strerror or exc}"
-            ) from exc
-        for old in self.backups()[:-keep] if keep > 0 else []:
-            with contextlib.suppress(OSError):
-                old.unlink()
+        except (OSError, sqlite3.Error) as exc:
+            detail = getattr(exc, "strerror", None) or str(exc)
+            raise ProjectError(f"Could not back up the projects database to {folder}: {detail}") from exc
+        self._rotate_backups(keep)
         return target
+
+    def _rotate_backups(self, keep: int) -> None:
+        """Keep the ``keep`` newest backups, and never the last good one of a database that held more.
+
+        A backup of a database that lost its projects (emptied, replaced) is still a healthy file; rotating
+        by age alone would delete the last copy that has them within ``keep`` days.
+        """
+        backups = self.backups()
+        if keep <= 0 or len(backups) <= keep:
+            return
+        kept, old = backups[-keep:], backups[:-keep]
+        most_kept = max((backup_projects(b) or 0 for b in kept), default=0)
+        spare: Path | None = None
+        for candidate in reversed(old):
+            count = backup_projects(candidate)
+            if count is not None and count > most_kept:
+                spare = candidate  # the newest backup holding projects the kept ones lack
+                break
+        for path in old:
+            if path != spare:
+                for suffix in ("", "-wal", "-shm"):
+                    with contextlib.suppress(OSError):
+                        path.with_name(path.name + suffix).unlink()
 
     def _backup_if_due(self) -> None:
         backups = self.backups()

@@ -10,22 +10,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from PySide6.QtCore import QMimeData, Qt, Signal
+from PySide6.QtCore import QMimeData, QSize, Qt, Signal
 from PySide6.QtGui import (
     QFont,
     QKeyEvent,
+    QPalette,
     QTextBlock,
     QTextBlockFormat,
     QTextCharFormat,
     QTextCursor,
     QTextDocument,
 )
-from PySide6.QtWidgets import QFrame, QTextEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QSizePolicy, QTextEdit, QVBoxLayout, QWidget
 
 from ..engine.counting import LengthRule
 from .draft import Draft
 
 TITLE_LEVEL, SECTION_LEVEL = 1, 2
+READING_CHARS = 100  # the text column's width on a wide screen, in characters
+FOCUS_CHARS = 76
 
 
 @dataclass
@@ -135,6 +138,22 @@ class DocumentEditor(QTextEdit):
     def __init__(self, view: DocumentView) -> None:
         super().__init__()
         self._view = view
+        self.line_chars = READING_CHARS  # the text column's width, in average characters
+
+    def column_width(self) -> int:
+        """Lines of a readable length: this many pixels, the document's margins and the scroll bar included."""
+        margins = 2 * int(self.document().documentMargin()) + 2 * self.frameWidth()
+        return self.fontMetrics().averageCharWidth() * self.line_chars + margins + \
+            self.verticalScrollBar().sizeHint().width()
+
+    def set_line_chars(self, chars: int) -> None:
+        self.line_chars = chars
+        self.setMaximumWidth(self.column_width())
+        self.updateGeometry()
+
+    def sizeHint(self) -> QSize:
+        # The layout centres the editor and gives it this width where the window has room for it.
+        return QSize(self.column_width(), super().sizeHint().height())
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not self.isReadOnly() \
@@ -213,9 +232,14 @@ class DocumentView(QFrame):
         self._last_section = -1
         self.editor.textChanged.connect(self._text_changed)
         self.editor.cursorPositionChanged.connect(self._cursor_moved)
+        # On a wide screen the text is a centred column on the page colour, not lines across the whole width.
+        self.setAutoFillBackground(True)
+        self.setBackgroundRole(QPalette.ColorRole.Base)
+        self.editor.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.editor.set_line_chars(READING_CHARS)
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
-        self._layout.addWidget(self.editor)
+        self._layout.addWidget(self.editor, 1, Qt.AlignmentFlag.AlignHCenter)
 
     # -- showing -------------------------------------------------------------------------------------
 
@@ -375,10 +399,8 @@ class DocumentView(QFrame):
         return getattr(self, "rule", LengthRule()).count("\n".join([content.lead] + [s.text for s in content.sections]))
 
     def set_focus_mode(self, on: bool) -> None:
-        """A calm column of text in the middle of the window, or the full width."""
-        layout = self._layout
-        self.editor.setMaximumWidth(max(480, self.editor.fontMetrics().averageCharWidth() * 78) if on else 16777215)
-        layout.setAlignment(self.editor, Qt.AlignmentFlag.AlignHCenter if on else Qt.AlignmentFlag(0))
+        """A narrower, calmer column of text for focus mode, or the usual reading width."""
+        self.editor.set_line_chars(FOCUS_CHARS if on else READING_CHARS)
 
     def set_writing(self, writing: bool) -> None:
         self.editor.setReadOnly(writing)

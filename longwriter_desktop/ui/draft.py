@@ -135,7 +135,13 @@ class Draft:
         return "".join(parts)
 
     def take_view_text(self, text: str) -> str | None:
-        """Read the user's edits of the text view back into the sections; a message when it cannot."""
+        """Read the user's edits of the text view back into the sections (headings included).
+
+        With one `## ` line per shown section, the lines are the sections' titles, in order (an edited
+        heading renames its section). With fewer (a heading line deleted), the headings that are left find
+        their sections by title, and a section whose heading went joins the one above it, so no word is
+        lost. A `## ` line that names no section stays in the text. Returns None: every edit fits.
+        """
         shown = self.shown_sections()
         if shown == 0:
             return None
@@ -146,21 +152,37 @@ class Draft:
             if title:
                 self.title = title
             body = body[first:] if first >= 0 else ""
-        if self.headings:
-            pieces = re.split(r"^## [^\n]*\n?", body, flags=re.MULTILINE)
-            texts = pieces[1:]
-            if len(texts) != shown:
-                return (
-                    f"The text has {len(texts)} section headings ('## ...' lines) but {shown} sections are "
-                    "written. Keep one heading per section, then try again."
-                )
+        if not self.headings:
+            self._set_texts([body])
+            return None
+        parts = re.split(r"^## ([^\n]*)\n?", body, flags=re.MULTILINE)
+        preamble, headed = parts[0], list(zip(parts[1::2], parts[2::2]))
+        texts = [""] * shown
+        if len(headed) == shown:
+            for row, (heading, _) in zip(self.rows, headed):
+                if heading.strip():
+                    row.section = replace(row.section, title=heading.strip())
+            texts = [piece for _, piece in headed]
         else:
-            texts = [body]
+            at, pointer = 0, 0
+            for heading, piece in headed:
+                key = " ".join(heading.split()).casefold()
+                match = next((j for j in range(pointer, shown)
+                              if " ".join(self.rows[j].section.title.split()).casefold() == key), None)
+                if match is None:  # not a section's heading: keep the line as text of the section above
+                    texts[at] += f"\n\n## {heading}\n{piece}"
+                    continue
+                at, pointer = match, match + 1
+                texts[at] = piece
+        texts[0] = preamble.strip("\n") + ("\n\n" if preamble.strip() and texts[0].strip() else "") + texts[0]
+        self._set_texts(texts)
+        return None
+
+    def _set_texts(self, texts: list[str]) -> None:
         for row, piece in zip(self.rows, texts, strict=False):
             row.text = piece.strip("\n")
-            if row.text:
-                row.text = row.text.rstrip() if row.status == DONE else row.text
-        return None
+            if row.text and row.status == DONE:
+                row.text = row.text.rstrip()
 
     def export_document(self) -> ExportDocument:
         """The document for the exporters: the title and each section that has text."""

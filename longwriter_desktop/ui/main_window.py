@@ -8,6 +8,7 @@ the worker's signals into the panes and the :class:`Draft`.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from importlib import metadata
@@ -51,7 +52,7 @@ from ..errors import LongWriterError, ProjectError
 from ..library import gpu
 from ..library.fit import FitReport, Verdict, current_machine
 from ..library.installed import BUILTIN_ID, InstalledModel, list_installed, resolve_model
-from ..projects.store import ProjectStore
+from ..projects.store import DamagedDatabaseError, ProjectStore, good_backups, restore_backup
 from ..settings import Settings, load_settings
 from ..units import format_duration
 from .background import BackgroundCall
@@ -91,7 +92,9 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setWindowTitle(APP_NAME)
         self.settings = settings or load_settings()
-        self.worker = EngineWorker(self)
+        self.store: ProjectStore | None = None
+        # One store per process, shared with the model worker's autosave (see projects/store.py, "POSIX locks").
+        self.worker = EngineWorker(self, store=lambda: self.store)
         self.downloads = DownloadManager(self)  # its own threads: downloads go on beside writing
         self.backend_report: gpu.BackendReport | None = None
         self.last_fit: FitReport | None = None
@@ -470,11 +473,53 @@ class MainWindow(QMainWindow):
 
     def _open_store(self) -> ProjectStore | None:
         try:
-            return ProjectStore()
+            return ProjectStore.shared()
+        except DamagedDatabaseError as exc:
+            damaged = exc  # `exc` is unbound when the except block ends, before the timer fires
+            QTimer.singleShot(0, lambda: self._offer_restore(damaged))
+            return None
         except ProjectError as exc:
             message = f"{exc} Projects are not saved in this session."
             QTimer.singleShot(0, lambda: self._show_error(message))
             return None
+
+    def _offer_restore(self, damaged: DamagedDatabaseError) -> None:
+        """A damaged or emptied database: restore the newest good backup, or start afresh; both keep the file."""
+        good = good_backups(damaged.path)
+        when = ""
+        if good:
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(good[0].stat().st_mtime))
+        text = (
+            f"The projects database {damaged.path} is damaged ({damaged.detail}). It was left untouched.\n\n"
+            + (f"Restore the newest good backup (from {when})? The damaged file is kept beside it."
+               if good else "There is no backup of it. Set it aside and start with no projects?")
+        )
+        box = QMessageBox(QMessageBox.Icon.Warning, "The projects database is damaged", text,
+                          QMessageBox.StandardButton.NoButton, self)
+        box.setObjectName("damaged-database")
+        restore = box.addButton("Restore the backup", QMessageBox.ButtonRole.AcceptRole) if good else None
+        fresh = box.addButton("Set it aside, start new", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton("Not now", QMessageBox.ButtonRole.RejectRole)
+
+        def answered(button: object) -> None:
+            if button not in (restore, fresh):
+                self.set_status("Projects are not saved in this session.")
+                return
+            try:
+                _moved, restored = restore_backup(damaged.path, good[0] if button is restore else None,
+                                                  new=button is fresh)
+            except (LongWriterError, OSError) as exc:
+                self._show_error(f"The projects database could not be replaced: {exc}")
+                return
+            self.store = self._open_store()
+            self._load_projects()
+            self._update_actions()
+            self.set_status(f"Restored the backup {restored.name}." if restored else
+                            "Started a new projects database.")
+
+        box.buttonClicked.connect(answered)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
 
     def _load_projects(self) -> None:
         """Show the saved projects, most recent first (their text is read when one is opened)."""
@@ -986,7 +1031,7 @@ class MainWindow(QMainWindow):
         self.plan_action.setEnabled(not busy and draft is not None and draft.mode == "plan")
         self.plan_action.setText("Regenerate plan" if draft is not None and draft.rows else "Plan")
         self.write_action.setEnabled(not busy and draft is not None and bool(draft.rows))
-        self.write_action.setText("Resume" if draft is not None and draft.resumable else "Write")
+        self.write_action.setText("Resume" if draft is not None and draft.resumable and not busy else "Write")
         self.write_action.setIconText(self.write_action.text())
         self.stop_action.setEnabled(busy)
         self.export_action.setEnabled(not busy and draft is not None and draft.started)
@@ -1048,6 +1093,7 @@ class MainWindow(QMainWindow):
         draft.rows[index].status = WRITING
         self.document.ensure_section(draft, index)
         self.outline.update_row(index)
+        self.outline.select(index)  # the outline and the inspector follow the section being written
         self.progress_pane.update_row(index)
         label = f"\u201c{title}\u201d" if title and draft.headings else "the text"
         more = f", going on from {draft.rule.describe(resumed_words)}" if resumed_words else ""

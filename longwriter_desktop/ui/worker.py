@@ -90,12 +90,14 @@ class _JobEnded:
 class _ModelOwner(QObject):
     """Lives on the worker thread: the only code that touches the ``Llama``."""
 
-    def __init__(self, push: Callable[[object], None]) -> None:
+    def __init__(self, push: Callable[[object], None], store: Callable[[], ProjectStore | None]) -> None:
         super().__init__()
         self._push = push
         self._backend: Any = None
         self._choice: BackendChoice | None = None
-        self._store: ProjectStore | None = None  # this thread's own connection (one per thread)
+        # The window's own store: one per process (a second connection opened and closed beside it is how
+        # the WAL got deleted under a running window; see projects/store.py, "POSIX locks").
+        self._store = store
         self._speed_known = False  # the loaded model's speed profile exists (or calibration was tried)
         self.cancel = threading.Event()
 
@@ -127,9 +129,11 @@ class _ModelOwner(QObject):
                 self._calibrate(self._backend)
 
     def _project_store(self) -> ProjectStore:
-        if self._store is None:
-            self._store = ProjectStore(daily_backup=False)  # this thread's own connection
-        return self._store
+        store = self._store()
+        if store is None:
+            raise ProjectError("The projects database is not open, so this run would not be saved. Restart the "
+                               "app, or export the document to keep it.")
+        return store
 
     def _events(self, job: PlanJob | WriteJob) -> Iterator[ev.Event]:
         if isinstance(job, PlanJob):
@@ -208,14 +212,8 @@ class _ModelOwner(QObject):
 
     @Slot()
     def close_all(self) -> None:
-        """Close the model and this thread's project store connection (on shutdown)."""
+        """Close the model (on shutdown); the window closes its store after this thread ends."""
         self.close_model()
-        if self._store is not None:
-            try:
-                self._store.close()
-            except ProjectError:
-                log.exception("closing the project store failed")
-            self._store = None
 
     @Slot()
     def close_model(self) -> None:
@@ -250,13 +248,15 @@ class EngineWorker(QObject):
     _closeRequested = Signal()
     _shutdownRequested = Signal()
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(
+        self, parent: QObject | None = None, store: Callable[[], ProjectStore | None] | None = None
+    ) -> None:
         super().__init__(parent)
         self._queue: deque[object] = deque()
         self._lock = threading.Lock()
         self._thread = QThread()
         self._thread.setObjectName("longwriter-model")
-        self._owner = _ModelOwner(self._push)
+        self._owner = _ModelOwner(self._push, store or (lambda: None))
         self._owner.moveToThread(self._thread)
         self._jobRequested.connect(self._owner.run_job)
         self._closeRequested.connect(self._owner.close_model)

@@ -215,3 +215,11 @@ def test_truncate_forgets_cut_words() -> None:
     guard.truncate(len("one two three four "))
     found = guard.feed("one two three four twenty thirty forty ")
     assert found is None
+
+
+def test_rescale_takes_an_excess_from_several_sections_without_going_below_the_minimum() -> None:
+    # Found by hypothesis: small sections lifted to the minimum left more excess than the largest could give.
+    words = [18, 2, 1, 1, 1, 1, 2, 1, 2, 3588, 2, 2, 1793, 1, 1, 5000, 5000, 4103, 2, 5000, 4814, 4140, 1, 2, 3312]
+    plan = rescale(Plan([Section(f"S{i}", "p", w) for i, w in enumerate(words)]), 1670)
+    assert plan.total_words == 1670
+    assert all(s.target_words >= 60 for s in plan.sections)

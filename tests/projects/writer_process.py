@@ -1,8 +1,10 @@
 """A writing run without a model, for the durability tests: run in its own process and killed by them.
 
-    python writer_process.py DB PROJECT_ID stream TOKENS DELAY_S PARAGRAPH_EVERY
+    python writer_process.py DB PROJECT_ID stream TOKENS DELAY_S PARAGRAPH_EVERY [SECOND_STORE_AT]
         starts section 0 and feeds a ProjectRecorder deterministic TextDelta events; after each one it
-        prints "<unix time> <characters handed over>" and flushes stdout.
+        prints "<unix time> <characters handed over>" and flushes stdout. With SECOND_STORE_AT, after that
+        many tokens it opens and closes a second ProjectStore on the same file (as the window once did) and
+        prints "second-store".
     python writer_process.py DB PROJECT_ID hold
         takes the project, starts section 0, prints "ready <pid>", and holds it until stdin closes.
 """
@@ -40,8 +42,12 @@ def main(argv: list[str]) -> int:
         store.close()
         return 0
     tokens, delay, paragraph_every = int(argv[3]), float(argv[4]), int(argv[5])
+    second_store_at = int(argv[6]) if len(argv) > 6 else -1
     handed = 0
     for i in range(tokens):
+        if i == second_store_at:
+            ProjectStore(db, daily_backup=False).close()
+            print("second-store", flush=True)
         piece = token(i, paragraph_every)
         recorder.handle(events.TextDelta(index=0, text=piece))
         handed += len(piece)

@@ -198,7 +198,9 @@ def test_edit_a_heading_in_the_text_and_find_it_in_the_export(
     qtbot.keyClick(editor, Qt.Key.Key_Backspace)
     document = export_docx(win, save_dialog, tmp_path / "merged.docx")
     assert win.last_error is None
-    assert [p.text for p in document.paragraphs if p.style.name == "Heading 1"] == [draft.rows[0].section.title]
+    # Word headings hold the title with its runs of spaces collapsed (the tiny model's titles may have some).
+    assert [" ".join(p.text.split()) for p in document.paragraphs if p.style.name == "Heading 1"] == [
+        " ".join(draft.rows[0].section.title.split())]
 
 
 def test_write_more_words_after_a_finished_document_and_find_replace(

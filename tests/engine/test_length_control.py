@@ -1,0 +1,67 @@
+"""The writer's length control on text the test chooses (the scripted backend): a reply that ends early is
+continued, one that runs on is stopped and trimmed, and a section that cannot be brought to length says so.
+These used to be asserted on a real model's samples, which differ between CPUs (issue 13, item 14)."""
+
+from __future__ import annotations
+
+from longwriter_desktop.engine import events as ev
+from longwriter_desktop.engine.backend import Sampling
+from longwriter_desktop.engine.plan import Plan, Section
+from longwriter_desktop.engine.words import count_words
+from longwriter_desktop.engine.writer import HARD_STOP, SECTION_MIN, WriteRequest, write_document
+from longwriter_desktop.testing.scripted import ScriptedBackend
+
+TARGET = 100
+PLAN = Plan([Section("Trams", "Why trams came back.", TARGET)])
+
+
+def _word(k: int) -> str:
+    letters = ""
+    for _ in range(3):
+        k, r = divmod(k, 26)
+        letters += "bcdfghjklmnpqrstvwxz"[r % 20] + "aeiou"[r % 5]
+    return letters
+
+
+def _sentences(first: int, count: int) -> str:
+    """``count`` sentences of ten distinct made-up words (no loop for the repetition guard to cut)."""
+    return " ".join(" ".join(_word((first + s) * 10 + i) for i in range(10)).capitalize() + "." for s in range(count))
+
+
+def _write(backend: ScriptedBackend) -> tuple[list[ev.Event], ev.Done]:
+    request = WriteRequest("Write a short report about trams.", None, "plan", plan=PLAN, sampling=Sampling(seed=1))
+    events = list(write_document(backend, request))
+    done = next(e for e in events if isinstance(e, ev.Done))
+    return events, done
+
+
+def test_a_reply_that_ends_early_is_continued_to_the_length() -> None:
+    # 40 words, then 80 more on every further call (each call's words are new: nothing for a loop cut).
+    backend = ScriptedBackend(lambda call: _sentences(100 * len(backend.calls), 4 if len(backend.calls) == 1 else 8))
+    events, done = _write(backend)
+    words = done.stats["sections"][0]["words"]
+    assert len(backend.calls) >= 2 and backend.calls[0].end_allowed is False  # ended below the minimum
+    assert SECTION_MIN * TARGET <= words <= HARD_STOP * TARGET
+    assert not [e for e in events if isinstance(e, ev.Warning) and e.kind == "length"]
+
+
+def test_a_reply_that_runs_on_is_stopped_and_ends_on_a_sentence() -> None:
+    # 400 words offered by every call for a 100-word section.
+    backend = ScriptedBackend(lambda call: _sentences(100 * len(backend.calls), 40))
+    _, done = _write(backend)
+    text = done.stats["sections"][0]
+    assert SECTION_MIN * TARGET <= text["words"] <= HARD_STOP * TARGET
+    section_text = done.text.split("\n", 1)[1].strip()  # below the "# title" line
+    assert section_text.endswith(".") and count_words(section_text) == text["words"]
+
+
+def test_a_server_that_keeps_stopping_short_gets_a_warning_not_silence() -> None:
+    # A server cannot ban end-of-text: the writer asks it to go on; one that never does ends short, and says so.
+    backend = ScriptedBackend(lambda call: _sentences(len(call.prompt_text), 1), tokenizes=False)
+    events, done = _write(backend)
+    words = done.stats["sections"][0]["words"]
+    warnings = [e.message for e in events if isinstance(e, ev.Warning) and e.kind == "length"]
+    if words < 0.85 * TARGET:
+        assert warnings == [f"Section 1 ended at {words} of {TARGET} words."]
+    else:  # enough short replies add up to the length
+        assert words >= SECTION_MIN * TARGET and len(backend.calls) > 1
