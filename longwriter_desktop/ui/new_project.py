@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -104,6 +105,9 @@ class NewProjectDialog(QDialog):
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Create")
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
+        # Return types a new line in the instruction; Ctrl+Return (as in the main window) creates the project.
+        for keys in ("Ctrl+Return", "Ctrl+Enter"):
+            QShortcut(QKeySequence(keys), self, activated=self._create_by_keyboard)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.buttons)
@@ -141,6 +145,10 @@ class NewProjectDialog(QDialog):
             self.words_hint.setText(
                 "The instruction names no length: the default applies. Type a number to choose."
             )
+
+    def _create_by_keyboard(self) -> None:
+        if self.buttons.button(QDialogButtonBox.StandardButton.Ok).isEnabled():
+            self.accept()
 
     def _words_changed(self) -> None:
         self._update_time()
