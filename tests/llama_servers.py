@@ -15,6 +15,18 @@ import pytest
 
 API_KEY = "sk-test-0123456789abcdefXYZW"
 
+# `python -m llama_cpp.server`, with the model loaded under the app's own weight-buffer settings: on a CPU with
+# AMX, llama.cpp 0.3.36's AMX buffers segfault on the first prompt (see llama_backend.model_params), and the
+# server process would die mid-test.
+_LAUNCH = """
+import runpy, sys
+import llama_cpp
+from longwriter_desktop.engine.llama_backend import model_params
+sys.argv = ["llama_cpp.server", *sys.argv[1:]]
+with model_params(llama_cpp):
+    runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
+"""
+
 
 @dataclass
 class LlamaServer:
@@ -44,7 +56,7 @@ def start_llama_server(gguf: Path, folder: Path, *extra: str, port: int | None =
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
             [
-                sys.executable, "-m", "llama_cpp.server",
+                sys.executable, "-c", _LAUNCH,
                 "--model", str(gguf), "--host", "127.0.0.1", "--port", str(port),
                 "--n_ctx", str(n_ctx), "--verbose", "false",
                 # Its default (True) keeps logits for every prompt token: slow and large for no use here.

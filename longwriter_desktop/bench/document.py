@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -39,6 +40,7 @@ def run_document(backend: LlamaBackend, instruction: str, *, target_words: int |
     if done is None:
         raise RuntimeError("the writer ended without a document")
     stats = dict(done.stats)
+    stats["quality"] = text_quality(done.text, instruction)
     stats["wall_s"] = time.perf_counter() - started
     stats["prompt_seconds_app"] = sum(f.prompt_seconds for f in measured.finishes)
     stats["calls"] = len(measured.finishes)
@@ -173,3 +175,55 @@ def fit_estimate(header: Any, n_ctx: int) -> dict[str, Any] | None:
     return {"total_bytes": total}
 
 
+_ECHO_BROAD = re.compile(
+    r"\bsections?\b|\b\d[\d,]*[- ]?words?\b|\bword count\b|\bwriting plan\b|\bthe plan\b|\byou are asked\b|"
+    r"\bmain point\b|\bflowing prose\b|^\s*write\b|本部分|本节|字数|写作计划|第[0-9一二三四五六七八九十]+部分",
+    re.IGNORECASE)
+
+
+def text_quality(text: str, instruction: str) -> dict[str, Any]:
+    """What a reader would see at once: language, subject, echoed task sentences, headings, repeats.
+
+    The echo count uses a broader pattern than the writer's own filter (any sentence that mentions sections,
+    word counts, the plan or "write"), so the writer's filter is not grading itself.
+    """
+    from ..engine.plan import _stems_for_quality, title_problem
+    from ..engine.repetition import repeated_ngram_share, script_of
+
+    lines = text.splitlines()
+    headings = [(len(h) - len(h.lstrip("#")), h.lstrip("#").strip()) for h in lines if h.startswith("#")]
+    section_titles = [t for level, t in headings if level == 2]
+    body_parts: list[str] = []
+    current: list[str] = []
+    for line in lines:
+        if line.startswith("#"):
+            if current:
+                body_parts.append("\n".join(current))
+            current = []
+        else:
+            current.append(line)
+    if current:
+        body_parts.append("\n".join(current))
+    body_parts = [b for b in body_parts if b.strip()]
+    body = "\n".join(body_parts)
+    sentences = [m.group(0).strip() for m in re.finditer(r"[^.!?。！？\n]+[.!?。！？]?", body) if m.group(0).strip()]
+    echoes = [x for x in sentences if _ECHO_BROAD.search(x)]
+    keys = _stems_for_quality(instruction)
+    touched = [bool(_stems_for_quality(b) & keys) for b in body_parts]
+    found = _stems_for_quality(body) & keys
+    bad_headings = [t for i, t in enumerate(section_titles)
+                    if title_problem(t, instruction, i, len(section_titles)) is not None]
+    bad_title = [t for level, t in headings if level == 1 and (len(t.split()) > 12 or title_problem(
+        t, instruction, 0, 1) in ("stops mid-phrase", "a broken word", "a stray letter", "too long"))]
+    return {
+        "language": script_of(body) or "-",
+        "instruction_language": script_of(instruction) or "-",
+        "same_language": script_of(body) == script_of(instruction),
+        "subject_keys_found": round(len(found) / len(keys), 3) if keys else 1.0,
+        "sections_on_subject": round(sum(touched) / len(touched), 3) if touched else 0.0,
+        "echoed_sentences": len(echoes),
+        "echo_examples": echoes[:5],
+        "headings": [t for _, t in headings],
+        "broken_headings": bad_headings + bad_title,
+        "repeated_4gram_share": round(repeated_ngram_share(body), 4),
+    }

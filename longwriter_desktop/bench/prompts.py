@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -45,10 +46,12 @@ def measure_dev_prompts(model_path: Path, prompts_path: Path | None, *, quick: b
     prompts = load_dev_prompts(prompts_path)
     indexed = list(enumerate(prompts))
     if which:
-        indexed = [(i, p) for i, p in indexed if i + 1 in which]
+        # In the order given: a long run can put the long prompts last and still have the short ones if cut off.
+        indexed = [indexed[n - 1] for n in which if 1 <= n <= len(indexed)]
     elif quick:
         indexed = sorted(indexed, key=lambda ip: ip[1]["length"])[:3]
     rows = []
+    commit = _commit()  # the code this process runs (the checkout may move on while it runs)
     backend = load_app_backend(model_path)
     try:
         for number, item in indexed:
@@ -72,6 +75,15 @@ def measure_dev_prompts(model_path: Path, prompts_path: Path | None, *, quick: b
                 "sections": len(stats["sections"]),
                 "context_drops": stats["context_drops"],
                 "repeated_4gram_share": stats["repeated_4gram_share"],
+                "generated_tokens_per_kept": stats.get("generated_tokens_per_kept"),
+                "generated_tokens_per_kept_with_plan": stats.get("generated_tokens_per_kept_with_plan"),
+                "echo_cuts": stats.get("echo_cuts"),
+                "drift_cuts": stats.get("drift_cuts"),
+                "repetition_cuts": stats.get("repetition_cuts"),
+                "quality": stats.get("quality"),
+                "section_words": [(s["words"], s["target_words"]) for s in stats["sections"]],
+                "model": stats.get("model"),
+                "commit": commit,
                 "peak_rss": peak,
             }
             rows.append(row)
@@ -90,3 +102,14 @@ def _mean(values: list[float]) -> float:
     return sum(values) / len(values) if values else 0.0
 
 
+def _commit() -> str:
+    """The checkout's commit (and whether it had changes), so each row says which code wrote it."""
+    repo = Path(__file__).resolve().parents[2]
+    try:
+        head = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, check=False, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, check=False, timeout=10).stdout.strip()
+    except OSError:
+        return "?"
+    return (head or "?") + ("+changes" if dirty else "")

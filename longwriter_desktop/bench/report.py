@@ -305,7 +305,68 @@ def _prompts(section: dict[str, Any] | None, summary: list[list[str]]) -> list[s
         f"Mean length score: **{mean:.1f}**.",
         "",
     ]
+    lines += _quality(section, summary)
     return lines
+
+
+def within_length(target: int, words: int) -> bool:
+    """The issue's bound: within 5% of the target, or 10 words under 200."""
+    return abs(words - target) <= (10 if target < 200 else 0.05 * target)
+
+
+def _quality(section: dict[str, Any], summary: list[list[str]]) -> list[str]:
+    rows_in = [r for r in section["rows"] if r.get("quality")]
+    if not rows_in:
+        return []
+    rows = []
+    for r in rows_in:
+        q = r["quality"]
+        deviation = (r["words"] - r["target"]) / r["target"] * 100
+        cuts = f"{r.get('repetition_cuts', 0)}/{r.get('echo_cuts', 0)}/{r.get('drift_cuts', 0)}"
+        rows.append([
+            str(r["number"]), f"{deviation:+.1f}%", "yes" if within_length(r["target"], r["words"]) else "**no**",
+            f"{q['language']}" + ("" if q["same_language"] else " (**not the instruction's**)"),
+            f"{q['sections_on_subject']:.2f} / {q['subject_keys_found']:.2f}",
+            f"{r['repeated_4gram_share']:.3f}", str(q["echoed_sentences"]),
+            str(len(q["broken_headings"])),
+            f"{r.get('generated_tokens_per_kept') or 0:.3f} ({r.get('generated_tokens_per_kept_with_plan') or 0:.3f})",
+            cuts,
+            str(r.get("model", "-")), str(r.get("commit", "-")),
+        ])
+    n = len(rows_in)
+    within = sum(within_length(r["target"], r["words"]) for r in rows_in)
+    mean_rep = sum(r["repeated_4gram_share"] for r in rows_in) / n
+    echoes = sum(r["quality"]["echoed_sentences"] for r in rows_in)
+    broken = sum(len(r["quality"]["broken_headings"]) for r in rows_in)
+    language = sum(r["quality"]["same_language"] for r in rows_in)
+    waste = max((r.get("generated_tokens_per_kept") or 0.0) for r in rows_in)
+    summary += [
+        [f"dev prompts within +/-5% (+/-10 words under 200), {n} rows", f"{within} of {n}", f"{n} of {n}",
+         _verdict(within == n)],
+        ["dev prompts in the instruction's language", f"{language} of {n}", f"{n} of {n}", _verdict(language == n)],
+        ["mean repeated-4-gram share, dev prompts", f"{mean_rep:.3f}", "<= 0.10", _verdict(mean_rep <= 0.10)],
+        ["sentences about sections, word counts or the plan", str(echoes), "0", _verdict(echoes == 0)],
+        ["headings that are not whole phrases", str(broken), "0", _verdict(broken == 0)],
+        ["generated / kept tokens, worst dev prompt", f"{waste:.3f}", "<= 1.15", _verdict(waste <= 1.15)],
+    ]
+    return [
+        "### Quality per prompt",
+        "",
+        "Deviation from the prompt's own length; the language of the text's letters; on subject: the share of "
+        "sections whose text shares a content word with the instruction / the share of the instruction's content "
+        "words found in the text; the repeated-4-gram share of the text (1 - distinct/total; human prose "
+        "0.01-0.04); sentences that mention sections, word counts, the plan or start with \"write\" (a broader "
+        "pattern than the writer's own filter); section headings that fail the plan's title checks; tokens "
+        "generated while writing per token of the document's text, and in brackets with the plan's tokens "
+        "counted as generated too; cuts made while writing (loop/echo/drift).",
+        "",
+        *_table(["#", "deviation", "within", "language", "on subject", "rep. 4-gram", "echoed", "broken headings",
+                 "generated/kept", "cuts l/e/d", "model", "code"], rows),
+        "",
+        f"Within length: {within} of {n}. Mean repeated-4-gram share: **{mean_rep:.3f}**. Echoed sentences: "
+        f"{echoes}. Broken headings: {broken}.",
+        "",
+    ]
 
 
 def _gui(section: dict[str, Any] | None, summary: list[list[str]]) -> list[str]:

@@ -63,6 +63,8 @@ def cmd_show(args: argparse.Namespace) -> int:
             print(store.document_text(project.id))
             return 0
         sections = store.sections(project.id)
+        summaries = [str(store.get_take(s.chosen_take_id).stats.get("summary", "")) if s.chosen_take_id else ""
+                     for s in sections]
         writer = store.writer_of(project.id)
         log = store.run_log(project.id, limit=args.log) if args.log > 0 else []
     status = project.status
@@ -89,6 +91,12 @@ def cmd_show(args: argparse.Namespace) -> int:
             for i, s in enumerate(sections)
         ]
         print_table(("#", "section", "status", "words", "takes"), rows)
+        if any(summaries):
+            print()
+            print("  Summaries (what the model keeps in view of sections that left its context):")
+            for i, summary in enumerate(summaries):
+                if summary:
+                    print(f"  {i + 1}. {summary}")
     if log:
         print()
         for entry in log:

@@ -81,6 +81,19 @@ class GenerationRequest:
     allow_end: Callable[[], bool] | None = None
     grammar: str | None = None  # GBNF text
     cancel: CancelToken | None = None
+    # A no-repeat-n-gram control: called before each token is sampled, it gives the words that would repeat an
+    # n-gram of the document if written next, and whether the next token starts a word without a space.
+    # Backends that sample locally push down the tokens that start these words by ``avoid_penalty``.
+    avoid: Callable[[], tuple[frozenset[str], bool]] | None = None
+    avoid_penalty: float = 0.0
+    # A milder push against words that would repeat a shorter n-gram (3 words), so that a phrase such as
+    # "A New Era" does not become the template of every line; same form as ``avoid``.
+    avoid_soft: Callable[[], frozenset[str]] | None = None
+    avoid_soft_penalty: float = 0.0
+    # Prose, not markup: list numbers and bullets at a line's start, and bold or heading marks, are pushed down.
+    prose: bool = False
+    # The same control for servers, which take one static bias per request: words the document over-uses.
+    avoid_words: Sequence[str] = ()
 
 
 @dataclass(frozen=True)

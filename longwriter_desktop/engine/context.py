@@ -38,6 +38,9 @@ class _Turn:
     user_text: str
     reply: list[_Chunk] = field(default_factory=list)  # what the model sees of this section's text
     closed: bool = False
+    # Text the model sees before the section's own (its heading, so a small model continues a document);
+    # never part of the section's text, never retracted.
+    lead: _Chunk | None = None
 
 
 class ContextBook:
@@ -115,17 +118,27 @@ class ContextBook:
         if first_kept and self.dropped_sections:
             note = self._omitted_note()
         chunks = [self._chunk(self.fmt.user_turn(self._user_text(turn.index, note)))]
+        if turn.lead is not None:
+            chunks.append(turn.lead)
+        # Each section's own request (instruction, main point, heading) is read once: it belongs to the floor.
+        self._request_tokens[turn.index] = sum(c.n_tokens for c in chunks)
         chunks.extend(turn.reply)
         if turn.closed:
             chunks.append(self._chunk(self.fmt.end_of_turn) if self.fmt.end_of_turn else _Chunk("", [], 0))
         return chunks
 
     def _omitted_note(self) -> str:
-        first, last = self.dropped_sections[0] + 1, self.dropped_sections[-1] + 1
-        span = f"{first}" if first == last else f"{first}-{last}"
-        if self.rule.language == "zh":  # in the instruction's language (a Japanese one gets the English note)
-            return f"（第{span}部分已写完，为节省篇幅此处省略，内容见计划。）"
-        return f"(Sections {span} are written and left out here to save space; the plan sums them up.)"
+        """What the model keeps of sections that left its view: a short summary of each (writer._summary)."""
+        zh = self.rule.language == "zh"
+        lines = []
+        for i in self.dropped_sections:
+            summary = self.summaries.get(i) or self._summary(i)
+            title = self.plan.sections[i].title
+            lines.append(f"{title}：{summary}" if zh else f"{title}: {summary}")
+        if self.fmt.family.value == "plain":
+            return ""  # a base model's document has no place for notes
+        head = "前文提要：" if zh else "Earlier in the text:"
+        return head + "\n" + "\n".join(lines)
 
     def _prompt_chunks(self) -> list[_Chunk]:
         chunks = list(self._head)

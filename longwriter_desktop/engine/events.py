@@ -69,6 +69,7 @@ class SectionFinished(Event):
     target_words: int
     text: str
     retries: int = 0
+    summary: str = ""  # a short summary of the section, kept in the model's view once its text is not
 
 
 @dataclass(frozen=True)

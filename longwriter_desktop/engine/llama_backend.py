@@ -25,13 +25,22 @@ from typing import Any
 from ..errors import GenerationError, InputError, ModelError
 from .backend import BackendInfo, CancelToken, Delta, Finish, FinishReason, GenerationRequest, Sampling
 from .gguf import GGUFInfo, check_complete, read_gguf
-from .prompts import Family, PromptFormat, detect_family, format_for, is_longwriter_trained, template_format
+from .prompts import (
+    FORMAT_MARKERS,
+    Family,
+    PromptFormat,
+    detect_family,
+    format_for,
+    is_longwriter_trained,
+    template_format,
+)
 
 log = logging.getLogger(__name__)
 llama_log = logging.getLogger("longwriter_desktop.llama_cpp")
 
 DEFAULT_CTX = 8192
 DRY_WINDOW = 4096  # tokens of context the repetition samplers look back over
+PROSE_PENALTY = 6.0  # logits taken off markup tokens (bold, headings, list numbers) when prose is asked for
 MIN_CTX = 512
 CTX_STEP = 256
 
@@ -280,6 +289,9 @@ class LlamaBackend:
         self._abort_ref = llama_cpp.ggml_abort_callback(lambda _data: self._abort.is_set())
         llama_cpp.llama_set_abort_callback(self._llm.ctx, self._abort_ref, None)
         self._end_tokens: list[int] | None = None
+        self._word_index: tuple[dict[str, list[int]], dict[str, list[int]]] | None = None
+        self._word_tokens: dict[tuple[str, bool], Any] = {}
+        self._markup: tuple[Any, Any] | None = None
         # Llama.generate builds its sampler chain itself, without DRY and blind to the prompt: build it here.
         self._history: list[int] = []
         self._sampling: Sampling | None = None
@@ -329,10 +341,73 @@ class LlamaBackend:
             self._end_tokens = [t for t in range(n_vocab) if is_eog(self._vocab, t) or is_control(self._vocab, t)]
         return self._end_tokens
 
+    def _words_index(self) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
+        """Tokens that are a word's start: (with a leading space, without), keyed by their lower-case letters."""
+        if self._word_index is None:
+            spaced: dict[str, list[int]] = {}
+            bare: dict[str, list[int]] = {}
+            for token in range(int(self._llm.n_vocab())):
+                try:
+                    piece = bytes(self._llm.detokenize([token])).decode("utf-8")
+                except (UnicodeDecodeError, RuntimeError):
+                    continue
+                if piece.startswith(" ") and piece[1:].isalpha():
+                    spaced.setdefault(piece[1:].lower(), []).append(token)
+                elif piece.isalpha():
+                    bare.setdefault(piece.lower(), []).append(token)
+            self._word_index = (spaced, bare)
+        return self._word_index
+
+    def _markup_tokens(self) -> tuple[Any, Any]:
+        """(tokens with bold, heading or table marks; tokens that open a list item at a line's start)."""
+        if self._markup is None:
+            import numpy as np
+
+            markup: list[int] = []
+            starts: list[int] = []
+            for token in range(int(self._llm.n_vocab())):
+                try:
+                    piece = bytes(self._llm.detokenize([token])).decode("utf-8")
+                except (UnicodeDecodeError, RuntimeError):
+                    continue
+                if "**" in piece or "#" in piece or "|" in piece or "__" in piece:
+                    markup.append(token)
+                elif piece.strip() and (piece.lstrip()[0].isdigit() or piece.lstrip()[0] in "-*•"):
+                    starts.append(token)
+            self._markup = (np.array(markup, dtype=np.intc), np.array(starts, dtype=np.intc))
+        return self._markup
+
+    def word_start_tokens(self, word: str, at_boundary: bool) -> Any:
+        """Token ids that would begin ``word`` next (a prefix of it of two letters or more, or the whole word)."""
+        key = (word, at_boundary)
+        cached = self._word_tokens.get(key)
+        if cached is None:
+            import numpy as np
+
+            spaced, bare = self._words_index()
+            ids: list[int] = []
+            shortest = min(2, len(word))
+            for size in range(shortest, len(word) + 1):
+                piece = word[:size]
+                # Bare pieces too: after a whole word, gluing the banned word on ("toinspire") is no way out.
+                ids.extend(spaced.get(piece, ()))
+                ids.extend(bare.get(piece, ()))
+            cached = np.array(sorted(set(ids)), dtype=np.intc)
+            if len(self._word_tokens) > 50_000:
+                self._word_tokens.clear()
+            self._word_tokens[key] = cached
+        return cached
+
     # -- generation -----------------------------------------------------------------------------------
 
     def _choose_format(self, override: Family | None, file_name: str) -> PromptFormat:
         family = override or detect_family(self.header.metadata, file_name)
+        # Without a template, a chat format is used only where its markers are the model's own tokens.
+        if override is None and not self.header.chat_template and family in FORMAT_MARKERS and not all(
+                len(self.tokenize(marker, special=True)) == 1 for marker in FORMAT_MARKERS[family]):
+            log.info("%s has no chat template and no %s tokens: prompting it as a base model", file_name,
+                     family.value)
+            family = Family.PLAIN
         if family is Family.TEMPLATE:
             template = self.header.chat_template
             if template:
@@ -435,7 +510,7 @@ class LlamaBackend:
         sampling = request.sampling
         if sampling.seed is not None:
             self._llm.set_seed(sampling.seed & 0xFFFFFFFF)
-        logits_processor = None
+        processors: list[Any] = []
         if request.allow_end is not None:
             allow_end = request.allow_end
             import numpy as np
@@ -447,7 +522,40 @@ class LlamaBackend:
                     scores[banned] = -np.inf
                 return scores
 
-            logits_processor = llama_cpp.LogitsProcessorList([ban_end])
+            processors.append(ban_end)
+        if request.avoid is not None and request.avoid_penalty > 0:
+            avoid, penalty = request.avoid, float(request.avoid_penalty)
+            soft, soft_penalty = request.avoid_soft, float(request.avoid_soft_penalty)
+            self._words_index()
+
+            def no_repeat(_input_ids: Any, scores: Any) -> Any:
+                words, at_boundary = avoid()
+                for word in words:
+                    ids = self.word_start_tokens(word, at_boundary)
+                    if len(ids):
+                        scores[ids] -= penalty
+                if soft is not None and soft_penalty > 0:
+                    for word in soft() - words:
+                        ids = self.word_start_tokens(word, at_boundary)
+                        if len(ids):
+                            scores[ids] -= soft_penalty
+                return scores
+
+            processors.append(no_repeat)
+        if request.prose:
+            markup, line_start = self._markup_tokens()
+            last = [self.detokenize(tokens[-1:])]
+
+            def prose(input_ids: Any, scores: Any) -> Any:
+                if len(input_ids) > len(tokens):
+                    last[0] = self.detokenize([int(input_ids[-1])])
+                scores[markup] -= PROSE_PENALTY
+                if last[0].endswith("\n"):
+                    scores[line_start] -= PROSE_PENALTY
+                return scores
+
+            processors.append(prose)
+        logits_processor = llama_cpp.LogitsProcessorList(processors) if processors else None
         grammar = llama_cpp.LlamaGrammar.from_string(request.grammar, verbose=False) if request.grammar else None
         self._history = tokens
         self._sampling = sampling

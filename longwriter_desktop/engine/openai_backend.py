@@ -65,6 +65,7 @@ log = logging.getLogger(__name__)
 
 DRY_WINDOW = 4096  # tokens llama-server's DRY looks back over (LlamaBackend uses the same)
 
+AVOID_BIAS = -3.0  # the logit bias on words a document over-uses (servers take one static bias per request)
 DEFAULT_CONNECT_TIMEOUT = 10.0
 # Long: a server evaluating a 30,000-token prompt on a slow machine can stay silent for minutes.
 DEFAULT_READ_TIMEOUT = 600.0
@@ -155,6 +156,8 @@ class OpenAIBackend:
         self._tokenizer: str | None = None  # which tokenize endpoint works: "llama.cpp", "extras", "vllm", ""
         self._server_bos: list[int] = []
         self._ollama_passes_prompts_through = False
+        self._word_token: dict[str, int] = {}  # a word's first token id (-1: none known)
+        self._end_ids: list[int] | None = None
 
         listed = self._list_models()
         self.models = [str(entry.get("id", "")) for entry in listed if entry.get("id")]
@@ -412,6 +415,36 @@ class OpenAIBackend:
             self._tokenizer = ""
         return None
 
+    def _end_token_ids(self) -> list[int]:
+        """The ids of the prompt format's stop markers that are single tokens (end of turn, end of text)."""
+        if self._end_ids is None:
+            ids: list[int] = []
+            for marker in self.prompt_format.stops:
+                try:
+                    tokens = self._server_tokenize(marker, special=True)
+                except ServerError:
+                    tokens = None
+                if tokens is not None and len(tokens) == 1:
+                    ids.append(tokens[0])
+            self._end_ids = ids
+        return self._end_ids
+
+    def _avoid_bias(self, words: Sequence[str]) -> dict[str, float]:
+        """A logit bias against the first token of each word (as it follows a space), from the server's tokenizer."""
+        bias: dict[str, float] = {}
+        for word in words:
+            token = self._word_token.get(word, -2)
+            if token == -2:
+                try:
+                    tokens = self._server_tokenize(" " + word, special=False)
+                except ServerError:
+                    tokens = None
+                token = tokens[0] if tokens else -1
+                self._word_token[word] = token
+            if token >= 0:
+                bias[str(token)] = AVOID_BIAS
+        return bias
+
     def _payload(self, request: GenerationRequest) -> tuple[str, dict[str, Any]]:
         sampling = request.sampling
         payload: dict[str, Any] = {
@@ -450,6 +483,17 @@ class OpenAIBackend:
             payload["dry_base"] = sampling.dry_base
             payload["dry_allowed_length"] = sampling.dry_allowed_length
             payload["dry_penalty_last_n"] = DRY_WINDOW
+        bias: dict[str, float] = {}
+        if request.avoid_words and self.kind is not ServerKind.OLLAMA:
+            # The client-side n-gram control: the words this document over-uses, pushed down for this request.
+            bias.update(self._avoid_bias(request.avoid_words))
+        if request.allow_end is not None and self.kind is not ServerKind.OLLAMA and not request.allow_end():
+            # The text is still short: the end-of-turn tokens are banned for this request, as LlamaBackend bans
+            # them per token (max_tokens is sized to what the section still needs).
+            for token in self._end_token_ids():
+                bias[str(token)] = -100.0
+        if bias:
+            payload["logit_bias"] = bias
         if self.kind is not ServerKind.VLLM:  # vLLM caches prefixes on its own (--enable-prefix-caching)
             payload["cache_prompt"] = True
         if request.grammar:
@@ -457,7 +501,7 @@ class OpenAIBackend:
                 payload["grammar"] = request.grammar
             else:
                 log.warning("The %s takes no grammar; the request goes without one.", self.kind.value)
-        if request.allow_end is not None:
+        if request.allow_end is not None and "logit_bias" not in payload:
             log.debug("allow_end cannot be applied per token over HTTP; the server decides when to stop.")
         return path, payload
 

@@ -189,18 +189,6 @@ def _norm_title(title: str) -> str:
     return " ".join(re.sub(r"[\W\d_]+", " ", title.lower()).split()[:5])
 
 
-def duplicate_titles(plan: Plan) -> list[int]:
-    """Indices of sections whose title is empty or repeats an earlier one (ignoring case and digits)."""
-    seen: set[str] = set()
-    bad = []
-    for i, section in enumerate(plan.sections):
-        key = _norm_title(section.title)
-        if not key or key in seen:
-            bad.append(i)
-        seen.add(key)
-    return bad
-
-
 def rescale(plan: Plan, target_words: int) -> Plan:
     """Scale targets to sum to the requested length, keeping the plan's proportions within reason."""
     sections = [replace(s) for s in plan.sections]
@@ -244,58 +232,454 @@ _AGAIN_EN = ("More on ", "Further notes on ", "Another look at ", "Deeper into "
              "Final thoughts on ")
 _AGAIN_ZH = ("再谈", "续论", "重看", "深入", "回到", "补充", "总结")
 
+# Outlines by the kind of text, for models that cannot plan: (title, main point) pairs, the first and the last
+# kept in place, the middle ones taken in order. "{s}" is the subject read from the instruction.
+KIND_PATTERNS: tuple[tuple[str, str], ...] = (
+    ("story", r"\b(?:story|stories|novella|novel|novelette|tale|fable|fairy|fiction|narrative|saga)\b"
+              r"|小说|故事|童话|寓言"),
+    ("guide", r"\b(?:guide|manual|handbook|how[- ]to|tutorial|instructions|checklist|playbook)\b|指南|手册|教程|攻略"),
+    ("report", r"\b(?:report|news|briefing|case study|analysis|review)\b|报道|报告|新闻|调查"),
+    ("essay", r"\b(?:essay|opinion|argument|argue|op-ed|editorial|speech)\b|议论文|散文|评论|演讲"),
+)
+
+KIND_OUTLINES_EN: dict[str, tuple[tuple[str, str], ...]] = {
+    "story": (
+        ("A quiet beginning", "Open the story of {s}: the main character, the place and an ordinary day."),
+        ("The first sign", "Something small and strange breaks the routine and catches the main character's eye."),
+        ("An unexpected visitor", "A new character arrives and brings news that changes the situation."),
+        ("Old habits", "The main character tries to carry on as before, and it does not work."),
+        ("The decision", "The main character chooses to act and sets out to learn more."),
+        ("Trouble on the way", "Obstacles and a rival make the first attempt fail."),
+        ("A secret comes out", "A hidden truth about the past is revealed and raises the stakes."),
+        ("Friends and doubts", "The main character leans on a friend and doubts the chosen path."),
+        ("The turning point", "A discovery turns the story in a new direction."),
+        ("What it costs", "The choice costs something dear, and the main character feels it."),
+        ("The darkest hour", "Everything seems lost; the main character faces the worst moment."),
+        ("A new plan", "With what was learned, the main character finds another way forward."),
+        ("The confrontation", "The main conflict comes to a head in a tense scene."),
+        ("What remains", "The immediate aftermath: what was won, what was lost."),
+        ("Loose threads", "The other characters' stories are settled one by one."),
+        ("The way home", "The main character returns, changed by what happened."),
+        ("A rumour spreads", "Talk in the neighbourhood makes the situation harder."),
+        ("An old friend", "Someone from the main character's past returns with help or a warning."),
+        ("A night of doubts", "Alone at night, the main character weighs what is at stake."),
+        ("First success", "A small victory brings hope and new attention."),
+        ("The rival moves", "The opponent answers with a clever and painful move."),
+        ("Things fall apart", "Plans collapse and friends disagree."),
+        ("A long journey", "The main character travels to find an answer."),
+        ("Strangers at the door", "Unknown people arrive with their own plans."),
+        ("The storm", "Bad weather or bad luck traps everyone in one place."),
+        ("What the past hides", "An old story explains why things are as they are."),
+        ("A promise kept", "The main character keeps a promise at a cost."),
+        ("Ending", "Close the story with a final image that answers its opening."),
+    ),
+    "guide": (
+        ("Why it matters", "What {s} is about, who this guide is for and what the reader will gain."),
+        ("The basics", "The key terms and ideas a beginner needs before starting."),
+        ("What you need", "The tools, materials, people and time to plan for."),
+        ("Planning ahead", "How to prepare: goals, a schedule and a realistic budget."),
+        ("Getting started", "The first steps, one by one, with practical advice."),
+        ("Day-to-day practice", "The routine tasks and how to do them well."),
+        ("Working with others", "How to share the work, communicate and keep people involved."),
+        ("Common mistakes", "The errors beginners make most often and how to avoid them."),
+        ("Solving problems", "What to do when things go wrong, with concrete fixes."),
+        ("Safety and care", "Rules and habits that keep people and things safe."),
+        ("Tips from experience", "Advice that saves time, money and effort."),
+        ("Measuring progress", "How to tell whether things are working and what to adjust."),
+        ("Going further", "Next steps once the basics are in place."),
+        ("Useful resources", "Where to find help, information and support."),
+        ("Setting goals", "How to decide what success looks like and write it down."),
+        ("Costs and budget", "What things cost and how to keep spending under control."),
+        ("Choosing a place", "How to find and set up the right place for the work."),
+        ("Rules and permissions", "The rules, permits and agreements to check before going on."),
+        ("Training and skills", "The skills to learn and how to practise them."),
+        ("Keeping records", "What to write down, and why good records save trouble."),
+        ("Handling busy days", "How to cope when there is more work than hands."),
+        ("Looking after yourself", "Rest, health and avoiding burnout."),
+        ("Season by season", "How the work changes through the year."),
+        ("Growing over time", "How to expand carefully once things run well."),
+        ("Stories from the field", "Short real-life examples of what worked and what did not."),
+        ("Questions beginners ask", "Clear answers to the questions that come up most."),
+        ("Final checklist", "A short summary of the most important points to remember."),
+    ),
+    "report": (
+        ("Overview", "The main facts about {s} in brief: what happened, where and why it matters."),
+        ("Background", "The history and the situation that led up to it."),
+        ("The key facts", "Figures, dates and details that describe the situation."),
+        ("The people involved", "Who is affected and what they say."),
+        ("Costs", "What it costs, in money, time and effort."),
+        ("Benefits", "What is gained, and for whom."),
+        ("Risks and open questions", "What could go wrong and what is still unknown."),
+        ("Reactions", "How the community, experts and officials responded."),
+        ("Comparisons", "How similar cases elsewhere turned out."),
+        ("Analysis", "What the facts mean when they are taken together."),
+        ("Recommendations", "What should be done next, and by whom."),
+        ("Outlook", "What to expect in the months and years ahead."),
+        ("How the facts were gathered", "Where the information comes from and how reliable it is."),
+        ("Timeline", "The main events in the order they happened."),
+        ("Local impact", "What changes for the people and places closest to it."),
+        ("Wider effects", "What it means for the region and beyond."),
+        ("Voices from the ground", "What ordinary people involved say about it."),
+        ("Money matters", "Budgets, funding and who pays."),
+        ("Lessons learned", "What worked, what did not, and why."),
+        ("Next steps", "The decisions and dates that come next."),
+        ("Summary", "The main findings in a few clear sentences."),
+    ),
+    "essay": (
+        ("Opening", "Introduce {s} and state the main claim of the essay."),
+        ("Context", "The background a reader needs to follow the argument."),
+        ("The first argument", "The strongest reason for the claim, with an example."),
+        ("The second argument", "A further reason, from a different angle."),
+        ("Evidence", "Facts, cases and research that support the argument."),
+        ("The other side", "The best objections, stated fairly."),
+        ("Answering objections", "Why the objections do not overturn the claim."),
+        ("Wider meaning", "What the argument means beyond the immediate question."),
+        ("A personal view", "A personal experience that shows what is at stake."),
+        ("History of the question", "How people thought about it in the past."),
+        ("A common mistake", "A popular belief about it that does not hold up."),
+        ("An example from life", "A concrete case that makes the argument vivid."),
+        ("What experts say", "What researchers and practitioners have found."),
+        ("Why it matters now", "Why the question is urgent today."),
+        ("Closing thoughts", "Sum up the argument and end with a memorable thought."),
+    ),
+    "article": (
+        ("Introduction", "Introduce {s} and why a reader should care."),
+        ("Where it began", "The origins and early history of the subject."),
+        ("How it works", "The main mechanism or idea, explained simply."),
+        ("Key ideas", "The most important concepts, each with an example."),
+        ("A closer look", "One part of the subject examined in detail."),
+        ("Real examples", "Cases and stories that show the subject at work."),
+        ("Changes over time", "How the subject developed and what changed it."),
+        ("Challenges", "Problems, limits and open questions."),
+        ("Different views", "How people disagree about it, and why."),
+        ("In everyday life", "What the subject means for ordinary people."),
+        ("Looking ahead", "Where things are heading next."),
+        ("Famous names", "The people who shaped the subject and what they did."),
+        ("Turning points", "The moments that changed the course of things."),
+        ("Numbers and facts", "Figures that show the scale of the subject."),
+        ("Around the world", "How it looks in different countries and cultures."),
+        ("Myths and mistakes", "Common misunderstandings and the truth behind them."),
+        ("What science says", "What research explains about how it works."),
+        ("Money and work", "The jobs, trade and costs connected with it."),
+        ("Art and culture", "How it appears in art, stories and customs."),
+        ("Rules and laws", "How rules and governments have dealt with it."),
+        ("Lessons learned", "What the past teaches about it."),
+        ("Questions people ask", "Clear answers to common questions."),
+        ("A day in the life", "What it looks like up close, on an ordinary day."),
+        ("Tools and methods", "The tools and methods that make it work."),
+        ("Wider effects", "Its effects on society, the economy and daily life."),
+        ("Surprising details", "Little-known facts that change how the subject looks."),
+        ("Winners and losers", "Who gained from it and who paid the price."),
+        ("Borrowed ideas", "What it took from other fields, and what it gave back."),
+        ("Conclusion", "Bring the main points together and close the article."),
+    ),
+}
+
+KIND_OUTLINES_ZH: dict[str, tuple[tuple[str, str], ...]] = {
+    "story": (
+        ("平静的开端", "介绍{s}的主人公、地点和平常的一天。"), ("异样的迹象", "一件奇怪的小事打破了日常。"),
+        ("意外的来客", "新人物出现，带来改变局面的消息。"), ("做出决定", "主人公决定行动，开始寻找答案。"),
+        ("一路波折", "障碍和对手让第一次尝试失败。"), ("隐藏的秘密", "过去的真相被揭开，局势更加紧张。"),
+        ("转折", "一个发现让故事走向新的方向。"), ("最黑暗的时刻", "一切似乎都失去了，主人公面对最艰难的时刻。"),
+        ("新的办法", "主人公找到另一条出路。"), ("正面交锋", "主要冲突在紧张的场面中爆发。"),
+        ("尘埃落定", "冲突之后，得到了什么，失去了什么。"), ("结局", "以呼应开头的画面结束故事。"),
+    ),
+    "guide": (
+        ("为什么重要", "说明{s}是什么、适合谁，以及读者能得到什么。"), ("基础知识", "入门前需要了解的概念。"),
+        ("准备工作", "需要准备的工具、材料、人员和时间。"), ("第一步", "逐步说明最初的做法。"),
+        ("日常实践", "日常任务以及如何做好。"), ("常见错误", "初学者常犯的错误以及如何避免。"),
+        ("解决问题", "出现问题时的具体办法。"), ("经验之谈", "节省时间和精力的建议。"),
+        ("进一步提高", "打好基础之后的下一步。"), ("要点回顾", "总结最重要的几点。"),
+    ),
+    "report": (
+        ("概况", "简述{s}的主要事实：发生了什么、在哪里、为什么重要。"), ("背景", "事情的来龙去脉。"),
+        ("主要事实", "描述情况的数字、日期和细节。"), ("相关人物", "受影响的人以及他们的说法。"),
+        ("各方反应", "社区、专家和官方的反应。"), ("分析", "这些事实合在一起意味着什么。"),
+        ("展望", "未来的发展和值得关注的问题。"), ("结语", "用几句话总结主要发现。"),
+    ),
+    "essay": (
+        ("开篇", "引出{s}并提出全文的中心观点。"), ("背景", "理解论点所需的背景。"),
+        ("第一个论据", "支持观点的最有力理由，并举例。"), ("第二个论据", "从另一个角度提出理由。"),
+        ("不同意见", "公平地陈述反对意见。"), ("回应", "为什么反对意见不能推翻观点。"),
+        ("结语", "总结论点，以有力的思考结尾。"),
+    ),
+    "article": (
+        ("引言", "介绍{s}以及它为什么值得关注。"), ("历史渊源", "这一主题的起源和早期历史。"),
+        ("发展演变", "它是如何发展变化的。"), ("核心内容", "最重要的概念，并举例说明。"),
+        ("深入分析", "详细考察其中的一个方面。"), ("实例", "展示这一主题的具体事例。"),
+        ("面临的挑战", "问题、局限和尚未解决的疑问。"), ("日常生活中", "它对普通人意味着什么。"),
+        ("现状与展望", "当前的情况和未来的方向。"), ("结语", "归纳要点，结束全文。"),
+    ),
+}
+
+
+def text_kind(instruction: str) -> str:
+    """The kind of text an instruction asks for: story, guide, report, essay or article."""
+    for kind, pattern in KIND_PATTERNS:
+        if re.search(pattern, instruction, re.IGNORECASE):
+            return kind
+    return "article"
+
+
+def subject_of(instruction: str) -> str:
+    """The instruction's subject as a short phrase ("a lighthouse keeper who receives letters")."""
+    text = re.sub(r"\s+", " ", instruction).strip()
+    if has_cjk(text):
+        body = re.sub(r"^(请)?(写|撰写|创作)(一篇|一份|一个|一部)?", "", text)
+        parts = [p for p in re.split(r"[，,。；;：:]", body) if p]
+        parts = [re.sub(r"^\d+\s*字(左右)?的?|^[一二三四五六七八九十百千万两]+字的?", "", p) for p in parts]
+        parts = [re.sub(r"^(介绍|讲述|描写|关于|探讨|分析|说明|讲)", "", p) for p in parts if p]
+        best = max(parts[1:] or parts, key=len) if parts else ""
+        return best[:24] or "这个主题"
+    match = re.search(r"\b(?:about|on|of|to|explaining|describing|for)\s+(.+)", text, re.IGNORECASE)
+    phrase = match.group(1) if match else document_phrase(text)
+    phrase = re.split(r"[.;:!?]|,\s*(?:in|with|for|from)\b", phrase)[0]
+    return whole_phrase(phrase.strip(), 9) or "the subject"
+
+
+_OPEN_END = {
+    "a", "an", "the", "and", "or", "but", "nor", "of", "to", "in", "on", "at", "for", "with", "by", "from", "as",
+    "that", "which", "who", "whom", "whose", "where", "when", "while", "is", "are", "was", "were", "be", "its",
+    "their", "his", "her", "our", "your", "my", "into", "about", "than", "so", "if", "because", "this", "these",
+    "those", "very", "not", "no", "over", "under", "between", "through", "during", "after", "before", "how", "what",
+    "why", "can", "will", "would", "should", "must", "do", "does", "it", "we", "they", "he", "she", "you", "i",
+}
+_CLAUSE_START = {"who", "that", "which", "where", "when", "while", "whose", "because", "so", "with", "for", "in",
+                 "on", "at", "from", "and", "by", "during", "after", "before", "as"}
+
+
+def whole_phrase(text: str, max_words: int = 12) -> str:
+    """Shorten text to at most ``max_words`` words, ending on a word that can end a phrase."""
+    words = text.split()
+    if len(words) > max_words:
+        cut = max_words
+        # Prefer to stop before a clause or prepositional phrase that would not fit.
+        for i in range(max_words, 2, -1):
+            if words[i].lower().strip(",;:") in _CLAUSE_START:
+                cut = i
+                break
+        words = words[:cut]
+    while len(words) > 1 and words[-1].lower().strip(",;:—-") in _OPEN_END:
+        words.pop()
+    return " ".join(words).strip(" ,;:—-")
+
+
+def document_phrase(instruction: str) -> str:
+    """The instruction without its verb and length: "a 1500-word short story about X" -> "short story about X"."""
+    text = re.sub(r"\s+", " ", instruction).strip()
+    text = re.sub(r"^(please\s+)?(can you\s+)?(write|draft|compose|create|produce|give me)\s+(me\s+)?", "", text,
+                  flags=re.IGNORECASE)
+    text = re.sub(r"^(an?\s+|the\s+)", "", text, flags=re.IGNORECASE)
+    text = re.sub(r"^(about|around|approximately|roughly|some|at least|no less than)\s+", "", text,
+                  flags=re.IGNORECASE)
+    text = re.sub(r"^[\d,.]+\s*(k\s*)?[\s-]*(words?|pages?)\b[\s-]*(long\s+)?(of\s+)?", "", text,
+                  flags=re.IGNORECASE)
+    text = re.sub(r"^(an?\s+|the\s+)", "", text, flags=re.IGNORECASE)
+    return re.split(r"(?<=[a-z0-9])\.(\s|$)", text)[0].strip()
+
+
+def kind_outline(instruction: str, target_words: int, count: int) -> Plan:
+    """An outline suited to the kind of text asked for (story, report, guide, essay, article)."""
+    zh = detect_language(instruction) == "zh"  # a Japanese instruction gets the English outline, not Chinese
+    kind = text_kind(instruction)
+    items = (KIND_OUTLINES_ZH if zh else KIND_OUTLINES_EN)[kind]
+    subject = subject_of(instruction)
+    picked: list[tuple[str, str]]
+    if count <= 1:
+        picked = [items[0]]
+    elif count <= len(items):
+        # The first and the last stay; the middle is spread over what the outline offers.
+        middle = items[1:-1]
+        inner = count - 2
+        picked = [items[0]]
+        picked += [middle[round(i * (len(middle) - 1) / max(1, inner - 1))] if inner > 1 else middle[0]
+                   for i in range(inner)] if inner > 0 else []
+        picked.append(items[-1])
+        # Spreading may pick one item twice when count is close to the length: fall back to plain order.
+        if len({t for t, _ in picked}) < count:
+            picked = [items[0], *middle[:inner], items[-1]]
+    else:
+        # More sections than this kind's outline has: borrow the other kinds' middle sections first.
+        pool = KIND_OUTLINES_ZH if zh else KIND_OUTLINES_EN
+        borrowed: list[tuple[str, str]] = list(items[1:-1])
+        for other, others in pool.items():
+            if other != kind:
+                borrowed += [item for item in others[1:-1] if item[0] not in {t for t, _ in borrowed}
+                             and not _INTRO.search(item[0]) and not _OUTRO.search(item[0])]
+        lead = _AGAIN_ZH if zh else _AGAIN_EN
+        rounds = []
+        extra = count - 2
+        for i in range(extra):
+            title, point = borrowed[i % len(borrowed)]
+            round_ = i // len(borrowed)
+            if round_:
+                title = f"{lead[(round_ - 1) % len(lead)]}{title if zh else title[0].lower() + title[1:]}"
+            rounds.append((title, point))
+        picked = [items[0], *rounds, items[-1]]
+    sections = [Section(title, point.replace("{s}", subject), 1) for title, point in picked[:count]]
+    return rescale(Plan(sections), target_words)
+
 
 def generic_outline(instruction: str, target_words: int, count: int) -> Plan:
-    """A neutral outline the user can edit, for models that cannot plan."""
-    names = GENERIC_ZH if detect_language(instruction) == "zh" else GENERIC_EN
-    sections = []
-    for i in range(count):
-        if i == 0:
-            title = names[0]
-        elif i == count - 1 and count > 1:
-            title = names[-1]
-        else:
-            middle = names[1:-1]
-            title = middle[(i - 1) % len(middle)]
-            round_ = (i - 1) // len(middle)
-            if round_:
-                # Not "(2)": titles that differ only in numbers count as the same one.
-                lead = _AGAIN_ZH if names is GENERIC_ZH else _AGAIN_EN
-                title = f"{lead[(round_ - 1) % len(lead)]}{title if names is GENERIC_ZH else title.lower()}"
-        point = f"{title}：{instruction.strip()}" if names is GENERIC_ZH else f"{title}: {instruction.strip()}"
-        sections.append(Section(title, point, 1))
-    return rescale(Plan(sections), target_words)
+    """A neutral outline the user can edit, for models that cannot plan: suited to the kind of text."""
+    return kind_outline(instruction, target_words, count)
+
+
+# -- checks ----------------------------------------------------------------------------------------
+
+_STRAY_LETTER = re.compile(r"(?<![\w'’])(?![aAI](?![\w'’]))[^\W\d_](?![\w'’])")
+_MID_CAPITAL = re.compile(r"[a-z][A-Z]")
+_TASK_WORDS = re.compile(r"\b(?:words?|section|paragraph|title|main point|write|writing plan)\b|字数|部分|段落",
+                         re.IGNORECASE)
+_INTRO = re.compile(r"^(?:introduction|intro|overview|引言|前言|导言|简介)\b", re.IGNORECASE)
+_OUTRO = re.compile(r"^(?:conclusion|conclusions|summary|final thoughts|closing thoughts|epilogue|结语|结论|总结)\b",
+                    re.IGNORECASE)
+
+
+def _content_words(text: str) -> set[str]:
+    if has_cjk(text):
+        chars = re.findall(r"[\u4e00-\u9fff]", text)
+        return {a + b for a, b in zip(chars, chars[1:])}
+    return {w[:6] for w in re.findall(r"[^\W\d_]+", text.lower()) if len(w) > 3 and w not in _OPEN_END}
+
+
+def _stems_for_quality(text: str) -> set[str]:
+    """Content-word stems (CJK character pairs) of a text, for judging whether a document stays on subject."""
+    return _content_words(text)
+
+
+def _similar(a: str, b: str, threshold: float) -> bool:
+    wa, wb = _content_words(a), _content_words(b)
+    if not wa or not wb:
+        return False
+    shared = len(wa & wb)
+    return wa == wb or (shared >= 2 and shared / min(len(wa), len(wb)) >= threshold)
+
+
+def title_problem(title: str, instruction: str, index: int, count: int) -> str | None:
+    """Why a section title is not one a writer would keep, or None."""
+    text = title.strip()
+    if not text:
+        return "empty"
+    words = text.split()
+    if len(words) > 12 or (not has_cjk(text) and len(text) > 90) or (has_cjk(text) and len(text) > 24):
+        return "too long"
+    if not has_cjk(text):
+        if _STRAY_LETTER.search(text):
+            return "a stray letter"
+        if _MID_CAPITAL.search(text) or any(len(w) > 15 for w in re.findall(r"[^\W\d_]+", text)):
+            return "a broken word"
+        if words[-1].lower().strip(",;:-") in _OPEN_END and len(words) > 1:
+            return "stops mid-phrase"
+    digits = re.findall(r"\d+", text)
+    if any(d not in instruction for d in digits):
+        return "a number the instruction does not have"
+    if _TASK_WORDS.search(text):
+        return "talks about the task"
+    if re.search(r"\bby (?:dr\.? |mr\.? |mrs\.? |ms\.? )?[A-Z][a-z]+$", text, re.IGNORECASE) and \
+            re.search(r"[A-Z][a-z]+$", text):
+        return "a byline"
+    if _INTRO.search(text) and index != 0:
+        return "an introduction placed mid-way"
+    if _OUTRO.search(text) and index != count - 1:
+        return "a conclusion placed mid-way"
+    return None
+
+
+def plan_problems(plan: Plan, instruction: str, *, subject: bool = False) -> dict[int, str]:
+    """Sections whose title fails the checks, or whose title or main point repeats an earlier one; with
+    ``subject`` (a model's plan), also sections that share no word with the instruction."""
+    problems: dict[int, str] = {}
+    count = len(plan.sections)
+    topic = _content_words(instruction)  # every main point may name the subject: compare what else they say
+    points = [" ".join(w for w in section.main_point.split() if not (_content_words(w) & topic))
+              for section in plan.sections]
+    # A plan none of whose sections shares a word with the instruction is about something else. (Single
+    # sections may well not: a guide's "Riding in the rain" is on its subject without saying "bicycle".)
+    off_subject = subject and bool(topic) and count > 1 and not any(
+        _content_words(f"{s.title} {s.main_point}") & topic for s in plan.sections)
+    for i, section in enumerate(plan.sections):
+        problem = title_problem(section.title, instruction, i, count)
+        if problem is None:
+            for j in range(i):
+                other = plan.sections[j]
+                if _norm_title(other.title) == _norm_title(section.title) or _similar(
+                        other.title, section.title, 0.75):
+                    problem = "repeats an earlier title"
+                    break
+                if _similar(points[j], points[i], 0.7):
+                    problem = "its main point repeats an earlier one"
+                    break
+        if problem is None and len(section.main_point.split()) < 3 and not has_cjk(section.main_point):
+            problem = "no real main point"
+        if problem is None and off_subject:
+            problem = "off the subject"
+        if problem is not None:
+            problems[i] = problem
+    return problems
+
+
+def duplicate_titles(plan: Plan) -> list[int]:
+    """Indices of sections whose title is empty or repeats an earlier one (ignoring case and digits)."""
+    seen: set[str] = set()
+    bad = []
+    for i, section in enumerate(plan.sections):
+        key = _norm_title(section.title)
+        if not key or key in seen:
+            bad.append(i)
+        seen.add(key)
+    return bad
 
 
 def repair(plan: Plan, instruction: str, target_words: int, count: int) -> tuple[Plan, list[str]]:
     """Fix what a model's plan gets wrong; returns the plan and notes on what was changed."""
     notes: list[str] = []
-    sections = [s for s in plan.sections if s.title.strip() or s.main_point.strip()]
+    sections = [replace(s) for s in plan.sections if s.title.strip() or s.main_point.strip()]
     if len(sections) != count:
         notes.append(f"the model gave {len(sections)} sections; {count} were asked for")
     fixed = Plan(sections[:count]) if sections else Plan([])
-    bad = duplicate_titles(fixed)
-    if not fixed.sections or len(bad) > len(fixed.sections) // 2:
-        notes.append("the model's plan repeated itself; a generic outline was used instead: edit it freely")
-        return generic_outline(instruction, target_words, count), notes
-    generic = [s.title for s in generic_outline(instruction, target_words, count + len(bad)).sections]
-    used = {_norm_title(s.title) for s in fixed.sections}
+    problems = plan_problems(fixed, instruction, subject=True)
+    if not fixed.sections or len(problems) > len(fixed.sections) // 3:
+        kind = text_kind(instruction)
+        notes.append(f"the model's plan did not hold together; an outline for a {kind} was used instead: "
+                     "edit it freely")
+        return kind_outline(instruction, target_words, count), notes
+    outline = kind_outline(instruction, target_words, count + len(problems) + count).sections
+    used = {_norm_title(s.title) for i, s in enumerate(fixed.sections) if i not in problems}
 
-    def fresh_title() -> str:
-        for title in generic:
-            if _norm_title(title) not in used:
-                used.add(_norm_title(title))
-                return title
-        raise AssertionError("the generic outline has more titles than sections")
+    def fresh(index: int) -> Section:
+        # The outline's section at about the same place in the text, else the next unused one.
+        order = sorted(range(len(outline)), key=lambda k: abs(k / max(1, len(outline) - 1)
+                                                                - index / max(1, count - 1)))
+        for k in order:
+            candidate = outline[k]
+            if _norm_title(candidate.title) not in used and title_problem(
+                    candidate.title, instruction, index, count) is None:
+                used.add(_norm_title(candidate.title))
+                return candidate
+        raise AssertionError("the outline has more titles than sections")
 
-    for i in bad:
-        fixed.sections[i].title = fresh_title()
-    if bad:
-        notes.append(f"{len(bad)} repeated or empty titles were replaced")
+    for i, problem in sorted(problems.items()):
+        section = fixed.sections[i]
+        # A good main point under a bad title keeps its point; the title is taken from it where it reads well.
+        from_point = whole_phrase(section.main_point.rstrip(".。"), 6)
+        if problem != "its main point repeats an earlier one" and from_point and not title_problem(
+                from_point, instruction, i, count) and _norm_title(from_point) not in used and \
+                len(section.main_point.split()) >= 4 and not any(
+                    _similar(section.main_point, other.main_point, 0.7)
+                    for j, other in enumerate(fixed.sections) if j != i and j not in problems):
+            section.title = from_point[:1].upper() + from_point[1:]
+            used.add(_norm_title(section.title))
+            continue
+        replacement = fresh(i)
+        section.title, section.main_point = replacement.title, replacement.main_point
+    if problems:
+        notes.append(f"{len(problems)} section titles were replaced ("
+                     + "; ".join(sorted(set(problems.values()))) + ")")
     mean = max(1, round(sum(s.target_words for s in fixed.sections) / max(1, len(fixed.sections))))
     while len(fixed.sections) < count:
-        title = fresh_title()
-        fixed.sections.append(Section(title, f"{title}: {instruction.strip()}", mean))
+        replacement = fresh(len(fixed.sections))
+        fixed.sections.append(Section(replacement.title, replacement.main_point, mean))
     before = [s.target_words for s in fixed.sections]
     fixed = rescale(fixed, target_words)
     if before != [s.target_words for s in fixed.sections]:
@@ -327,7 +711,9 @@ _GBNF_POINT_END = ".!?\\u3002\\uff01\\uff1f\\u061f\\u0964"
 def plan_grammar(count: int) -> str:
     """GBNF for exactly ``count`` plan lines: every model, however small, yields a parseable plan.
 
-    The line form reads like prose, which small models follow far better than JSON.
+    The line form reads like prose, which small models follow far better than JSON. A title is made of
+    whole words (a capital only at a word's start, numbers as words of their own) and ends where the model
+    ends it, after at most 10 words: no title is cut mid-word at a character count.
     """
     lines = ["root ::= " + " ".join(f"s{i}" for i in range(1, count + 1))]
     lines += [
@@ -335,10 +721,19 @@ def plan_grammar(count: int) -> str:
         for i in range(1, count + 1)
     ]
     lines += [
-        f"title ::= [A-Z{_GBNF_LETTERS}] tchar{{2,44}}",
-        f"tchar ::= [a-zA-Z0-9 ,'&:{_GBNF_LETTERS}{_GBNF_TITLE_PUNCT}]",
-        f"point ::= [A-Z{_GBNF_LETTERS}] pchar{{10,180}} [{_GBNF_POINT_END}]",
-        f"pchar ::= [a-zA-Z0-9 ,;'(){_GBNF_LETTERS}{_GBNF_POINT_PUNCT}]",
+        'title ::= tfirst (tsep tword){0,9}',
+        'tfirst ::= upper lower{0,13} | upper{2,5} | cjk{1,16}',
+        'tword ::= letter lower{0,13} | upper{2,5} | digit{1,4} | cjk{1,16}',
+        'tsep ::= " " | ", " | ": " | " & "',
+        'point ::= pword (psep pword){1,29} [' + _GBNF_POINT_END + ']',
+        'pword ::= (letter | digit) (lower | digit | "\'" | "-"){0,19} | upper{2,5} | cjk{1,30}',
+        'psep ::= " " | ", " | "; " | [' + _GBNF_POINT_PUNCT + '] " "?',
+        # Any letter of any script (the instruction's language decides); a capital only at a word's start.
+        f"upper ::= [A-Z{_GBNF_LETTERS}]",
+        f"lower ::= [a-z{_GBNF_LETTERS}]",
+        f"letter ::= [A-Za-z{_GBNF_LETTERS}]",
+        "digit ::= [0-9]",
+        "cjk ::= [\\u4e00-\\u9fff\\u3040-\\u30ff]",
         "num ::= [1-9] [0-9]{1,3}",
     ]
     return "\n".join(lines)
@@ -356,10 +751,10 @@ def plan_instruction(instruction: str, target_words: int, count: int, notes: str
     else:
         text = (
             f"Make a writing plan for this task: {instruction}\n\nThe text is about {target_words} {rule.label()} "
-            f"in {count} sections. Give each section a short title, its main point in one sentence, and its "
-            f"length in {rule.label()}, one section per line, in this form: {form}\nEach section covers a "
-            f"different aspect of the task, in the order the text should run; no two are alike. The task again: "
-            f"{instruction}"
+            f"in {count} sections. Give each section a short title of two to six words, its main point in one "
+            f"sentence, and its length in {rule.label()}, one section per line, in this form: {form}\nEach section "
+            f"covers a different aspect of the task, in the order the text should run; no two are alike. The task "
+            f"again: {instruction}"
         )
         if rule.language != "en":
             text += f"\nWrite the titles and main points in the task's language. {write_in(rule.language)}"
@@ -447,8 +842,9 @@ def generate_plan(
     )
     # Scripts other than Latin take several tokens a word in most tokenizers.
     latin = rule.language in ("en", "fr", "de", "es", "it", "pt", "pl", "nl", "tr")
-    max_tokens = count * (90 if latin and not has_cjk(instruction) else 220) + 32
+    max_tokens = count * (120 if latin and not has_cjk(instruction) else 220) + 32
     best: Plan | None = None
+    best_problems = count + 1
     for attempt in range(2):
         attempt_sampling = replace(
             sampling,
@@ -472,12 +868,14 @@ def generate_plan(
             if finish.reason is FinishReason.CANCELLED:
                 return
         plan = parse_generated_plan(text)
-        if best is None or len(duplicate_titles(plan)) < len(duplicate_titles(best)) or not best.sections:
-            best = plan
-        if plan.sections and not duplicate_titles(plan) and len(plan.sections) == count:
-            break
+        problems = len(plan_problems(plan, instruction, subject=True)) + abs(len(plan.sections) - count)
+        if best is None or problems < best_problems:
+            best, best_problems = plan, problems
+        if problems == 0 or (attempt == 0 and problems <= count // 3 and len(plan.sections) == count):
+            break  # nothing wrong, or little enough for the repair to fix without another plan's tokens
         if attempt == 0:
-            yield Warning("The plan repeated itself; asking the model once more with a penalty.", kind="plan")
+            yield Warning("The plan did not pass the checks (repeated, broken or misplaced titles); asking the "
+                          "model once more.", kind="plan")
     fixed, repair_notes = repair(best or Plan([]), instruction, target_words, count)
     result.plan = fixed
     result.notes = repair_notes

@@ -21,6 +21,11 @@ class Family(str, Enum):
     GLM4 = "glm4"
     LONGWRITER_ZERO = "longwriter-zero"
     CHATML = "chatml"
+    GEMMA = "gemma"
+    LLAMA3 = "llama3"
+    MISTRAL = "mistral"
+    PHI3 = "phi3"
+    PLAIN = "plain"  # a base model: no chat markup, the document continued heading by heading
     TEMPLATE = "template"  # the GGUF's own chat template, for any other model
 
     @classmethod
@@ -112,7 +117,83 @@ FORMATS: dict[Family, PromptFormat] = {
         end_of_turn="<|im_end|>\n",
         stops=("<|im_end|>", "<|im_start|>"),
     ),
+    Family.GEMMA: PromptFormat(
+        family=Family.GEMMA,
+        bos="",
+        system="<start_of_turn>user\n{system}<end_of_turn>\n",
+        user="<start_of_turn>user\n{user}<end_of_turn>\n<start_of_turn>model\n",
+        end_of_turn="<end_of_turn>\n",
+        stops=("<end_of_turn>", "<start_of_turn>"),
+    ),
+    Family.LLAMA3: PromptFormat(
+        family=Family.LLAMA3,
+        bos="",
+        system="<|start_header_id|>system<|end_header_id|>\n\n{system}<|eot_id|>",
+        user="<|start_header_id|>user<|end_header_id|>\n\n{user}<|eot_id|>"
+             "<|start_header_id|>assistant<|end_header_id|>\n\n",
+        end_of_turn="<|eot_id|>",
+        stops=("<|eot_id|>", "<|start_header_id|>"),
+    ),
+    Family.MISTRAL: PromptFormat(
+        family=Family.MISTRAL,
+        bos="",
+        system="{system}\n\n",
+        user="[INST] {user} [/INST]",
+        end_of_turn="</s>",
+        stops=("[INST]", "</s>"),
+    ),
+    Family.PHI3: PromptFormat(
+        family=Family.PHI3,
+        bos="",
+        system="<|system|>\n{system}<|end|>\n",
+        user="<|user|>\n{user}<|end|>\n<|assistant|>\n",
+        end_of_turn="<|end|>\n",
+        stops=("<|end|>", "<|user|>", "<|endoftext|>"),
+    ),
+    Family.PLAIN: PromptFormat(
+        family=Family.PLAIN,
+        bos="",
+        system="# {system}\n\n",
+        user="## {user}\n\n",
+        end_of_turn="\n\n",
+        # A base model that starts a new heading has finished the section; markup never reaches the text.
+        stops=("\n#", "<|", "</s>", "<start_of_turn>", "<end_of_turn>", "[INST]"),
+    ),
 }
+
+# The markers each chat format needs as single tokens of the model's vocabulary; without them the format's
+# markup would be read (and written back) as plain text, so a model lacking them is prompted as a base model.
+FORMAT_MARKERS: dict[Family, tuple[str, ...]] = {
+    Family.CHATML: ("<|im_start|>", "<|im_end|>"),
+    Family.GEMMA: ("<start_of_turn>", "<end_of_turn>"),
+    Family.LLAMA3: ("<|start_header_id|>", "<|eot_id|>"),
+    Family.PHI3: ("<|user|>", "<|end|>"),
+    Family.MISTRAL: ("[INST]", "[/INST]"),
+}
+
+# Chat formats by GGUF architecture, for files that carry no chat template.
+ARCH_FAMILIES: tuple[tuple[str, Family], ...] = (
+    ("gemma", Family.GEMMA),
+    ("qwen", Family.CHATML),
+    ("phi3", Family.PHI3),
+    ("phi", Family.PHI3),
+    ("mistral", Family.MISTRAL),
+    ("mixtral", Family.MISTRAL),
+    ("llama", Family.LLAMA3),
+    ("smollm", Family.CHATML),
+)
+
+
+_CHAT_TUNED = re.compile(r"instruct|chat|(?:^|[-.])it(?:$|[-.])|sft|dpo|rlhf|assistant|hermes|zephyr|vicuna|alpaca")
+
+
+def arch_family(arch: str) -> Family:
+    """The chat format usual for an architecture, or PLAIN where none is known."""
+    arch = arch.lower()
+    for prefix, family in ARCH_FAMILIES:
+        if arch.startswith(prefix):
+            return family
+    return Family.PLAIN
 
 
 def has_cjk(text: str) -> bool:
@@ -138,11 +219,17 @@ def detect_family(metadata: dict[str, Any], file_name: str = "") -> Family:
         return Family.GLM4
     if "longwriter" in names and arch == "llama":
         return Family.LONGWRITER_LLAMA
-    if "<|im_start|>" in template or arch.startswith("qwen"):
+    if "<|im_start|>" in template or (arch.startswith("qwen") and not template):
         return Family.CHATML
     if template:
         return Family.TEMPLATE
-    return Family.CHATML
+    # No chat template: a chat-tuned model gets its architecture's usual format (the backend checks that the
+    # format's markers are real tokens); a base model continues a plain document, with no chat markup at all.
+    if not arch:
+        return Family.CHATML  # no header at all (a served model known by name only): the most common format
+    if not _CHAT_TUNED.search(names):
+        return Family.PLAIN
+    return arch_family(arch)
 
 
 def is_longwriter_trained(metadata: dict[str, Any], file_name: str = "") -> bool:

@@ -113,3 +113,278 @@ def repeated_ngram_share(text: str, n: int = 4) -> float:
         return 0.0
     grams = list(_windows(words, n))
     return 1.0 - len(set(grams)) / len(grams)
+
+
+# -- a document-wide no-repeat-n-gram control ----------------------------------------------------------
+
+NO_REPEAT_NGRAM = 4  # the repeated-4-gram share is what the stats report
+_TAIL_CHARS = 160
+
+
+class NgramBan:
+    """The words that would repeat a word n-gram of the document if written next.
+
+    Fed the document's text (earlier sections once, the section being written as it grows), it answers,
+    for the text so far, which next words would complete an n-gram already written. A backend turns these
+    words into a logits penalty on the tokens that start them (a no-repeat-n-gram processor at the word
+    level, beside DRY), so a template that changes one word is steered away from while it forms.
+    """
+
+    def __init__(self, n: int = NO_REPEAT_NGRAM) -> None:
+        self.n = n
+        self._next: dict[tuple[str, ...], set[str]] = {}
+        self._next_short: dict[tuple[str, ...], set[str]] = {}  # (n-1)-grams, for a milder push
+        self._words: list[str] = []  # the growing text's words (the last one may be incomplete)
+        self._offsets: list[int] = []
+        self._scanned = 0
+        self._base: list[str] = []  # the last words of the document before the growing text
+
+    def add_document(self, text: str) -> None:
+        """Earlier text of the document (finished sections): its n-grams are banned from here on."""
+        words = [w for w, _ in words_with_offsets(text)]
+        for gram in _windows(words, self.n):
+            self._next.setdefault(gram[:-1], set()).add(gram[-1])
+        for gram in _windows(words, self.n - 1):
+            self._next_short.setdefault(gram[:-1], set()).add(gram[-1])
+        self._base = (self._base + words)[-(self.n - 1):]
+
+    def start(self, text: str = "") -> None:
+        """A new growing text (a section), optionally with text already there."""
+        self._words, self._offsets, self._scanned = [], [], 0
+        self.update(text)
+
+    def truncate(self, length: int) -> None:
+        """The growing text was cut back to ``length`` characters."""
+        keep = 0
+        while keep < len(self._offsets) and self._offsets[keep] + len(self._words[keep]) <= length:
+            keep += 1
+        del self._words[keep:]
+        del self._offsets[keep:]
+        self._scanned = self._offsets[-1] + len(self._words[-1]) if self._words else 0
+
+    def update(self, text: str) -> None:
+        """Take in the growing text's new whole words (and record the n-grams they complete)."""
+        for word, offset in words_with_offsets(text, self._scanned):
+            end = offset + len(word)
+            if end >= len(text) and text[-1:].isalnum():
+                break  # still growing
+            self._words.append(word)
+            self._offsets.append(offset)
+            self._scanned = end
+            context = (self._base + self._words)[-self.n:]
+            if len(context) == self.n:
+                self._next.setdefault(tuple(context[:-1]), set()).add(context[-1])
+            if len(context) >= self.n - 1:
+                self._next_short.setdefault(tuple(context[-(self.n - 1):-1]), set()).add(context[-1])
+
+    def banned(self, text: str) -> tuple[frozenset[str], bool]:
+        """(words not to write next, whether the next token starts a word on its own without a space)."""
+        prefix, at_boundary = self._prefix(text)
+        key = tuple(prefix[-(self.n - 1):])
+        if len(key) < self.n - 1:
+            return frozenset(), at_boundary
+        return frozenset(self._next.get(key, ())), at_boundary
+
+    def discouraged(self, text: str) -> frozenset[str]:
+        """Words that would repeat an (n-1)-gram: pushed down mildly (banned() holds the n-gram ban)."""
+        prefix, _ = self._prefix(text)
+        key = tuple(prefix[-(self.n - 2):])
+        if len(key) < self.n - 2:
+            return frozenset()
+        return frozenset(self._next_short.get(key, ()))
+
+    def _prefix(self, text: str) -> tuple[list[str], bool]:
+        self.update(text)
+        if not text:
+            prefix = self._base
+            at_boundary = True
+        else:
+            at_boundary = not text[-1].isalnum()
+            if at_boundary:
+                prefix = self._base + self._words
+            else:
+                # The last word is complete if the next token starts with a space.
+                tail = text[max(0, len(text) - 40):]
+                match = re.search(r"[^\W\d_]+(?:['’][^\W\d_]+)*$|\d+$", tail)
+                last = match.group(0).lower() if match else ""
+                prefix = self._base + self._words + ([last] if last else [])
+        return prefix, at_boundary
+
+
+def overused_words(text: str, limit: int = 24, n: int = NO_REPEAT_NGRAM) -> list[str]:
+    """The words that most often complete a repeated n-gram: what a static logit bias should push down."""
+    words = [w for w, _ in words_with_offsets(text)]
+    seen: set[tuple[str, ...]] = set()
+    counts: dict[str, int] = {}
+    for gram in _windows(words, n):
+        if gram in seen:
+            counts[gram[-1]] = counts.get(gram[-1], 0) + 1
+        seen.add(gram)
+    ranked = sorted(counts.items(), key=lambda kv: -kv[1])
+    # Function words are left alone: pushing "the" down everywhere would hurt more than the repeats do.
+    return [w for w, c in ranked if c >= 2 and len(w) > 3 and w not in _COMMON][:limit]
+
+
+# -- sentences that talk about the task instead of doing it ---------------------------------------------
+
+_ECHO_EN = re.compile(
+    r"\byou (?:are|were) (?:asked|writing|required|going to write)\b"
+    r"|\b(?:i|we) (?:will|shall|am going to|are going to|'ll|’ll) (?:now )?(?:write|continue|describe|discuss|cover)\b"
+    r"|\b(?:this|next|previous|following|current|preceding) sections?\b|\bin the (?:first|last|next|previous) section\b"
+    r"|\bsections? (?:\d+|one|two|three|four|five|six|seven|eight|nine|ten)\b"
+    r"|\b(?:in|of) this (?:article|essay|report|guide|post|chapter|text|piece|document),? (?:we|i|you) "
+    r"(?:will|'ll|’ll)\b"
+    r"|\bthis (?:chapter|paragraph|part|article|essay|text|piece|document) (?:will|provides|explores|discusses|covers|"
+    r"describes|focuses|examines|outlines|introduces|is about|aims)\b"
+    r"|\b\d[\d,]*[- ]?words?\b|\bword (?:count|limit|target)\b|\bwords? long\b"
+    r"|\b(?:writing|the|my|our|your) plan (?:says|lists|calls|asks|given)\b|\bwriting plan\b|\baccording to the plan\b"
+    r"|\bmain point\s*:|\bflowing prose\b|\bwrite only\b|\bthe section you\b"
+    r"|\b(?:my|the given|the above) (?:task|instructions?|prompt)\b|\b(?:the|your) (?:writing )?prompt\b"
+    r"|\bas an ai\b|\blanguage model\b|\bhere (?:is|are) (?:the|a|an|my|your) (?:section|text|essay|story|draft|"
+    r"continuation|article|report|guide|post|rewrite)\b"
+    r"|^(?:sure|certainly|of course|okay|ok)\b[,!.]|^(?:go on with|begin with|continue with)\b"
+    r"|\b(?:i|we) (?:have )?(?:made|added|changed|removed|rewrote|revised|edited|corrected|replaced|kept)\b.{0,80}"
+    r"\b(?:the text|sentences?|grammar|clarity|punctuation|commas?|hyphen|colon|semicolon|version|wording)\b",
+    re.IGNORECASE,
+)
+_ECHO_ZH = re.compile(r"本部分|本节|这一部分|这部分|本章将|字数|写作计划|第[0-9一二三四五六七八九十]+部分|你被要求|"
+                      r"要点[:：]|"
+                      r"以下是|下面是.{0,6}(部分|内容)")
+_HEADING_LINE = re.compile(r"^\s*(?:#{1,6}\s|\*\*[^*\n]{1,80}\*\*\s*$|(?:section|part|chapter|paragraph)\s+\d+\b|"
+                           r"(?:title|main point|word count|words)\s*[:：])", re.IGNORECASE)
+
+
+def is_echo(sentence: str) -> bool:
+    """A sentence (or heading line) that speaks of sections, word counts, plans or the task itself."""
+    text = sentence.strip()
+    if not text:
+        return False
+    return bool(_ECHO_EN.search(text) or _ECHO_ZH.search(text) or _HEADING_LINE.match(text))
+
+
+# -- drift: another language, or away from the subject --------------------------------------------------
+
+_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+def script_of(text: str) -> str:
+    """The main script of a text's letters: "latin", "cjk", "cyrillic", ... ("" when it has no letters)."""
+    import unicodedata
+
+    counts: dict[str, int] = {}
+    for ch in text:
+        if not ch.isalpha():
+            continue
+        try:
+            name = unicodedata.name(ch).split()[0]
+        except ValueError:
+            continue
+        script = "cjk" if name in ("CJK", "HIRAGANA", "KATAKANA") else name.lower()
+        counts[script] = counts.get(script, 0) + (2 if script == "cjk" else 1)
+    return max(counts, key=lambda k: counts[k]) if counts else ""
+
+
+def _stems(text: str) -> set[str]:
+    chars = re.findall(r"[\u4e00-\u9fff]", text)
+    grams = {a + b for a, b in zip(chars, chars[1:])}
+    words = {w[:5] for w in re.findall(r"[^\W\d_]+", text.lower()) if len(w) > 3 and w not in _COMMON}
+    return grams | words
+
+
+_COMMON = {
+    "that", "this", "with", "from", "have", "will", "they", "their", "there", "about", "which", "would", "what",
+    "when", "were", "your", "them", "then", "than", "been", "into", "more", "some", "also", "like", "just", "over",
+    "such", "very", "most", "many", "much", "each", "only", "other", "these", "those", "make", "made", "write",
+    "words", "word", "section", "could", "should", "while", "where", "after", "before", "because", "being",
+}
+
+
+class TextChecks:
+    """Sentence-level checks on a growing section: echoed instructions, another language, lost subject.
+
+    Fed the section's text as it grows; :meth:`feed` returns (offset, kind) of the first finished sentence to
+    cut, where kind is "echo" or "drift".
+    """
+
+    def __init__(self, instruction: str, subject_text: str, *, drift_words: int = 160,
+                 other_titles: list[str] | None = None) -> None:
+        self.script = script_of(instruction) or "latin"
+        # A line that names another section of the plan is the plan copied into the text.
+        self._titles = {" ".join(re.findall(r"[^\W\d_]+", t.lower())) for t in other_titles or () if t.strip()}
+        self.keys = _stems(instruction + "\n" + subject_text)
+        self.drift_words = drift_words
+        self._checked = 0  # characters of text whose sentences were checked
+        self._floor = 0  # text before this is kept as it is
+        self._since_key = 0  # words written since a sentence that touched the subject
+        self._last_key_end = 0
+
+    def protect(self, length: int) -> None:
+        """Text up to ``length`` is kept as it is (a resumed or extended section): never checked, never cut."""
+        self._floor = length
+        self._checked = max(self._checked, length)
+        self._last_key_end = max(self._last_key_end, length)
+        self._since_key = 0
+
+    def truncate(self, length: int) -> None:
+        length = max(length, self._floor)
+        self._checked = min(self._checked, length)
+        self._last_key_end = min(self._last_key_end, length)
+        if length in (self._last_key_end, 0):
+            self._since_key = 0
+
+    def feed(self, text: str) -> tuple[int, str] | None:
+        while True:
+            end = _next_sentence_end(text, self._checked)
+            if end is None:
+                return None
+            start = self._checked
+            sentence = text[start:end]
+            self._checked = end
+            lead = len(sentence) - len(sentence.lstrip())
+            at = start + lead
+            if is_echo(sentence) or self._names_a_section(sentence):
+                return at, "echo"
+            script = script_of(sentence)
+            letters = sum(1 for ch in sentence if ch.isalpha())
+            if script and script != self.script and letters >= 12:
+                return at, "drift"
+            if self.keys:
+                if _stems(sentence) & self.keys:
+                    self._since_key = 0
+                    self._last_key_end = end
+                else:
+                    self._since_key += _count(sentence)
+                    if self._since_key >= self.drift_words:
+                        self._since_key = 0
+                        return self._last_key_end + (len(text[self._last_key_end:]) -
+                                                     len(text[self._last_key_end:].lstrip())), "drift"
+
+
+    def _names_a_section(self, sentence: str) -> bool:
+        if not self._titles:
+            return False
+        head = re.split(r"[:：.\n]", re.sub(r"^\s*(?:\d+[.)]|[-*•])\s*", "", sentence), maxsplit=1)[0]
+        words = " ".join(re.findall(r"[^\W\d_]+", head.lower()))
+        return bool(words) and words in self._titles
+
+
+def _count(text: str) -> int:
+    return len(re.findall(r"[\u4e00-\u9fff]", text)) + len(_LATIN_WORD.findall(text)) + \
+        len(re.findall(r"[^\W\d_A-Za-z\u4e00-\u9fff]{2,}", text))
+
+
+_SENT_END = re.compile(r"[。！？]+[”’」』）)]*|[.!?]+[\"'”’)\]]*(?=\s|$)|\n")
+
+
+def _next_sentence_end(text: str, start: int) -> int | None:
+    """Where the first sentence (or line) that starts at ``start`` ends, if it has ended and more followed."""
+    for match in _SENT_END.finditer(text, start):
+        end = match.end()
+        if end >= len(text):
+            return None  # the mark is the last thing written: the sentence may still go on ("3.5", "...")
+        piece = text[start:end].strip()
+        if piece and not re.fullmatch(r"(?:\d+|[A-Za-z])[.)]", piece):  # "1." opens a list item, ends nothing
+            return end
+        if not piece:
+            start = end
+    return None

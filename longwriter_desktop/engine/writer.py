@@ -44,9 +44,9 @@ from .events import (
     Warning,
 )
 from .language import detect_language, write_in
-from .plan import Plan, PlanResult, Section, generate_plan, rescale
+from .plan import Plan, PlanResult, Section, document_phrase, generate_plan, rescale, text_kind, whole_phrase
 from .prompts import Family, zero_system
-from .repetition import RepetitionGuard, repeated_ngram_share
+from .repetition import NgramBan, RepetitionGuard, TextChecks, overused_words, repeated_ngram_share
 from .target import target_from_instruction
 from .words import count_words as longbench_words
 from .words import length_score
@@ -58,8 +58,14 @@ SECTION_MIN = 0.92  # end-of-text is banned below this share of a section's targ
 STOP_AT_PARAGRAPH = 0.97
 STOP_AT_SENTENCE = 1.0
 HARD_STOP = 1.08
+FINAL_MIN = 0.96  # the last section: end-of-text banned below this, any sentence end from 97% on, a hard stop
+FINAL_HARD_STOP = 1.05  # at 105%, trimmed back to a sentence end only where that keeps the minimum
 MAX_REPETITION_CUTS = 4
-MAX_CALLS_PER_SECTION = 12
+MAX_CHECK_CUTS = 8  # echoed or drifting sentences cut in one section before it is left as it is
+MAX_CALLS_PER_SECTION = 16
+NO_REPEAT_PENALTY = 12.0  # logits taken off the tokens that would repeat a 4-gram of the document
+SOFT_REPEAT_PENALTY = 1.5  # and a milder push against repeating a 3-gram
+SUMMARY_WORDS = 45
 PROGRESS_INTERVAL = 0.25
 MAX_TOKENS_PER_UNIT = 8.0  # an English-trained tokenizer spends up to ~6 tokens on a Russian or Korean word
 
@@ -101,16 +107,22 @@ def resolve_mode(mode: str, backend: Backend, target_words: int) -> str:
 
 
 def document_title(instruction: str) -> str:
-    """A working title from the instruction (the user can rename the project)."""
+    """A working title from the instruction, a whole phrase (the user can rename the project)."""
     text = re.sub(r"\s+", " ", instruction).strip()
     if has_cjk(text):
-        return text[:30]
-    text = re.sub(r"^(please\s+)?(write|draft|compose|create)\s+(me\s+)?(an?\s+|the\s+)?", "", text,
-                  flags=re.IGNORECASE)
-    text = re.sub(r"^[\d,.]+[\s-]*(k\s*)?[\s-]*(words?|pages?)[\s-]*", "", text, flags=re.IGNORECASE)
-    text = text.split(".")[0]
-    words = text.split()
-    title = " ".join(words[:10])
+        body = re.sub(r"^(请)?(帮我)?(写|撰写|创作|起草)(一篇|一份|一个|一部|篇)?", "", text)
+        length = r"^(不少于|至少|约|大约)?[\d,，]+\s*字(左右)?的?|^[一二三四五六七八九十百千万两]+字(左右)?的?"
+        body = re.sub(length, "", body)
+        parts = [p.strip() for p in re.split(r"[，,。；;！!？?]", body) if p.strip()]
+        if not parts:
+            return "未命名"
+        title = parts[0]
+        if len(parts) > 1 and len(title) <= 4:  # "文章，介绍…": the genre alone says little
+            title = re.sub(r"^(介绍|讲述|描写|关于|探讨|分析|说明|讲)", "", parts[1]) or title
+        return title[:30]
+    phrase = document_phrase(text)
+    phrase = re.sub(r",?\s+in (?:\w+ )?(?:chapters|parts|sections)$", "", phrase)
+    title = whole_phrase(phrase.rstrip(".!?"), 12)
     return (title[:1].upper() + title[1:]) if title else "Untitled"
 
 
@@ -173,6 +185,13 @@ class DocumentWriter(ContextBook):
         self.generation_seconds = 0.0
         self.repetition_cuts = 0
         self.repetition_retries = 0
+        self.echo_cuts = 0
+        self.drift_cuts = 0
+        self.cut_tokens = 0
+        self.summaries: dict[int, str] = {}
+        self._request_tokens: dict[int, int] = {}  # each section's request turn, as last built
+        self.handed_on: list[int] = []
+        self.ngram_ban = NgramBan()
         self.context_drops = 0
         self.tokens_per_word = self._initial_tokens_per_word()
         self.started = time.perf_counter()
@@ -201,29 +220,37 @@ class DocumentWriter(ContextBook):
         ratio = self.backend.count_tokens(sample) / words
         return min(MAX_TOKENS_PER_UNIT, max(1.2, ratio))
 
+    def _plain(self) -> bool:
+        return self.fmt.family is Family.PLAIN
+
     def _system_text(self, compact: bool) -> str | None:
         if self.mode == "direct":
             return zero_system(self.request.instruction) if self.fmt.family is Family.LONGWRITER_ZERO else None
+        if self._plain():
+            return self.title  # a base model continues a document: its title, then section by section
+        zh = has_cjk(self.request.instruction)
         lines = []
         for i, s in enumerate(self.plan.sections, 1):
-            if compact:
-                lines.append(f"{i}. {s.title} ({s.target_words} {self.rule.label()})")
-            else:
-                lines.append(f"{i}. {s.title}: {s.main_point} ({s.target_words} {self.rule.label()})")
-        notes = f"\n\nWriting notes (keep to them):\n{self.request.notes.strip()}" if self.request.notes.strip() else ""
-        text = (
-            f"You are writing a long document, one section at a time.\n\nTask: {self.request.instruction.strip()}"
-            f"{notes}\n\nPlan ({self.target_words} {self.rule.label()} in all):\n" + "\n".join(lines) +
-            "\n\nWrite only the section you are asked for, as flowing prose that continues from the sections "
-            "before it. Do not repeat earlier text and do not write the section's heading."
-        )
-        if self.rule.language != "en":
-            text += " " + write_in(self.rule.language)
+            lines.append(f"{i}. {s.title}" if compact else f"{i}. {s.title}: {s.main_point}")
+        notes = self.request.notes.strip()
+        # Small models copy a numbered outline into the text as a list; models trained to write long (LongWriter)
+        # use it to pace themselves. Each section's own request carries its main point either way.
+        outline = self.fmt.longwriter_trained or bool(getattr(self.backend, "longwriter_trained", False))
+        if zh:
+            text = (f"写作任务：{self.request.instruction.strip()}" + (f"\n\n写作要求：\n{notes}" if notes else "")
+                    + (f"\n\n《{self.title}》的提纲：\n" + "\n".join(lines) if outline else ""))
+        else:
+            text = (f"Task: {self.request.instruction.strip()}" + (f"\n\nWriting notes:\n{notes}" if notes else "")
+                    + (f"\n\nOutline of \"{self.title}\":\n" + "\n".join(lines) if outline else ""))
+        if self.rule.language not in ("en", "zh"):
+            text += "\n\n" + write_in(self.rule.language)
         if self.fmt.family is Family.LONGWRITER_ZERO:
             text = zero_system(self.request.instruction) + "\n" + text
         return text
 
     def _user_text(self, index: int, note: str = "") -> str:
+        """The request for one section: the instruction and the section's own main point come last, nearest
+        to where the model writes, and nothing in it speaks of sections or word counts (small models echo it)."""
         # The codex block opens the section's own user turn: everything before it (the head with the plan, the
         # earlier sections) stays a cached prefix, and the block's tokens are evaluated once, with the turn.
         # In the system part, any section whose entries differ would re-evaluate the whole document.
@@ -233,14 +260,31 @@ class DocumentWriter(ContextBook):
             notes = f"\n\nWriting notes:\n{self.request.notes.strip()}" if self.request.notes.strip() else ""
             return f"{codex}{self.request.instruction.strip()}{notes}"
         section = self.plan.sections[index]
-        total = len(self.plan.sections)
-        prefix = f"{codex}{note} " if note else codex
-        if self.rule.language == "zh":
-            return (f"{prefix}写第{index + 1}/{total}部分：{section.title}。{section.main_point} "
-                    f"约{section.target_words}字。")
+        if self._plain():
+            return section.title
+        prefix = f"{codex}{note}\n\n" if note else codex
+        instruction = self.request.instruction.strip()
+        if section.main_point.strip() == instruction:
+            return f"{prefix}{instruction}"  # one section: the instruction says it all
+        first = index == 0
+        if has_cjk(instruction):
+            lead = "先写" if first else "接着写"
+            return f"{prefix}{instruction}\n\n{lead}“{section.title}”：{section.main_point}"
+        lead = "Begin with" if first else "Go on with"
         language = f" {write_in(self.rule.language)}" if self.rule.language != "en" else ""
-        return (f"{prefix}Write section {index + 1} of {total}, \"{section.title}\": {section.main_point} "
-                f"About {self.rule.describe(section.target_words)}.{language}")
+        return f"{prefix}{instruction}\n\n{lead} \"{section.title}\": {section.main_point}{language}"
+
+    def _lead_text(self, index: int) -> str:
+        """The section's heading, written for the model as the start of its answer."""
+        if self.mode == "direct" or self._plain():
+            return ""
+        return f"{self.plan.sections[index].title}\n\n"
+
+    def _summary(self, index: int) -> str:
+        """A short summary of a written section, taken from its own sentences (the main point where too short)."""
+        summary = extract_summary(self.texts[index], self.plan.sections[index].main_point, SUMMARY_WORDS)
+        self.summaries[index] = summary
+        return summary
 
     def _warn(self, message: str, kind: str) -> None:
         self.warnings.append(message)
@@ -253,6 +297,8 @@ class DocumentWriter(ContextBook):
         plan_result = PlanResult(Plan([]))
         if self.resume is not None:
             self.plan = self.resume.plan.copy()
+            if not self.request.target_words:
+                self.target_words = self.plan.total_words  # the plan's targets were set to the length asked for
             self.texts = list(self.resume.texts) + [""] * (len(self.plan.sections) - len(self.resume.texts))
             self.finished = list(self.resume.finished) + [False] * (len(self.plan.sections) - len(self.resume.finished))
         else:
@@ -286,6 +332,7 @@ class DocumentWriter(ContextBook):
             self.texts = [""] * len(self.plan.sections)
             self.finished = [False] * len(self.plan.sections)
         self.section_retries = [0] * len(self.plan.sections)
+        self._planned = [s.target_words for s in self.plan.sections]
         self._build_head()
         self.head_tokens = sum(c.n_tokens for c in self._head)
         if self.resume is not None:
@@ -315,13 +362,51 @@ class DocumentWriter(ContextBook):
     def total_words(self) -> int:
         return sum(self.rule.count(t) for t in self.texts)
 
+    def _hand_on(self, index: int) -> None:
+        """Move the document's shortfall or surplus so far onto the sections not yet written.
+
+        Finished and locked sections keep their targets; the rest share what the document still needs (the
+        headings count as the document's words too) in proportion to their own targets, so the document lands
+        on its length even when a section stops short or runs over.
+        """
+        open_ = [i for i in range(index, len(self.plan.sections))
+                 if not self.finished[i] and not self.plan.sections[i].locked]
+        if not open_ or self.mode == "direct":
+            return
+        written = sum(self.rule.count(t) for i, t in enumerate(self.texts) if i not in open_)
+        # The headings count toward a length asked for as a whole; a user's plan sets its sections' own lengths.
+        headings = 0 if self.target_source == "plan" else self.rule.count(render_document(
+            self.title, Plan([replace(s) for s in self.plan.sections]), [""] * len(self.plan.sections)))
+        locked_open = sum(s.target_words for i, s in enumerate(self.plan.sections)
+                          if i >= index and not self.finished[i] and s.locked)
+        need = self.target_words - headings - written - locked_open
+        planned = sum(self.plan.sections[i].target_words for i in open_)
+        if planned <= 0 or need == planned:
+            return
+        # A surplus shrinks the sections to come, never below half their planned length (a section of ten
+        # words is no section); a shortfall grows them.
+        floor = [max(10, self._planned[i] // 2) if i < len(self._planned) else 10 for i in open_]
+        need = max(sum(floor), need)
+        scale = need / planned
+        share = [max(f, round(self.plan.sections[i].target_words * scale)) for i, f in zip(open_, floor)]
+        share[-1] = max(floor[-1], share[-1] + need - sum(share))
+        for i, words in zip(open_, share):
+            self.plan.sections[i].target_words = words
+        if index not in self.handed_on and open_[0] == index and abs(scale - 1) > 0.01:
+            self.handed_on.append(index)
+
     def _write_section(self, index: int, section: Section) -> Iterator[Event]:
         resumed = self.texts[index]
         extend = self.resume.extend.get(index) if self.resume is not None else None
         # Writing more of a finished text: the length rules apply to the new words only.
         base = self.rule.count(resumed) if extend else 0
+        if not extend:
+            self._hand_on(index)
         target = max(1, extend if extend else section.target_words)
         turn = _Turn(index, "", [self._text_chunk(resumed)] if resumed else [])
+        lead = self._lead_text(index)
+        if lead:
+            turn.lead = self._chunk(lead)
         # A new turn: the previous one is closed (its end-of-turn text follows the reply).
         for previous in self.turns:
             previous.closed = True
@@ -337,19 +422,31 @@ class DocumentWriter(ContextBook):
         counter = self.rule.counter()
         words = counter.set(resumed) - base
         guard = RepetitionGuard(context=self._recent_text(index))
+        others = [s.title for i, s in enumerate(self.plan.sections) if i != index]
+        checks = TextChecks(self.request.instruction, f"{self.title}\n{section.title}\n{section.main_point}\n"
+                            f"{self.request.notes}", other_titles=others,
+                            drift_words=260 if text_kind(self.request.instruction) == "story" else 180)
+        ban = self.ngram_ban
+        ban.start(resumed)
         if resumed:
             guard.feed(resumed)
+            checks.protect(len(resumed))
         sampling = self.request.sampling
-        minimum = math.ceil(target * SECTION_MIN)
+        # The last section to write has nobody to hand its shortfall or surplus on to: it keeps closer to its target.
+        final = not any(not self.finished[i] and not self.plan.sections[i].locked
+                        for i in range(index + 1, len(self.plan.sections)))
+        minimum = math.ceil(target * (FINAL_MIN if final else SECTION_MIN))
+        hard_stop = FINAL_HARD_STOP if final else HARD_STOP
         thinking = _ThinkingFilter() if self.fmt.thinking else None
         calls = 0
         retries = 0
+        check_cuts = 0
         stopped_for_length = False
         while not stopped_for_length and calls < MAX_CALLS_PER_SECTION:
             if self.cancel.is_set():
                 return
             calls += 1
-            need = math.ceil(max(0, target * HARD_STOP - words) * self.tokens_per_word) + 48
+            need = math.ceil(max(0, target * hard_stop - words) * self.tokens_per_word) + 48
             prompt, size = self._prompt()
             room = self.n_ctx - size - 4
             if room < min(need, 256):
@@ -364,6 +461,9 @@ class DocumentWriter(ContextBook):
             def allow_end(minimum: int = minimum, current_words: list[int] = current_words) -> bool:
                 return current_words[0] >= minimum
 
+            def avoid(index: int = index) -> tuple[frozenset[str], bool]:
+                return ban.banned(self.texts[index])
+
             request = GenerationRequest(
                 prompt=prompt,
                 max_tokens=max_tokens,
@@ -371,9 +471,17 @@ class DocumentWriter(ContextBook):
                 stop=self.fmt.stops,
                 allow_end=allow_end,
                 cancel=stop,
+                avoid=avoid if NO_REPEAT_PENALTY > 0 else None,
+                avoid_penalty=NO_REPEAT_PENALTY,
+                avoid_soft=(lambda index=index: ban.discouraged(self.texts[index])),  # type: ignore[misc]
+                avoid_soft_penalty=SOFT_REPEAT_PENALTY,
+                prose=self.mode == "plan",
+                avoid_words=() if self.backend.tokenizes else tuple(overused_words(
+                    "\n\n".join(self.texts[max(0, index - 4):index + 1]))),
             )
             finish: Finish | None = None
             loop_at: int | None = None
+            cut_kind = "repetition"
             self._call_started = 0.0
             call_tokens = 0
             for item in self.backend.generate(request):
@@ -400,13 +508,17 @@ class DocumentWriter(ContextBook):
                 words = counter.set(self.texts[index]) - base
                 current_words[0] = words
                 loop_at = guard.feed(self.texts[index])
+                if loop_at is None:
+                    found = checks.feed(self.texts[index])
+                    if found is not None:
+                        loop_at, cut_kind = found
                 if loop_at is not None:
                     stop.set()
                     yield TextDelta(index, text_piece)
                     continue
                 yield TextDelta(index, text_piece)
                 text = self.texts[index]
-                if _long_enough(words, target, text):
+                if _long_enough(words, target, text, final):
                     stopped_for_length = True
                     stop.set()
                 now = time.perf_counter()
@@ -418,13 +530,26 @@ class DocumentWriter(ContextBook):
             self._call_tokens = 0
             if finish is not None:
                 self._account(finish)
-            log.debug("section %d call %d: %s, %d words of %d, max_tokens %d, prompt %d, loop at %s", index + 1,
-                      calls, finish.reason.value if finish else "closed", words, target, max_tokens, size, loop_at)
+            log.debug("section %d call %d: %s, %d words of %d, max_tokens %d, prompt %d, %s at %s", index + 1,
+                      calls, finish.reason.value if finish else "closed", words, target, max_tokens, size,
+                      cut_kind, loop_at)
             if self.cancel.is_set():
                 return
             if loop_at is not None:
-                yield from self._cut(index, turn, guard, counter, loop_at)
+                yield from self._cut(index, turn, guard, counter, loop_at, checks=checks, kind=cut_kind)
                 words = counter.set(self.texts[index]) - base
+                if cut_kind != "repetition":
+                    check_cuts += 1
+                    if cut_kind == "echo":
+                        self.echo_cuts += 1
+                    else:
+                        self.drift_cuts += 1
+                    if check_cuts > MAX_CHECK_CUTS:
+                        self._warn(f"Section {index + 1} kept drifting from the task; it ends early.", "repetition")
+                        yield from self._drain()
+                        break
+                    sampling = replace(sampling, temperature=min(1.0, max(sampling.temperature, 0.6)))
+                    continue
                 retries += 1
                 self.repetition_cuts += 1
                 if retries == 1:
@@ -442,8 +567,8 @@ class DocumentWriter(ContextBook):
                     yield from self._hide_earlier_sections(turn)
                 continue
             if stopped_for_length:
-                if words >= target * HARD_STOP:
-                    yield from self._trim_to_sentence(index, turn, counter, guard)
+                if words >= target * hard_stop:
+                    yield from self._trim_to_sentence(index, turn, counter, guard, keep_words=minimum if final else 0)
                     words = counter.set(self.texts[index]) - base
                 break
             if finish is not None and finish.reason is FinishReason.STOP and words >= minimum:
@@ -453,12 +578,16 @@ class DocumentWriter(ContextBook):
                 self._append_continuation(turn, index)
         self.section_retries[index] = retries
         if words < target * 0.85:
-            self._warn(f"Section {index + 1} ended at {words} of {target} words.", "length")
+            self._warn(f"Section {index + 1} ended at {words} of {target} words; the rest is handed on to the "
+                       "sections after it.", "length")
         yield from self._drain()
         self.finished[index] = True
         turn.closed = True
+        self.ngram_ban.add_document("\n\n" + self.texts[index])
+        summary = self._summary(index)
         self._update_tokens_per_word()
-        yield SectionFinished(index, section.title, base + words, base + target, self.texts[index], retries)
+        yield SectionFinished(index, section.title, base + words, base + target, self.texts[index], retries,
+                              summary=summary)
         for issue in self._codex.check(index, self.plan.sections, self.texts) if self._codex else ():
             message = f"Section {index + 1}: {issue.message} In: \"{issue.sentence}\""
             self.warnings.append(message)
@@ -474,32 +603,44 @@ class DocumentWriter(ContextBook):
     def _recent_text(self, index: int) -> str:
         return "\n\n".join(self.texts[max(0, index - 3):index])
 
-    def _cut(self, index: int, turn: _Turn, guard: RepetitionGuard, counter: LengthCounter, at: int) -> Iterator[Event]:
+    def _cut(self, index: int, turn: _Turn, guard: RepetitionGuard, counter: LengthCounter, at: int, *,
+             checks: TextChecks | None = None, kind: str = "repetition") -> Iterator[Event]:
         text = self.texts[index]
+        removed_tokens = sum(c.n_tokens for c in turn.reply)
         keep = len(text) - self._retract_reply(turn, len(text) - at)
+        self.cut_tokens += max(0, removed_tokens - sum(c.n_tokens for c in turn.reply))
         self.texts[index] = text[:keep]
         guard.truncate(keep)
+        self.ngram_ban.truncate(keep)
+        if checks is not None:
+            checks.truncate(keep)
         counter.set(self.texts[index])
-        self._warn(f"Section {index + 1}: a loop was cut ({len(text) - keep} characters); writing on with another "
+        what = {"repetition": "a loop", "echo": "a sentence about the task", "drift": "text off the subject"}[kind]
+        self._warn(f"Section {index + 1}: {what} was cut ({len(text) - keep} characters); writing on with another "
                    "seed.", "repetition")
         yield TextRetracted(index, len(text) - keep)
         yield from self._drain()
 
-    def _trim_to_sentence(self, index: int, turn: _Turn, counter: LengthCounter, guard: RepetitionGuard
-                          ) -> Iterator[Event]:
+    def _trim_to_sentence(self, index: int, turn: _Turn, counter: LengthCounter, guard: RepetitionGuard,
+                          keep_words: int = 0) -> Iterator[Event]:
         text = self.texts[index]
         ends = [m.end() for m in SENTENCE_ENDS.finditer(text)]
         if not ends or ends[-1] < len(text) * 0.8:
             return
+        if keep_words and self.rule.count(text[: ends[-1]]) < keep_words:
+            return  # the unfinished sentence stays: cutting it would leave the text short of its minimum
         cut = len(text) - ends[-1]
         if cut <= 0:
             return
+        before = sum(c.n_tokens for c in turn.reply)
         removed = self._retract_reply(turn, cut)
         if removed > cut:  # a token ran across the sentence end: put its first part back
             turn.reply.append(self._text_chunk(text[len(text) - removed:len(text) - cut]))
             removed = cut
+        self.cut_tokens += max(0, before - sum(c.n_tokens for c in turn.reply))
         self.texts[index] = text[: len(text) - removed]
         guard.truncate(len(self.texts[index]))
+        self.ngram_ban.truncate(len(self.texts[index]))
         counter.set(self.texts[index])
         yield TextRetracted(index, removed)
 
@@ -537,6 +678,8 @@ class DocumentWriter(ContextBook):
 
     def stats(self, text: str) -> dict[str, Any]:
         words = self.rule.count(text)
+        body = "\n\n".join(t for t in self.texts if t.strip())
+        kept = self.backend.count_tokens(body) if body.strip() else 0
         elapsed = time.perf_counter() - self.started
         document_tokens = sum(c.n_tokens for t in self.turns for c in t.reply)
         return {
@@ -564,7 +707,9 @@ class DocumentWriter(ContextBook):
             # The issue's bound: 1.2 x (plan prompt + writing head + document) while the document fits the
             # context, 2 x once old sections had to be dropped.
             "prompt_tokens_bound": round((1.2 if self.context_drops == 0 else 2.0) * (
-                self.plan_prompt_tokens + getattr(self, "head_tokens", 0) + self._section_tokens)),
+                self.plan_prompt_tokens + getattr(self, "head_tokens", 0) + self._section_tokens
+                + sum(self._request_tokens.values()))),
+            "section_request_tokens": sum(self._request_tokens.values()),
             "tokens_per_second": round(self._section_tokens / self.generation_seconds, 2)
             if self.generation_seconds else 0.0,
             "elapsed_s": round(elapsed, 2),
@@ -573,20 +718,56 @@ class DocumentWriter(ContextBook):
             "repetition_cuts": self.repetition_cuts,
             "repetition_retries": self.repetition_retries,
             "repeated_4gram_share": round(repeated_ngram_share(text), 4),
+            "echo_cuts": self.echo_cuts,
+            "drift_cuts": self.drift_cuts,
+            "cut_tokens": self.cut_tokens,
+            # Waste: tokens the model generated while writing per token of the document's text (cut loops,
+            # echoes, drift and trimmed tails make the difference); the plan's tokens are counted in the second.
+            "generated_tokens_per_kept": round(self._section_tokens / kept, 3) if kept else 0.0,
+            "generated_tokens_per_kept_with_plan": round(self.completion_tokens / kept, 3) if kept else 0.0,
+            "kept_tokens": kept,
+            "sections_retargeted": [i + 1 for i in self.handed_on],
             "warnings": list(self.warnings),
             "sections": [
                 {"title": s.title, "target_words": s.target_words, "words": self.rule.count(t),
-                 "retries": r}
-                for s, t, r in zip(self.plan.sections, self.texts, self.section_retries)
+                 "retries": r, "summary": self.summaries.get(i, "")}
+                for i, (s, t, r) in enumerate(zip(self.plan.sections, self.texts, self.section_retries))
             ],
         }
 
 
-def _long_enough(words: int, target: int, text: str) -> bool:
+def extract_summary(text: str, main_point: str, max_words: int = SUMMARY_WORDS) -> str:
+    """A short summary of a section from its own sentences: its opening and the one closest to its main point."""
+    sentences = [m.group(0).strip() for m in re.finditer(r"[^.!?。！？\n]+[.!?。！？]?", text) if m.group(0).strip()]
+    sentences = [x for x in sentences if longbench_words(x) >= 4]
+    if not sentences:
+        return main_point.strip()
+    keys = {w[:5] for w in re.findall(r"[^\W\d_]+", main_point.lower()) if len(w) > 3}
+    chars = set(re.findall(r"[\u4e00-\u9fff]", main_point))
+
+    def score(sentence: str) -> int:
+        own = {w[:5] for w in re.findall(r"[^\W\d_]+", sentence.lower()) if len(w) > 3}
+        return len(own & keys) + len(set(re.findall(r"[\u4e00-\u9fff]", sentence)) & chars)
+
+    picked = [0]
+    best = max(range(1, len(sentences)), key=lambda i: score(sentences[i]), default=None)
+    if best is not None:
+        picked.append(best)
+    summary = " ".join(sentences[i] for i in picked)
+    if has_cjk(summary):
+        return summary[: max_words * 2]
+    words = summary.split()
+    if len(words) > max_words:
+        summary = " ".join(words[:max_words]).rstrip(",;:") + "…"
+    return summary
+
+
+def _long_enough(words: int, target: int, text: str, final: bool = False) -> bool:
     """Stop here: at a paragraph end near the target, at a sentence end past it, or at the hard limit."""
     return (
-        words >= target * HARD_STOP
-        or (words >= target * STOP_AT_SENTENCE and SENTENCE_END.search(text) is not None)
+        words >= target * (FINAL_HARD_STOP if final else HARD_STOP)
+        or (words >= target * (STOP_AT_PARAGRAPH if final else STOP_AT_SENTENCE)
+            and SENTENCE_END.search(text) is not None)
         or (words >= target * STOP_AT_PARAGRAPH and PARAGRAPH_END.search(text) is not None)
     )
 

@@ -212,11 +212,13 @@ class ProjectRecorder:
         streamed += "".join(self._pending)
         # The pipeline's final text is the truth (it may trim the end); never replace words by nothing.
         final = event.text if event.text.strip() or not streamed.strip() else streamed
-        stats = {
+        stats: dict[str, Any] = {
             "words": event.words, "target_words": event.target_words, "retries": event.retries,
             "seconds": round(self._clock() - self._section_started, 3),
             "tokens_per_second": round(self._tokens_per_second, 2),
         }
+        if event.summary:
+            stats["summary"] = event.summary  # what the model keeps of the section once its text leaves the view
         self._store.finish_take(self._take_id, text=final, stats=stats)
         if final.strip() != streamed.strip():
             self._store.log(self.project_id, "section", f"section {event.index + 1}: the final text differs "

@@ -17,7 +17,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..engine.backend import BackendInfo, Delta, Finish, FinishReason, GenerationRequest
@@ -45,6 +45,8 @@ class ScriptedCall:
     reply: str = ""  # what was streamed before the call ended
     finish: FinishReason | None = None
     end_allowed: bool | None = None  # allow_end() when the script's reply ran out (None: no allow_end given)
+    # What the request's no-repeat-n-gram control named before each streamed piece (empty without one).
+    avoided: list[frozenset[str]] = field(default_factory=list)
 
     @property
     def is_plan(self) -> bool:
@@ -178,6 +180,8 @@ class ScriptedBackend:
                 break
             if self.seconds_per_token:
                 time.sleep(self.seconds_per_token)
+            if request.avoid is not None:
+                call.avoided.append(request.avoid()[0])
             emitted += 1
             call.reply += piece
             yield Delta(piece, (self._id(piece),) if self._tokenizes else (), 1)

@@ -31,6 +31,7 @@ class SectionRow:
     status: str = PENDING
     edited: bool = False  # its text was changed by hand since it was written
     section_id: int | None = None  # its row in the project store, once saved
+    summary: str = ""  # what the model keeps in view of the section once its text leaves the context
 
     @property
     def state(self) -> str:

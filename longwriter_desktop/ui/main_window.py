@@ -406,6 +406,7 @@ class MainWindow(QMainWindow):
         w.textArrived.connect(self._text_arrived)
         w.textRetracted.connect(self._text_retracted)
         w.sectionFinished.connect(self._section_finished)
+        w.sectionSummarized.connect(self._section_summarized)
         w.progressChanged.connect(self._progress_changed)
         w.warned.connect(self._warned)
         w.failed.connect(self._failed)
@@ -558,12 +559,14 @@ class MainWindow(QMainWindow):
             if status == WRITING:
                 status = INTERRUPTED
             edited = False
-            if status == DONE and record.chosen_take_id is not None:
-                edited = self.store.get_take(record.chosen_take_id).model == HAND_EDIT
+            take = self.store.get_take(record.chosen_take_id) if record.chosen_take_id is not None else None
+            if status == DONE and take is not None:
+                edited = take.model == HAND_EDIT
             rows.append(
                 SectionRow(
                     Section(title, record.main_point, record.target_words, record.locked), text, status,
                     edited=edited, section_id=record.id,
+                    summary=str(take.stats.get("summary", "")) if take is not None else "",
                 )
             )
         draft.rows = rows
@@ -1118,6 +1121,12 @@ class MainWindow(QMainWindow):
         self.outline.update_row(index)
         self.progress_pane.update_row(index, words)
         self.codex_panel.refresh()
+
+    def _section_summarized(self, index: int, summary: str) -> None:
+        if self.draft is None or index >= len(self.draft.rows):
+            return
+        self.draft.rows[index].summary = summary
+        self.progress_pane.update_row(index)
 
     def _progress_changed(self, progress: ev.Progress) -> None:
         self.progress_pane.show_progress(progress)

@@ -387,6 +387,8 @@ class ProgressPane(QGroupBox):
                 item = QTableWidgetItem()
                 self.sections.setItem(index, column, item)
             item.setText(value)
+            if column == 0:
+                item.setToolTip(f"Summary: {row.summary}" if row.summary else title)
             if column == 2:
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             font = item.font()

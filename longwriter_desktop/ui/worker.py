@@ -236,6 +236,7 @@ class EngineWorker(QObject):
     textArrived = Signal(int, str)  # index, text: every delta since the last flush, joined
     textRetracted = Signal(int, int)  # index, characters removed from the end
     sectionFinished = Signal(int, int, int)  # index, words, target words
+    sectionSummarized = Signal(int, str)  # index, the section's short summary
     progressChanged = Signal(object)  # events.Progress
     warned = Signal(str)
     failed = Signal(str)
@@ -387,6 +388,8 @@ class EngineWorker(QObject):
             self.textRetracted.emit(item.index, item.chars)
         elif isinstance(item, ev.SectionFinished):
             self.sectionFinished.emit(item.index, item.words, item.target_words)
+            if item.summary:
+                self.sectionSummarized.emit(item.index, item.summary)
         elif isinstance(item, ev.Warning):
             self.warned.emit(item.message)
         elif isinstance(item, (ev.ErrorEvent, _Failed)):

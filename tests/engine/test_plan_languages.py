@@ -138,22 +138,20 @@ def test_the_grammar_compiles_and_lets_every_script_through(llm: Any) -> None:
     biased = [t for tokens in letters.values() for t in tokens]
 
     # The plan grammar's own character classes, with shorter repeats so the test decodes few tokens.
-    grammar = plan_grammar(1).replace("tchar{2,44}", "tchar{2,6}").replace("pchar{10,180}", "pchar{10,14}")
+    grammar = (plan_grammar(1).replace("lower{0,13}", "lower{0,3}").replace("(psep pword){1,29}", "(psep pword){1,2}")
+               .replace('"-"){0,19}', '"-"){0,3}').replace("(tsep tword){0,9}", "(tsep tword){0,2}"))
     assert grammar != plan_grammar(1)
     text = _biased_generation(llm, grammar, biased)
     plan = parse_generated_plan(text)
     assert len(plan.sections) == 1, text
     section = plan.sections[0]
-    tchar, pchar = _allowed_by(grammar)
-    assert all(tchar.fullmatch(ch) for ch in section.title[1:]), section.title
-    assert all(pchar.fullmatch(ch) for ch in section.main_point[1:-1]), section.main_point
     written = {_script_of(ch) for ch in section.title + section.main_point} - {None}
     assert written, text  # letters beyond ASCII made it through the grammar
 
-    # The same bias against an ASCII-only class: the grammar, not the bias, decides what is written.
-    ascii_only = re.sub(r"\[A-Z[^\]]*\]", "[A-Z]", grammar)
-    ascii_only = re.sub(r"tchar ::= \[[^\]]*\]", "tchar ::= [a-zA-Z0-9 ,]", ascii_only)
-    ascii_only = re.sub(r"pchar ::= \[[^\]]*\]", "pchar ::= [a-zA-Z0-9 ,]", ascii_only)
+    # The same bias against ASCII-only classes: the grammar, not the bias, decides what is written.
+    ascii_only = re.sub(r"\\u[0-9a-f]{4}(?:-\\u[0-9a-f]{4})?", "", grammar)
+    ascii_only = re.sub(r"cjk ::= .*", "cjk ::= [A-Z]", ascii_only)
+    ascii_only = ascii_only.replace('| [] " "?', "").replace("[]", "[.]")
     constrained = _biased_generation(llm, ascii_only, biased)
     assert parse_generated_plan(constrained).sections, constrained
     assert all(ord(ch) < 128 for ch in constrained), constrained

@@ -63,6 +63,11 @@ def test_four_sections_land_on_target_with_kv_reuse(backend: LlamaBackend) -> No
         assert f.text.strip() in done.text
     assert done.text.startswith("# ")
     assert "## Opening day" in done.text
+    # Invariants of the text itself: no chat markup, a 4-gram written twice only by exception (the
+    # document-wide no-repeat control), and the waste figure reported.
+    assert "<|" not in done.text and "im_end" not in done.text
+    assert stats["repeated_4gram_share"] < 0.1
+    assert stats["generated_tokens_per_kept"] > 0 and stats["kept_tokens"] > 0
 
 
 def test_a_small_context_completes_past_it(builtin_gguf: Path) -> None:

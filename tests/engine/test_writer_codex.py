@@ -8,8 +8,6 @@ KV cache keeps the whole document before the new turn.
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from longwriter_desktop.engine import events as ev
@@ -62,7 +60,9 @@ def _reply(n: int, first: str = "") -> str:
 
 
 def _section_of(call: ScriptedCall) -> int:
-    return int(re.findall(r"Write section (\d) of 6", call.prompt_text)[-1])
+    """The section a call writes (1-based): its heading opens the answer the model continues."""
+    answer = call.prompt_text.rsplit("<|im_start|>assistant\n", 1)[-1]
+    return next(k for k, s in enumerate(PLAN.sections, 1) if answer.startswith(s.title))
 
 
 def _current_turn(prompt: str) -> str:
@@ -105,8 +105,9 @@ def test_six_sections_see_exactly_their_entries_and_changes() -> None:
         k = _section_of(call)
         turn = _current_turn(call.prompt_text)
         assert _block(turn) == EXPECTED[k], k
-        assert turn.endswith(f"Write section {k} of 6, \"{PLAN.sections[k - 1].title}\": "
-                             f"{PLAN.sections[k - 1].main_point} About 40 words.")
+        lead = "Begin with" if k == 1 else "Go on with"
+        assert turn.endswith(f"{INSTRUCTION}\n\n{lead} \"{PLAN.sections[k - 1].title}\": "
+                             f"{PLAN.sections[k - 1].main_point}")
         # Never shown: private notes, never-entries, entries nobody mentions.
         for absent in ("SECRET-NOTE", "No magic", "supernatural", "Tobias", "cabin boy"):
             assert absent not in call.prompt_text, (k, absent)
@@ -116,7 +117,11 @@ def test_six_sections_see_exactly_their_entries_and_changes() -> None:
     # Each prompt is the previous prompt, its reply and a new turn: earlier turns never change, so only
     # the new turn (with its codex block) is evaluated.
     for before, after in zip(backend.calls, backend.calls[1:]):
-        assert after.prompt_text.startswith(before.prompt_text + before.reply)
+        assert after.prompt_text.startswith(before.prompt_text)
+        # What follows is the reply as kept (the writer may trim a reply back to its last sentence end when
+        # the section ran past its target), then the next turn.
+        kept = after.prompt_text[len(before.prompt_text):].split("<|im_end|>", 1)[0]
+        assert kept and before.reply.startswith(kept)
     views = [e for e in events if isinstance(e, ev.CodexInView)]
     assert [(v.index, v.names) for v in views] == [
         (0, ("Mara Voss",)), (1, ("Mara Voss",)), (2, ("Mara Voss",)), (3, ("Mara Voss", "Brightwater")),
@@ -187,7 +192,11 @@ def test_a_server_backend_gets_the_same_blocks_as_text() -> None:
     _run(backend, Codex(list(CODEX)))
     assert {_section_of(c): _block(_current_turn(c.prompt_text)) for c in backend.calls} == EXPECTED
     for before, after in zip(backend.calls, backend.calls[1:]):
-        assert after.prompt_text.startswith(before.prompt_text + before.reply)
+        assert after.prompt_text.startswith(before.prompt_text)
+        # What follows is the reply as kept (the writer may trim a reply back to its last sentence end when
+        # the section ran past its target), then the next turn.
+        kept = after.prompt_text[len(before.prompt_text):].split("<|im_end|>", 1)[0]
+        assert kept and before.reply.startswith(kept)
 
 
 def test_one_pass_mode_puts_the_block_before_the_instruction() -> None:

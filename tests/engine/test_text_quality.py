@@ -1,0 +1,217 @@
+"""Checks that keep the text worth keeping: plan titles, echoed instructions, drift, the n-gram control."""
+
+from __future__ import annotations
+
+import pytest
+
+from longwriter_desktop.engine.plan import (
+    Plan,
+    Section,
+    kind_outline,
+    plan_problems,
+    repair,
+    text_kind,
+    title_problem,
+    whole_phrase,
+)
+from longwriter_desktop.engine.repetition import NgramBan, TextChecks, is_echo, overused_words, script_of
+from longwriter_desktop.engine.writer import document_title, extract_summary
+
+# -- plan titles ---------------------------------------------------------------------------------------
+
+BROKEN_TITLES = [
+    "Money is the keyA",
+    "Building your own business A 1 B 3 B 2 1",
+    "The Bumblebee's Communication: Bees' Song 14",
+    "Short story about a cartographer who maps a city that",
+    "Write about 400 words on the garden",
+    "A Community Health Initiative That Will Change the World by Dr Maria",
+    "",
+]
+
+
+@pytest.mark.parametrize("title", BROKEN_TITLES)
+def test_broken_titles_are_caught(title: str) -> None:
+    assert title_problem(title, "Write a 3000-word guide to bicycle touring.", 2, 8) is not None
+
+
+@pytest.mark.parametrize("title", ["The first bike tour", "Packing light", "Roads, maps & weather",
+                                   "What 3000 miles teach", "I learn to fall"])
+def test_good_titles_pass(title: str) -> None:
+    assert title_problem(title, "Write a 3000-word guide to bicycle touring.", 2, 8) is None
+
+
+def test_introduction_only_first_and_conclusion_only_last() -> None:
+    assert title_problem("Introduction", "x", 0, 5) is None
+    assert title_problem("Introduction", "x", 3, 5) is not None
+    assert title_problem("Conclusion", "x", 4, 5) is None
+    assert title_problem("Conclusion", "x", 1, 5) is not None
+
+
+def test_repeated_titles_and_main_points_are_problems() -> None:
+    plan = Plan([
+        Section("Packing light", "Choose a small tent, a stove and a light sleeping bag.", 300),
+        Section("Packing light", "What to leave at home when space is short.", 300),
+        Section("Road safety", "Choose a small tent, a stove and a light sleeping bag.", 300),
+    ])
+    problems = plan_problems(plan, "Write a guide to bicycle touring.")
+    assert set(problems) == {1, 2}
+
+
+def test_a_plan_beyond_repair_becomes_an_outline_of_its_kind() -> None:
+    instruction = "Write an 8000-word mystery novella set on a night train."
+    broken = Plan([Section(f"Money is the keyA {i}", "x", 100) for i in range(10)])
+    plan, notes = repair(broken, instruction, 8000, 10)
+    assert text_kind(instruction) == "story"
+    assert "Introduction" not in [s.title for s in plan.sections]
+    assert plan_problems(plan, instruction) == {}
+    assert plan.total_words == 8000 and len(plan.sections) == 10
+    assert any("story" in note for note in notes)
+
+
+def test_a_few_bad_titles_are_replaced_and_the_rest_kept() -> None:
+    instruction = "Write a 2000-word guide to bicycle touring."
+    plan = Plan([
+        Section("Choosing a bicycle", "Frames, gears and tyres that suit long rides.", 400),
+        Section("Packing lightA", "What to carry and how to pack panniers evenly.", 400),
+        Section("Planning the route", "Maps, daily distances and places to sleep.", 400),
+        Section("Riding in the rain", "Clothing and braking when the roads are wet.", 400),
+        Section("Food on the road", "Eating well from village shops and a small stove.", 400),
+    ])
+    fixed, notes = repair(plan, instruction, 2000, 5)
+    titles = [s.title for s in fixed.sections]
+    assert titles[0] == "Choosing a bicycle" and titles[2] == "Planning the route"
+    assert titles[1] != "Packing lightA" and plan_problems(fixed, instruction) == {}
+    assert any("replaced" in note for note in notes)
+
+
+@pytest.mark.parametrize(("instruction", "kind"), [
+    ("Write a 1500-word short story about a lighthouse keeper.", "story"),
+    ("Write an 800-word news report about a library.", "report"),
+    ("Write a 6000-word training manual for volunteers.", "guide"),
+    ("Write an essay arguing for night trains.", "essay"),
+    ("Write a 400-word blog post about houseplants.", "article"),
+    ("写一篇1500字的新闻报道，讲述一个山村小学第一次接入互联网。", "report"),
+])
+def test_kind_of_text(instruction: str, kind: str) -> None:
+    assert text_kind(instruction) == kind
+    for count in (2, 5, 12, 27):
+        outline = kind_outline(instruction, 300 * count, count)
+        assert len(outline.sections) == count
+        assert plan_problems(outline, instruction) == {}
+
+
+@pytest.mark.parametrize(("instruction", "title"), [
+    ("Write a short story about a cartographer who maps a city that does not exist yet.",
+     "Short story about a cartographer who maps a city"),
+    ("Write a 10000-word novella about two rival bakers in 1920s Vienna.",
+     "Novella about two rival bakers in 1920s Vienna"),
+    ("Write a 20000-word history of the printing press and its effects on Europe, in chapters.",
+     "History of the printing press and its effects on Europe"),
+    ("写一篇2000字的文章，介绍中国茶文化的历史与现状。", "中国茶文化的历史与现状"),
+])
+def test_document_title_is_a_whole_phrase(instruction: str, title: str) -> None:
+    assert document_title(instruction) == title
+
+
+def test_whole_phrase_never_ends_on_an_open_word() -> None:
+    assert whole_phrase("The long road to the sea and the", 12) == "The long road to the sea"
+    assert len(whole_phrase(" ".join(["word"] * 30), 12).split()) <= 12
+
+
+# -- echoed instructions and drift ---------------------------------------------------------------------
+
+ECHOES = [
+    "You are asked to write a 380-word section that is not only the title but also the first part.",
+    "This section provides tips for new riders.",
+    "Write only the section you're asked for, as flowing prose.",
+    "Write section 3 of 7, about the first tour. About 460 words.",
+    "## The first bike tour",
+    "In this article, we will explore the history of tea.",
+    "本部分将介绍茶的历史。",
+    "I made a few changes to the text to improve the clarity and grammar.",
+    "I added a comma after the word to separate the two clauses.",
+]
+
+
+@pytest.mark.parametrize("sentence", ECHOES)
+def test_echoed_instructions_are_recognised(sentence: str) -> None:
+    assert is_echo(sentence)
+
+
+@pytest.mark.parametrize("sentence", [
+    "The keeper climbed the stairs as the storm rolled in.",
+    "Volunteers sort the donations into the fiction section of the shelves.",
+    "Her main worry was the rent.",
+    "老人每天早上都要泡一壶茶。",
+])
+def test_prose_is_not_an_echo(sentence: str) -> None:
+    assert not is_echo(sentence)
+
+
+def test_checks_cut_an_echo_at_its_sentence_start() -> None:
+    checks = TextChecks("Write a story about a lighthouse keeper.", "The keeper: letters arrive.")
+    text = "The keeper read the letter twice. This section describes the lighthouse. And then"
+    found = checks.feed(text)
+    assert found == (text.index("This section"), "echo")
+
+
+def test_checks_cut_a_line_that_copies_the_plan() -> None:
+    checks = TextChecks("Write a report on libraries.", "Opening day", other_titles=["The impact of technology"])
+    text = "The doors opened at nine.\n1. The Impact of Technology: computers arrived.\nMore"
+    assert checks.feed(text) == (text.index("1. The Impact"), "echo")
+
+
+def test_checks_cut_another_language() -> None:
+    checks = TextChecks("写一篇1500字的新闻报道，讲述一个山村小学第一次接入互联网。", "学校 网络")
+    text = "山村小学今天第一次接入了互联网。The New Frontier Of Science is a journey into the unknown. 孩子们"
+    found = checks.feed(text)
+    assert found is not None and found[1] == "drift" and found[0] == text.index("The New")
+    assert script_of("Hello there") == "latin" and script_of("你好") == "cjk"
+
+
+def test_checks_cut_text_that_leaves_the_subject() -> None:
+    checks = TextChecks("Write a guide to bicycle touring.", "Packing the bicycle panniers.", drift_words=40)
+    on = "Pack the panniers so the bicycle stays balanced. "
+    off = "The stock market rose sharply as investors bought shares of banks. " * 6
+    text = on + off + "More"
+    found = checks.feed(text)
+    assert found == (len(on), "drift")
+
+
+# -- the n-gram control --------------------------------------------------------------------------------
+
+
+def test_ngram_ban_names_the_words_that_would_repeat_a_4gram() -> None:
+    ban = NgramBan(4)
+    ban.add_document("The A is the twentieth part of the A.")
+    ban.start()
+    words, at_boundary = ban.banned("Now the A is")
+    assert words == {"the"} and not at_boundary
+    assert ban.banned("Now the A is ")[0] == {"the"}
+    assert ban.banned("Now the B is")[0] == frozenset()
+
+
+def test_ngram_ban_sees_the_growing_section_and_forgets_cut_text() -> None:
+    ban = NgramBan(4)
+    ban.start()
+    text = "one two three four five. one two three"
+    assert ban.banned(text)[0] == {"four"}
+    ban.truncate(len("one two three four"))
+    ban.start("one two")
+    assert ban.banned("one two three")[0] == {"four"}  # n-grams of cut text stay known: no harm in avoiding
+
+
+def test_overused_words_for_a_static_bias() -> None:
+    text = " ".join(f"the keeper climbed the {w} stairs of the keeper climbed the stairs" for w in
+                    ("first", "second", "third", "fourth"))
+    words = overused_words(text)
+    assert "stairs" in words and "the" not in words
+
+
+def test_extracted_summary_is_short_and_from_the_text() -> None:
+    text = ("The town opened its library on Monday. Children queued outside. The mayor thanked the volunteers "
+            "who built the shelves. Rain fell in the afternoon.")
+    summary = extract_summary(text, "The mayor and the volunteers", 30)
+    assert summary.startswith("The town opened its library on Monday.")
+    assert "volunteers" in summary and len(summary.split()) <= 31

@@ -1,0 +1,204 @@
+"""The writer's quality controls, driven by a scripted backend whose text each test chooses."""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+from longwriter_desktop.engine import events as ev
+from longwriter_desktop.engine.backend import Sampling
+from longwriter_desktop.engine.plan import Plan, Section, plan_problems
+from longwriter_desktop.engine.prompts import Family
+from longwriter_desktop.engine.words import count_words
+from longwriter_desktop.engine.writer import WriteRequest, write_document
+from longwriter_desktop.testing.scripted import ScriptedBackend, ScriptedCall
+
+INSTRUCTION = "Write a report on city trams."
+TITLES = ("Early trams", "Trams today", "The future of trams")
+
+
+def _filler(seed: str, words: int) -> str:
+    """Fresh prose about trams: every sentence names the subject, no 4-gram repeats, no sentence twice."""
+    letters = "bcdfghjklmnpqrstvwz"
+    names = ("".join(p) for p in itertools.product(letters, "aeiou", letters))
+    out, count = [], 0
+    while count < words:
+        sentence = f"Trams {seed} {' '.join(next(names) for _ in range(5))}."
+        out.append(sentence)
+        count += 7
+    return " ".join(out) + "\n\n"
+
+
+def _section_of(call: ScriptedCall) -> int:
+    """Which section a call writes: the heading that opens its answer."""
+    tail = call.prompt_text.rsplit("<|im_start|>assistant\n", 1)[-1]
+    for i, title in enumerate(TITLES):
+        if tail.startswith(title):
+            return i
+    raise AssertionError(f"no section heading in {tail[:80]!r}")
+
+
+def _run(backend: ScriptedBackend, plan: Plan, target: int | None = None, **kwargs: object) -> list[ev.Event]:
+    request = WriteRequest(INSTRUCTION, target_words=target, mode="plan", plan=plan, sampling=Sampling(seed=3),
+                           **kwargs)  # type: ignore[arg-type]
+    return list(write_document(backend, request))
+
+
+def _plan(words: int = 100) -> Plan:
+    return Plan([Section(t, f"What {t.lower()} were like for riders.", words) for t in TITLES])
+
+
+def test_a_shortfall_is_handed_on_to_the_sections_not_yet_written() -> None:
+    loop = "Trams ran along the river every single morning. " * 3
+
+    def reply(call: ScriptedCall) -> str:
+        index = _section_of(call)
+        return loop if index == 0 else _filler("glide" if index == 1 else "hum", 400)
+
+    backend = ScriptedBackend(reply)
+    events = _run(backend, _plan(), target=300)
+    started = [e for e in events if isinstance(e, ev.SectionStarted)]
+    finished = [e for e in events if isinstance(e, ev.SectionFinished)]
+    done = events[-1]
+    assert isinstance(done, ev.Done)
+    assert finished[0].words < 20  # the loop was cut until the section gave up
+    # What section 1 did not write went to sections 2 and 3, whose targets grew accordingly.
+    assert started[1].target_words + started[2].target_words >= 300 - finished[0].words - 15
+    assert started[1].target_words > 120 and started[2].target_words > 120
+    assert abs(done.stats["words"] - 300) <= 15
+    assert 2 in done.stats["sections_retargeted"]
+
+
+def test_a_surplus_shrinks_the_sections_after_it() -> None:
+    def reply(call: ScriptedCall) -> str:
+        return _filler(("alpha", "beta", "gamma")[_section_of(call)], 400)
+
+    backend = ScriptedBackend(reply)
+    plan = _plan()
+    plan.sections[0].locked = True
+    plan.sections[0].target_words = 200  # written long on purpose: the others share what is left
+    events = _run(backend, plan, target=400)
+    started = [e for e in events if isinstance(e, ev.SectionStarted)]
+    done = events[-1]
+    assert isinstance(done, ev.Done)
+    assert started[0].target_words == 200  # a locked section keeps its target
+    assert started[1].target_words < 100 and started[2].target_words < 100
+    assert abs(done.stats["words"] - 400) <= 20
+
+
+def test_an_echoed_instruction_is_cut_and_written_again() -> None:
+    echo = "This section describes the history of trams in about 300 words. "
+    replies = {0: [echo + _filler("early", 120), _filler("early", 120)]}
+
+    def reply(call: ScriptedCall) -> str:
+        index = _section_of(call)
+        queue = replies.get(index)
+        return queue.pop(0) if queue else _filler(("early", "today", "future")[index], 120)
+
+    backend = ScriptedBackend(reply)
+    events = _run(backend, _plan())
+    done = events[-1]
+    assert isinstance(done, ev.Done)
+    assert "This section" not in done.text and "300 words" not in done.text
+    assert done.stats["echo_cuts"] == 1
+    # Nothing in a section request speaks of sections or word counts.
+    writing = [c for c in backend.calls if not c.is_plan]
+    request_text = writing[0].prompt_text.rsplit("<|im_start|>user\n", 1)[-1]
+    assert not re.search(r"\bsection\b|\bwords\b|\d", request_text, re.IGNORECASE)
+    assert request_text.rstrip().endswith(TITLES[0])  # the heading is where the answer starts
+
+
+def test_text_in_another_language_is_cut_as_drift() -> None:
+    replies = {1: ["Trams today carry many riders to work. 有轨电车是一种很好的交通工具，我们应该多坐有轨电车。 "
+                   + _filler("today", 120), _filler("today", 120)]}
+
+    def reply(call: ScriptedCall) -> str:
+        index = _section_of(call)
+        queue = replies.get(index)
+        return queue.pop(0) if queue else _filler(("early", "today", "future")[index], 120)
+
+    events = _run(ScriptedBackend(reply), _plan())
+    done = events[-1]
+    assert isinstance(done, ev.Done)
+    assert "有轨电车" not in done.text
+    assert done.stats["drift_cuts"] == 1
+
+
+def test_the_ngram_control_names_the_word_that_would_repeat_a_template() -> None:
+    template = "The A is the first part of the A. The B is the second part of the B. "
+
+    def reply(call: ScriptedCall) -> str:
+        return template + _filler(("early", "today", "future")[_section_of(call)], 120)
+
+    backend = ScriptedBackend(reply)
+    _run(backend, _plan())
+    first = next(c for c in backend.calls if not c.is_plan)
+    pieces = re.findall(r"\s*\S+", first.reply)
+    # The second sentence changes one word of the first; once it reads "... second part of the", writing
+    # "A" would repeat the 4-gram "part of the A": the control names it while the template forms.
+    at = next(i for i in range(len(pieces)) if "".join(pieces[:i]).endswith("second part of the"))
+    assert first.avoided[at] == {"a"}
+    assert first.avoided[0] == frozenset()
+    # Later sections are steered away from what earlier sections wrote (document-wide).
+    second = [c for c in backend.calls if not c.is_plan][1]
+    assert any("first" in words for words in second.avoided)
+
+
+def test_summaries_stay_in_view_when_sections_leave_the_context() -> None:
+    titles = [f"Part about trams {name}" for name in ("north", "south", "east", "west", "river", "hill")]
+    plan = Plan([Section(t, f"Trams in the {t.split()[-1]} of the city.", 150) for t in titles])
+
+    def reply(call: ScriptedCall) -> str:
+        tail = call.prompt_text.rsplit("<|im_start|>assistant\n", 1)[-1]
+        index = next(i for i, t in enumerate(titles) if tail.startswith(t))
+        return f"Trams reached the {titles[index].split()[-1]} district first. " + _filler(str(index), 200)
+
+    backend = ScriptedBackend(reply, n_ctx=1024)
+    events = _run(backend, plan)
+    done = events[-1]
+    assert isinstance(done, ev.Done) and done.stats["context_drops"] >= 1
+    finished = [e for e in events if isinstance(e, ev.SectionFinished)]
+    assert finished[0].summary.startswith("Trams reached the north district first.")
+    last = [c for c in backend.calls if not c.is_plan][-1]
+    assert "Earlier in the text:" in last.prompt_text
+    assert "Trams reached the north district first." in last.prompt_text
+
+
+def test_a_broken_plan_is_asked_again_then_repaired() -> None:
+    broken = "".join(f"Section {i} - Title: Money is the keyA - Main point: Money is the key to trams. - Words: 20\n"
+                     for i in range(1, 4))
+    points = ("Horse cars gave way to electric lines.", "Low floors and priority signals speed riders up.",
+              "Batteries and new routes bring lines back to suburbs.")
+    good = "".join(f"Section {i} - Title: {t} - Main point: {p} - Words: 300\n"
+                   for i, (t, p) in enumerate(zip(TITLES, points), 1))
+
+    def reply(call: ScriptedCall) -> str:
+        if call.is_plan:
+            return broken if sum(c.is_plan for c in backend.calls) == 1 else good
+        return _filler(("early", "today", "future")[_section_of(call)], 400)
+
+    backend = ScriptedBackend(reply)
+    request = WriteRequest("Write a 900-word report on city trams.", mode="plan", sampling=Sampling(seed=3))
+    events = list(write_document(backend, request))
+    plan = next(e for e in events if isinstance(e, ev.PlanReady)).plan
+    assert sum(c.is_plan for c in backend.calls) == 2
+    assert [s.title for s in plan.sections] == list(TITLES)
+    assert plan_problems(plan, request.instruction) == {}
+
+
+def test_a_base_model_continues_a_plain_document_without_chat_markup() -> None:
+    def reply(call: ScriptedCall) -> str:
+        seed = ("first", "second", "third", "fourth", "fifth", "sixth")[len(backend.calls) - 1]
+        return _filler(seed, 150) + "## Next heading written by the model\n\nMore text."
+
+    backend = ScriptedBackend(reply, family=Family.PLAIN)
+    events = _run(backend, _plan())
+    done = events[-1]
+    assert isinstance(done, ev.Done)
+    writing = [c for c in backend.calls if not c.is_plan]
+    assert writing[0].prompt_text.startswith("# ")
+    assert all("<|" not in c.prompt_text and "[INST]" not in c.prompt_text for c in writing)
+    assert writing[1].prompt_text.rstrip().endswith(f"## {TITLES[1]}") or f"## {TITLES[1]}\n\n" in \
+        writing[1].prompt_text
+    assert "Next heading written by the model" not in done.text  # a new heading ends the section
+    assert count_words(done.text) > 250
