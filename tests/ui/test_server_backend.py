@@ -40,6 +40,14 @@ def click(qtbot: QtBot, widget: QWidget) -> None:
     qtbot.mouseClick(widget, Qt.MouseButton.LeftButton)
 
 
+def choose(qtbot: QtBot, combo: QWidget, index: int) -> None:
+    """Pick an entry of a drop-down with the keyboard, as a person can: Home, then Down."""
+    combo.setFocus()
+    qtbot.keyClick(combo, Qt.Key.Key_Home)
+    for _ in range(index):
+        qtbot.keyClick(combo, Qt.Key.Key_Down)
+
+
 def add_server(win: MainWindow, qtbot: QtBot, name: str, url: str, ctx: int = 0) -> list[str]:
     """Open the model manager, fill the Servers page, test the connection, save; the answers shown."""
     answers: list[str] = []
@@ -47,12 +55,16 @@ def add_server(win: MainWindow, qtbot: QtBot, name: str, url: str, ctx: int = 0)
     def steps(dialog: QWidget) -> None:
         assert isinstance(dialog, ModelManagerDialog)
         try:
-            dialog.tabs.setCurrentIndex(SERVERS_TAB)
+            bar = dialog.tabs.tabBar()
+            qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(SERVERS_TAB).center())
+            assert dialog.tabs.currentIndex() == SERVERS_TAB
             page = dialog.servers_page
             qtbot.keyClicks(page.name, name)
             qtbot.keyClicks(page.url, url)
             if ctx:
-                page.ctx.setValue(ctx)
+                qtbot.keyClick(page.ctx, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+                qtbot.keyClicks(page.ctx, str(ctx))
+                assert page.ctx.value() == ctx
             click(qtbot, page.test_button)
             qtbot.waitUntil(lambda: not page.testing, timeout=60_000)
             answers.append(page.answer.text())
@@ -79,8 +91,10 @@ def test_a_project_is_planned_and_written_through_a_server(window: MainWindow, q
     def new_project(dialog: QWidget) -> None:
         assert isinstance(dialog, NewProjectDialog)
         qtbot.keyClicks(dialog.instruction, INSTRUCTION)
-        dialog.mode.setCurrentIndex(dialog.mode.findData("plan"))
-        dialog.model.setCurrentIndex(dialog.model.findText("Server: Local test server", Qt.MatchFlag.MatchStartsWith))
+        choose(qtbot, dialog.mode, dialog.mode.findData("plan"))
+        choose(qtbot, dialog.model, dialog.model.findText("Server: Local test server", Qt.MatchFlag.MatchStartsWith))
+        assert dialog.mode.currentData() == "plan"
+        assert dialog.model.currentText().startswith("Server: Local test server")
         click(qtbot, dialog.buttons.button(QDialogButtonBox.StandardButton.Ok))
 
     answer_modal(qtbot, NewProjectDialog, new_project)
