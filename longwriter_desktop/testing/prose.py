@@ -233,8 +233,25 @@ class ProseModel:
         self.share = share
         self._sentences = fresh_text(language, seed)
         self._in_paragraph = 0
+        self._subject: list[str] = []
+        self._turn = 0
+        # Sentences of the last reply that were never streamed (the writer stopped first): said next time.
+        self._pending: list[str] = []
+        self._last: tuple[ScriptedCall, list[tuple[int, str]]] | None = None
+        self._placed: list[tuple[int, str]] = []
 
     def __call__(self, call: ScriptedCall) -> str:
+        if self._last is not None:
+            last_call, placed = self._last
+            streamed = len(last_call.reply)
+            self._pending = [sentence for start, sentence in placed if start >= streamed] + self._pending
+            self._last = None
+        self._placed = []
+        text = self._reply(call)
+        self._last = (call, self._placed)
+        return text
+
+    def _reply(self, call: ScriptedCall) -> str:
         if call.is_plan or "writing plan" in call.prompt_text or "写作计划" in call.prompt_text:
             return self._plan(call.prompt_text)
         asked = list(_ASKED.finditer(call.prompt_text))
@@ -243,8 +260,13 @@ class ProseModel:
             amount = int((last.group(1) or last.group(3)).replace(",", ""))
             unit = Unit.WORDS if last.group(2) == "words" else Unit.CHARACTERS
         else:
+            # Section requests name no length: the room the writer gives the call bounds it (below), so the
+            # model does not spend its sentences on text that is never streamed.
             guess = target_from_instruction(call.prompt_text)
-            amount, unit = guess.aim, guess.unit
+            unit = guess.unit
+            amount = guess.aim
+        amount = min(amount, max(1, int(call.request.max_tokens / 1.4)))  # the writer's room for this call
+        self._subject = _subject_words(call.prompt_text)
         return self.write(max(1, int(amount * self.share)), unit)
 
     def write(self, amount: int, unit: Unit) -> str:
@@ -256,12 +278,28 @@ class ProseModel:
                 self._in_paragraph = 0
             elif text and LANGUAGES[self.language].spaced:
                 text += " "
-            sentence = next(self._sentences, None)
-            if sentence is None:  # every combination is used: the model has said all it can
-                break
+            if self._pending:
+                sentence: str | None = self._pending.pop(0)
+            else:
+                sentence = next(self._sentences, None)
+                if sentence is None:  # every combination is used: the model has said all it can
+                    break
+                sentence = self._on_subject(sentence)
+            self._placed.append((len(text), sentence))
             text += sentence
             self._in_paragraph += 1
         return text
+
+    def _on_subject(self, sentence: str) -> str:
+        """Every other sentence names a word of the section's title or main point, as a model that keeps to
+        its subject does (the writer cuts text that loses it)."""
+        self._turn += 1
+        if not self._subject or self._turn % 2:
+            return sentence
+        word = self._subject[(self._turn // 2) % len(self._subject)]
+        end = len(sentence.rstrip(".!?。！？؟।"))
+        joiner = "、" if not LANGUAGES[self.language].spaced else ", "
+        return sentence[:end] + joiner + word + sentence[end:]
 
     def _plan(self, prompt: str) -> str:
         wanted = _SECTIONS.search(prompt)
@@ -274,6 +312,20 @@ class ProseModel:
             for i, name in enumerate(names, 1)
         ]
         return "\n".join(lines) + "\n"
+
+
+_BEGIN_WITH = re.compile(r'(?:Begin with|Go on with) "([^"\n]+)": ?([^\n]*)|(?:先写|接着写)“([^”\n]+)”：([^\n]*)')
+
+
+def _subject_words(prompt: str) -> list[str]:
+    """Words of the section's title and main point in its request (kanji pairs where words have no spaces)."""
+    found = list(_BEGIN_WITH.finditer(prompt))
+    if not found:
+        return []
+    text = " ".join(g for g in found[-1].groups() if g)
+    words = [w for w in re.findall(r"[^\W\d_]+", text) if len(w) > 3 and not re.search(r"[\u3040-\u9fff]", w)]
+    pairs = re.findall(r"[\u4e00-\u9fff]{2}", text)
+    return (words + pairs)[:8]
 
 
 _ASKED_TOTAL = re.compile(r"about ([\d,]+) (?:words|characters) in|全文约([\d,]+)字")

@@ -37,16 +37,32 @@ def _word(k: int) -> str:
     return letters
 
 
+SUBJECT = ("trains", "night", "Europe", "Vienna", "Venice", "sleeper")
+
+
 def _sentences(section: int) -> str:
-    """330 words in sentences of eleven, different in each section and never repeated."""
-    words = [_word(section * 5000 + n * 7) for n in range(330)]
-    return " ".join(" ".join(words[i:i + 11]).capitalize() + "." for i in range(0, 330, 11))
+    """297 words in sentences of eleven (the model ends its turn close to the target, so both front ends keep
+    all of it), different in each section and never repeated; every other sentence names a word of the
+    subject, as a model that keeps to it does."""
+    words = [_word(section * 5000 + n * 7) for n in range(297)]
+    sentences = []
+    for k, i in enumerate(range(0, 297, 11)):
+        chunk = words[i:i + 11]
+        if k % 2:
+            chunk = [*chunk[:-1], SUBJECT[(k // 2) % len(SUBJECT)]]
+        sentences.append(" ".join(chunk).capitalize() + ".")
+    return " ".join(sentences)
+
+
+_SECTIONS: dict[str, int] = {}
 
 
 def _reply(call: ScriptedCall) -> str:
     if call.is_plan:
         return json.dumps(PLAN)
-    section = int(re.findall(r"Write section (\d+) of", call.prompt_text)[-1])
+    titles = re.findall(r'(?:Begin with|Go on with) "([^"]+)"', call.prompt_text)
+    title = titles[-1] if titles else ""
+    section = _SECTIONS.setdefault(title, len(_SECTIONS) + 1)  # the same title gets the same text in both runs
     return _sentences(section)
 
 
