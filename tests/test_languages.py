@@ -145,3 +145,14 @@ def test_the_docx_carries_the_documents_language(tmp_path: Path) -> None:
         project_id, _done, _seen = _run(backend, INSTRUCTIONS["ru"][0], store)
         export_project(store, project_id, tmp_path / "ru.docx")
     assert docx.Document(str(tmp_path / "ru.docx")).core_properties.language == "ru"
+
+
+def test_japanese_section_requests_ask_for_japanese_not_chinese() -> None:
+    # Japanese writes kanji too: its section requests must not take the Chinese wording.
+    backend = ScriptedBackend(ProseModel("ja", seed=4), n_ctx=32768)
+    list(DocumentWriter(backend, WriteRequest("春についての800字のエッセイを書いてください。", mode="plan")).run())
+    sections = [call for call in backend.calls if not call.is_plan]
+    assert len(sections) >= 2
+    for call in sections:
+        request = call.prompt_text[call.prompt_text.rindex("<|im_start|>user"):]
+        assert "Japanese (日本語)" in request and "先写" not in request and "接着写" not in request

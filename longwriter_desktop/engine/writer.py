@@ -267,7 +267,7 @@ class DocumentWriter(ContextBook):
         if section.main_point.strip() == instruction:
             return f"{prefix}{instruction}"  # one section: the instruction says it all
         first = index == 0
-        if has_cjk(instruction):
+        if has_cjk(instruction) and self.rule.language == "zh":  # Japanese has kanji too, but not these words
             lead = "先写" if first else "接着写"
             return f"{prefix}{instruction}\n\n{lead}“{section.title}”：{section.main_point}"
         lead = "Begin with" if first else "Go on with"
