@@ -33,6 +33,14 @@ class PlanningStarted(Event):
 
 
 @dataclass(frozen=True)
+class PlanningProgress(Event):
+    """A further section line of the plan has been written (planning takes seconds: the view shows it moving)."""
+
+    sections_done: int
+    sections: int
+
+
+@dataclass(frozen=True)
 class PlanReady(Event):
     plan: Any  # plan.Plan (kept loose to avoid an import cycle)
     generated: bool  # False when the user supplied it

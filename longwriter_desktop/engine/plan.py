@@ -18,7 +18,7 @@ from typing import Any
 from ..errors import InputError
 from .backend import Backend, Delta, Finish, FinishReason, GenerationRequest, Sampling
 from .counting import LengthRule, has_cjk
-from .events import Event, PlanningStarted, PlanReady, Warning
+from .events import Event, PlanningProgress, PlanningStarted, PlanReady, Warning
 from .language import detect_language, write_in
 from .target import MAX_WORDS
 
@@ -855,11 +855,18 @@ def generate_plan(
         )
         text = ""
         finish: Finish | None = None
+        done = 0
         for item in backend.generate(
             GenerationRequest(prompt, max_tokens, attempt_sampling, stop=fmt.stops, grammar=grammar, cancel=cancel)
         ):
             if isinstance(item, Delta):
                 text += item.text
+                if "\n" in item.text or "}" in item.text:
+                    end = max(text.rfind("\n"), text.rfind("}")) + 1  # complete lines or objects only
+                    lines = len(parse_generated_plan(text[:end]).sections)
+                    if lines > done:
+                        done = lines
+                        yield PlanningProgress(min(done, count), count)
             else:
                 finish = item
         if finish is not None:

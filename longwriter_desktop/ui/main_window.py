@@ -120,6 +120,14 @@ class MainWindow(QMainWindow):
         self.last_export: Path | None = None
 
         self._times: dict[tuple[str | None, LoadSettings], ModelTimes | None] = {}
+        # While a job runs, the elapsed time keeps moving between the engine's progress events (a section's
+        # prompt, or the plan, can take many seconds with nothing streamed).
+        self._ticker = QTimer(self)
+        self._ticker.setInterval(1000)
+        self._ticker.timeout.connect(self._tick)
+        self._job_clock = 0.0  # time.monotonic() when the running job started
+        self._last_elapsed: tuple[float, float] | None = None  # (the engine's elapsed_s, monotonic when received)
+        self._planning_text = ""  # the status line while the plan is being written, without the clock
         self.outline = OutlinePane()
         self.inspector = InspectorPane()
         self.document = DocumentView()
@@ -401,6 +409,7 @@ class MainWindow(QMainWindow):
         w.modelLoading.connect(self._model_loading)
         w.modelLoaded.connect(self._model_loaded)
         w.planningStarted.connect(self._planning_started)
+        w.planningProgressed.connect(self._planning_progressed)
         w.planReady.connect(self._plan_ready)
         w.sectionStarted.connect(self._section_started)
         w.textArrived.connect(self._text_arrived)
@@ -1049,6 +1058,14 @@ class MainWindow(QMainWindow):
         self.outline.set_editable(not busy)
         self.inspector.set_busy(busy)
         self.document.set_writing(busy and self._job in ("write", "section"))
+        if busy and not self._ticker.isActive():
+            self._job_clock, self._last_elapsed = time.monotonic(), None
+            self._ticker.start()
+        elif not busy:
+            self._ticker.stop()
+            self._planning_text = ""
+        if draft is not None and draft in self.drafts:
+            self._update_list_item()  # "(writing)" from the moment a run starts, not "(stopped)" from before it
         if not busy and draft is None:
             self.set_status("No project open. Ctrl+N starts one.")
 
@@ -1065,9 +1082,39 @@ class MainWindow(QMainWindow):
 
     def _planning_started(self, target_words: int, sections: int) -> None:
         unit = self.draft.rule.label() if self.draft else "words"
-        self.set_status(f"Planning {sections} sections for {target_words:,} {unit}…")
+        self._planning_text = f"Planning {sections} sections for {target_words:,} {unit}…"
+        self._planning_progressed(0, sections)
+
+    def _planning_progressed(self, done: int, sections: int) -> None:
+        """The plan's lines come one by one: the bar and the status line follow them."""
+        self.strip.progress.setRange(0, max(1, sections))
+        self.strip.progress.setValue(min(done, sections))
+        self.strip.progress.setFormat(f"plan: {done} of {sections} sections")
+        self.progress_pane.overall.setRange(0, max(1, sections))
+        self.progress_pane.overall.setValue(min(done, sections))
+        self.progress_pane.overall.setFormat(f"Plan: {done} of {sections} sections written")
+        self._show_planning()
+
+    def _show_planning(self) -> None:
+        if self._planning_text:
+            clock = format_duration(time.monotonic() - self._job_clock) if self._job_clock else ""
+            self.set_status(f"{self._planning_text} {clock}".strip())
+
+    def _tick(self) -> None:
+        """Once a second while a job runs: the elapsed time (and the planning line) move on."""
+        if not self.worker.busy:
+            self._ticker.stop()
+            return
+        now = time.monotonic()
+        if self._last_elapsed is not None:
+            elapsed = self._last_elapsed[0] + now - self._last_elapsed[1]
+        else:
+            elapsed = now - self._job_clock
+        self.progress_pane.elapsed.setText(format_duration(elapsed))
+        self._show_planning()
 
     def _plan_ready(self, plan: Plan, notes: tuple[str, ...]) -> None:
+        self._planning_text = ""
         if self.draft is None or self._job not in ("plan", "regenerate"):
             return
         sections = list(plan.sections)
@@ -1129,6 +1176,14 @@ class MainWindow(QMainWindow):
         self.progress_pane.update_row(index)
 
     def _progress_changed(self, progress: ev.Progress) -> None:
+        self._planning_text = ""
+        self._last_elapsed = (progress.elapsed_s, time.monotonic())
+        draft = self.draft
+        if draft is not None and 0 <= progress.section_index < len(draft.rows):
+            # Every figure counts the text on screen, with the project's own rule: the engine's count can be a
+            # flush behind or ahead of it, and two different numbers for one moment read as a bug.
+            counts = [draft.rule.count(r.text) for r in draft.rows]
+            progress = replace(progress, words=sum(counts), section_words=counts[progress.section_index])
         self.progress_pane.show_progress(progress)
         self.strip.show_progress(progress)
         self.outline.update_row(progress.section_index, progress.section_words)

@@ -82,7 +82,9 @@ class ProgressPane(QGroupBox):
         layout.addLayout(context)
 
     def show_draft(self, draft: Draft | None) -> None:
-        """Show a project's sections and words (not live figures)."""
+        """Show a project's sections and words; a run's live figures are cleared (they belong to that run)."""
+        if draft is not self._draft:
+            self.clear_run()
         self._draft = draft
         rows = draft.rows if draft else []
         self.sections.setRowCount(len(rows))
@@ -145,6 +147,14 @@ class ProgressPane(QGroupBox):
             self.context.setFormat(
                 f"{progress.context_used:,} of {progress.context_size:,} tokens ({share:.0f}%)"
             )
+
+    def clear_run(self) -> None:
+        """Forget the live figures of the last run shown (speed, times, context use)."""
+        for label in (self.speed, self.elapsed, self.remaining):
+            label.setText("–")
+        self.context.setRange(0, 1)
+        self.context.setValue(0)
+        self.context.setFormat("–")
 
     def show_destination(self, text: str) -> None:
         """Where the project's runs go: this computer's model, or a server's address."""

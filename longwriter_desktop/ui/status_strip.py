@@ -68,6 +68,8 @@ class StatusStrip(QWidget):
         self.context.setText("context 0%")
 
     def clear_run(self) -> None:
-        """Forget the last run's live figures (a new project, or the run ended)."""
+        """Forget the last run's live figures (another project shown, or a new one)."""
         self.speed.clear()
         self.remaining.clear()
+        self.context.clear()
+        self.context.setToolTip("")

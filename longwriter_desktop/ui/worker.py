@@ -231,6 +231,7 @@ class EngineWorker(QObject):
     modelLoading = Signal(float)
     modelLoaded = Signal(object)  # LoadedModel
     planningStarted = Signal(int, int)  # target words, sections
+    planningProgressed = Signal(int, int)  # plan lines written so far, sections asked for
     planReady = Signal(object, object)  # Plan, notes (tuple of str)
     sectionStarted = Signal(int, str, int, int)  # index, title, target words, words already there
     textArrived = Signal(int, str)  # index, text: every delta since the last flush, joined
@@ -380,6 +381,8 @@ class EngineWorker(QObject):
             self.speedMeasured.emit()
         elif isinstance(item, ev.PlanningStarted):
             self.planningStarted.emit(item.target_words, item.sections)
+        elif isinstance(item, ev.PlanningProgress):
+            self.planningProgressed.emit(item.sections_done, item.sections)
         elif isinstance(item, ev.PlanReady):
             self.planReady.emit(item.plan, tuple(item.notes))
         elif isinstance(item, ev.SectionStarted):
