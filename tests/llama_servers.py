@@ -13,19 +13,9 @@ from pathlib import Path
 
 import pytest
 
-API_KEY = "sk-test-0123456789abcdefXYZW"
+from longwriter_desktop.bench.server import SERVER_LAUNCH as _LAUNCH
 
-# `python -m llama_cpp.server`, with the model loaded under the app's own weight-buffer settings: on a CPU with
-# AMX, llama.cpp 0.3.36's AMX buffers segfault on the first prompt (see llama_backend.model_params), and the
-# server process would die mid-test.
-_LAUNCH = """
-import runpy, sys
-import llama_cpp
-from longwriter_desktop.engine.llama_backend import model_params
-sys.argv = ["llama_cpp.server", *sys.argv[1:]]
-with model_params(llama_cpp):
-    runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
-"""
+API_KEY = "sk-test-0123456789abcdefXYZW"
 
 
 @dataclass

@@ -22,6 +22,7 @@ from ..app.backends import BackendChoice, LocalModel, ServerChoice, choice_from_
 from ..app.estimates import estimate_installed
 from ..engine import events as ev
 from ..engine.backend import Backend, Sampling
+from ..engine.counting import rule_for
 from ..engine.estimate import estimate_document, profile_for_backend
 from ..engine.plan import Plan, PlanResult, generate_plan, load_plan
 from ..engine.target import MAX_WORDS, MIN_WORDS, target_from_instruction
@@ -504,10 +505,12 @@ def cmd_resume(args: argparse.Namespace) -> int:
                 f"Resuming project {project.id} \"{project.title}\": it stopped before its plan was made, so the "
                 "plan is made again first."))
         resume = service.resume_state(state)
-        done_words = sum(len(t.split()) for t in resume.texts)
+        rule = rule_for(project.instruction)  # as the store counts the project (characters for Chinese)
+        done = rule.describe(sum(rule.count(t) for t in resume.texts))
+        at = (state.next_index if state.next_index is not None else len(state.sections) - 1) + 1
         return run_saved(store, project, resume, args, status, announce=(
-            f"Resuming project {project.id} \"{project.title}\" at section {state.next_index + 1} of "
-            f"{len(state.sections)} ({done_words:,} words so far)."))
+            f"Resuming project {project.id} \"{project.title}\" at section {at} of "
+            f"{len(state.sections)} ({done} so far)."))
 
 
 def run_saved(store: ProjectStore, project: Project, resume: ResumeState | None, args: argparse.Namespace,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -88,6 +89,59 @@ def make_application(argv: list[str] | None = None) -> QApplication:
     return app
 
 
+STOP_SIGNALS = ("SIGTERM", "SIGHUP", "SIGINT")
+
+
+def install_stop_signals(app: QApplication) -> None:
+    """SIGTERM (a desktop session ending, `kill`), SIGHUP (its terminal closed) and SIGINT (Ctrl+C) close the
+    windows as their close button does: a run stops, every word and edit is saved, the model is let go. A
+    second signal while closing ends the process at once.
+
+    Python runs its signal handlers only between bytecodes, and Qt's event loop runs none while idle, so the
+    C handler's wake-up byte goes to a socket that a QSocketNotifier watches.
+    """
+    import signal
+    import socket
+
+    from PySide6.QtCore import QSocketNotifier
+
+    reader, writer = socket.socketpair()
+    reader.setblocking(False)
+    writer.setblocking(False)
+    try:
+        signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+    except ValueError:  # not the main thread: nothing to install
+        reader.close()
+        writer.close()
+        return
+    numbers = [getattr(signal, name) for name in STOP_SIGNALS if hasattr(signal, name)]
+    for number in numbers:
+        signal.signal(number, lambda *_: None)  # the work is done below, in the event loop
+    notifier = QSocketNotifier(reader.fileno(), QSocketNotifier.Type.Read, app)
+    closing = [False]
+
+    def received() -> None:
+        try:
+            data = reader.recv(64)
+        except BlockingIOError:
+            return
+        for number in data:
+            if number not in numbers:
+                continue
+            if closing[0]:
+                log.warning("second %s while closing: ending now", signal.Signals(number).name)
+                signal.signal(number, signal.SIG_DFL)
+                os.kill(os.getpid(), number)
+                return
+            closing[0] = True
+            log.info("%s received: closing the window as its close button does", signal.Signals(number).name)
+            app.closeAllWindows()
+            app.quit()
+
+    notifier.activated.connect(received)
+    app._stop_signals = (reader, writer, notifier)  # type: ignore[attr-defined]  # kept alive with the app
+
+
 def self_test() -> int:
     """Run the bundle self-test; a windowed Windows program has no stdout, so it then writes a file."""
     from ..selftest import run_self_test
@@ -109,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging()
     app = make_application(argv)
     install_excepthook()
+    install_stop_signals(app)
     from .main_window import MainWindow  # after the QApplication exists; llama.cpp stays unimported
 
     window = MainWindow()

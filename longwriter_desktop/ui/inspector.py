@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QFormLayout,
@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..engine.words import count_words
 from .draft import DONE, Draft
 
 EDIT_DELAY_MS = 500  # typing pauses this long before the plan is saved
@@ -47,6 +46,12 @@ class InspectorPane(QWidget):
         self.target.setSingleStep(50)
         self.target.setGroupSeparatorShown(True)
         self.target.setSuffix(" words")
+        # The section's short summary: what the model keeps in view of it once its text leaves the context.
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.summary.setToolTip("What the model keeps in view of this section once its text no longer fits in its "
+                                "context, beside the plan and the writing notes")
         self.locked = QCheckBox("Locked")
         self.locked.setToolTip("A locked section keeps its title, point and length when the plan is regenerated.")
         self.regenerate_button = QPushButton("Write again")
@@ -77,6 +82,7 @@ class InspectorPane(QWidget):
         length.addWidget(self.target, 1)
         length.addWidget(self.locked)
         form.addRow("Target:", length)
+        form.addRow("Summary:", self.summary)
         buttons = QHBoxLayout()
         buttons.setSpacing(4)
         for button in (self.regenerate_button, self.takes_button, self.more_button):
@@ -99,14 +105,17 @@ class InspectorPane(QWidget):
             self.heading.setText(f"Section {index + 1} of {len(draft.rows)}")
             self.title.setText(row.section.title)
             self.point.setPlainText(row.section.main_point)
+            self.target.setSuffix(f" {draft.rule.label()}")
             self.target.setValue(row.section.target_words)
             self.locked.setChecked(row.section.locked)
+            self.summary.setText(row.summary or ("–" if not row.text.strip() else "Made when the section is written."))
         else:
             self.heading.setText("Section")
             self.title.clear()
             self.point.clear()
             self.target.setValue(self.target.minimum())
             self.locked.setChecked(False)
+            self.summary.clear()
         self._filling = False
         self._update_enabled()
 
@@ -133,8 +142,10 @@ class InspectorPane(QWidget):
         self.more_button.setEnabled(editable and row is not None and row.status == DONE and has_text)
         if row is not None:
             self.takes_button.setText("Takes…")
+            assert draft is not None
             self.more_button.setToolTip(
-                f"Go on after this section ({count_words(row.text):,} words now): more words, or a new section."
+                f"Go on after this section ({draft.rule.describe(draft.rule.count(row.text))} now): more "
+                "words, or a new section."
             )
 
     # -- edits -----------------------------------------------------------------------------------------

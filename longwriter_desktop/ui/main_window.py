@@ -1174,6 +1174,8 @@ class MainWindow(QMainWindow):
             return
         self.draft.rows[index].summary = summary
         self.progress_pane.update_row(index)
+        if index == self.outline.current_index():
+            self.inspector.refresh()
 
     def _progress_changed(self, progress: ev.Progress) -> None:
         self._planning_text = ""

@@ -21,6 +21,7 @@ from longwriter_desktop.projects.store import (
     ProjectStore,
     good_backups,
 )
+from tests.processes import deleted_wal
 
 PROMISE_S = 2.0
 
@@ -35,19 +36,6 @@ def _project_with_plan(store: ProjectStore, title: str = "Durable") -> int:
     project = store.create_project(title, "Write", target_words=5000)
     store.update_plan(project.id, [PlanEntry("Only section", target_words=5000)])
     return project.id
-
-
-def _deleted_wal(pid: int) -> list[str]:
-    """The process's open files that are a deleted WAL (the sign of the lock loss in issue 13)."""
-    found = []
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        try:
-            target = str(fd.readlink())
-        except OSError:
-            continue
-        if "-wal" in target and target.endswith("(deleted)"):
-            found.append(target)
-    return found
 
 
 class _Stream:
@@ -106,7 +94,7 @@ def test_a_second_store_and_a_cli_beside_a_run_keep_its_wal(store: ProjectStore)
         exported = _cli("export", str(project_id), "--out", str(paths.data_dir() / "copy.md"))
         assert exported.returncode == 0, exported.stderr
         stream.run_for(PROMISE_S + 1.5)
-        assert _deleted_wal(stream.proc.pid) == [], "the run writes into a WAL another process deleted"
+        assert deleted_wal(stream.proc.pid) == [], "the run writes into a WAL another process deleted"
         killed_at = stream.kill()
     finally:
         if stream.proc.poll() is None:

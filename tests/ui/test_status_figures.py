@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDialogButtonBox
 from pytestqt.qtbot import QtBot
 
@@ -147,6 +147,15 @@ def test_the_figures_follow_the_moment_and_the_project(win: MainWindow, qtbot: Q
     assert len(during) >= 2, during
     assert win.project_list.item(0).text().endswith("(done)")
     assert win.strip.speed.text() and win.strip.context.text()
+    # Each section's short summary (what the model keeps in view once the text leaves its context) is in the
+    # inspector of the section clicked in the outline.
+    outline = win.outline.table
+    rect = outline.visualItemRect(outline.item(1, 0))
+    qtbot.mouseClick(outline.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert win.outline.current_index() == 1
+    summary = win.draft.rows[1].summary
+    assert summary and win.inspector.summary.text() == summary
+    assert summary.split()[0] in win.draft.rows[1].text
 
     # A new project shows none of the last run's figures.
     slow.slow.set()  # it writes slowly, so the run can be stopped part-way below

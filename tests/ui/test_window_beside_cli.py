@@ -4,7 +4,6 @@ more than 2 s before the kill is in the database."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -16,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from longwriter_desktop.projects.store import ProjectStore
+from tests.processes import deleted_wal
+from tests.ui.window_process import WindowRun
 
 REPO = Path(__file__).resolve().parents[2]
 PROMISE_S = 2.0
@@ -26,41 +27,11 @@ def _env(home: Path) -> dict[str, str]:
     return {**os.environ, "LONGWRITER_HOME": str(home), "PYTHONPATH": str(REPO), "QT_QPA_PLATFORM": "offscreen"}
 
 
-def _deleted_wal(pid: int) -> list[str]:
-    found = []
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        try:
-            target = str(fd.readlink())
-        except OSError:
-            continue
-        if "-wal" in target and target.endswith("(deleted)"):
-            found.append(target)
-    return found
-
-
 @pytest.mark.timeout(150)
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="reads /proc to see deleted files")
 def test_the_window_killed_beside_cli_commands_keeps_what_it_showed(longwriter_home: Path, tmp_path: Path) -> None:
-    window = subprocess.Popen(
-        [sys.executable, str(Path(__file__).with_name("window_process.py")),
-         "Write a 1000-word story about a lighthouse keeper and a storm."],
-        stdout=subprocess.PIPE, stderr=(tmp_path / "window.err").open("w"), text=True, env=_env(longwriter_home),
-        cwd=REPO,
-    )
-    shown: list[tuple[float, str]] = []
-    finished = threading.Event()
-
-    def read() -> None:
-        assert window.stdout is not None
-        for line in window.stdout:
-            if line.startswith("done"):
-                finished.set()
-            elif line[:1].isdigit():
-                at, text = line.split(" ", 1)
-                shown.append((float(at), json.loads(text)))
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
+    window = WindowRun("Write a 1000-word story about a lighthouse keeper and a storm.", longwriter_home,
+                       tmp_path / "window.err")
     stop_cli = threading.Event()
     cli_runs: list[tuple[str, int, str]] = []
 
@@ -76,25 +47,19 @@ def test_the_window_killed_beside_cli_commands_keeps_what_it_showed(longwriter_h
     cli = threading.Thread(target=cli_every_second, daemon=True)
     cli.start()
     try:
-        deadline = time.monotonic() + 110
-        # The view shows the title, then one line per paragraph: wait for a finished paragraph and the next begun.
-        while not any(text.count("\n") >= 2 for _, text in shown):
-            assert time.monotonic() < deadline and window.poll() is None, (tmp_path / "window.err").read_text()
-            time.sleep(0.1)
+        window.wait_for_paragraphs()
         writing_since = time.time()
-        while time.time() < writing_since + WRITE_FOR_S and not finished.is_set():
-            assert window.poll() is None
+        while time.time() < writing_since + WRITE_FOR_S and not window.finished.is_set():
+            assert window.proc.poll() is None
             time.sleep(0.1)
-        assert _deleted_wal(window.pid) == [], "the window writes into a WAL another process deleted"
+        assert deleted_wal(window.proc.pid) == [], "the window writes into a WAL another process deleted"
         killed_at = time.time()
-        window.send_signal(signal.SIGKILL)
-        window.wait(timeout=30)
+        window.proc.send_signal(signal.SIGKILL)
+        window.proc.wait(timeout=30)
     finally:
         stop_cli.set()
-        if window.poll() is None:
-            window.kill()
+        window.stop()
         cli.join(timeout=90)
-        reader.join(timeout=10)
     assert len(cli_runs) >= 4, cli_runs
     assert all(code == 0 for name, code, _ in cli_runs if name == "projects"), cli_runs
     # Before the project or its text exists, export says so in one line (exit 1 or 2); after, it exports.
@@ -102,8 +67,8 @@ def test_the_window_killed_beside_cli_commands_keeps_what_it_showed(longwriter_h
     assert any(name == "export" and code == 0 for name, code, _ in cli_runs), cli_runs
 
     # What the window showed 2 s before the kill, less any end a loop cut took back by the kill.
-    early = next((text for at, text in reversed(shown) if at <= killed_at - PROMISE_S), "")
-    final = shown[-1][1]
+    early = next((text for at, text in reversed(window.shown) if at <= killed_at - PROMISE_S), "")
+    final = window.shown[-1][1]
     common = early[: next((i for i, (a, b) in enumerate(zip(early, final)) if a != b), min(len(early), len(final)))]
     body = common.split("\n", 1)[1] if "\n" in common else ""  # below the title line
     paragraphs = [p.strip() for p in body.split("\n") if p.strip()]
@@ -111,6 +76,6 @@ def test_the_window_killed_beside_cli_commands_keeps_what_it_showed(longwriter_h
     with ProjectStore(daily_backup=False) as store:
         (project,) = store.list_projects()
         saved = store.document_text(project.id)
-        assert project.status == "interrupted" or finished.is_set()
+        assert project.status == "interrupted" or window.finished.is_set()
     for paragraph in paragraphs:
         assert paragraph in saved, f"shown more than {PROMISE_S} s before the kill but not saved: {paragraph[:80]!r}"

@@ -3,15 +3,19 @@
     python window_process.py INSTRUCTION
         opens the main window (offscreen) on the built-in model, starts a project through the New project
         dialog (one pass, Ctrl+Return), presses Write (Ctrl+Return), and prints what the text pane shows as it
-        changes: "<unix time> <JSON of the whole text>", then "done" when the run ends.
+        changes: "<unix time> <JSON of the whole text>", then "done" when the run ends. SIGTERM, SIGHUP and
+        SIGINT close it as they close the app ("closed" is printed as the event loop ends).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
+import threading
 import time
+from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -20,13 +24,16 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from longwriter_desktop.settings import Settings
-from longwriter_desktop.ui.app import make_application
+from longwriter_desktop.ui.app import install_stop_signals, make_application
 from longwriter_desktop.ui.main_window import MainWindow
 from longwriter_desktop.ui.new_project import NewProjectDialog
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def main(instruction: str) -> int:
     app = make_application([])
+    install_stop_signals(app)  # as the app's own entry point does
     window = MainWindow(Settings(n_ctx=2048))
     window.show()
     shown = [""]
@@ -76,7 +83,48 @@ def main(instruction: str) -> int:
     timer.timeout.connect(report)
     timer.start(100)
     QTimer.singleShot(0, start)
-    return int(app.exec())
+    code = int(app.exec())
+    print("closed", flush=True)
+    return code
+
+
+class WindowRun:
+    """This file run in a process of its own on a data folder; what its window shows is read as it comes."""
+
+    def __init__(self, instruction: str, home: Path, stderr: Path) -> None:
+        env = {**os.environ, "LONGWRITER_HOME": str(home), "PYTHONPATH": str(REPO), "QT_QPA_PLATFORM": "offscreen"}
+        self.stderr = stderr
+        self.proc = subprocess.Popen([sys.executable, __file__, instruction], stdout=subprocess.PIPE,
+                                     stderr=stderr.open("w"), text=True, env=env, cwd=REPO)
+        self.shown: list[tuple[float, str]] = []  # (unix time, the whole text shown)
+        self.finished = threading.Event()  # the run ended
+        self.closed = threading.Event()  # the event loop ended (the window closed)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            if line.startswith("done"):
+                self.finished.set()
+            elif line.startswith("closed"):
+                self.closed.set()
+            elif line[:1].isdigit():
+                at, text = line.split(" ", 1)
+                self.shown.append((float(at), json.loads(text)))
+
+    def wait_for_paragraphs(self, timeout_s: float = 110) -> None:
+        """Until the view shows a finished paragraph and the next begun (the title is the first line)."""
+        deadline = time.monotonic() + timeout_s
+        while not any(text.count("\n") >= 2 for _, text in self.shown):
+            assert time.monotonic() < deadline and self.proc.poll() is None, self.stderr.read_text()
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(timeout=30)
+        self._reader.join(timeout=10)
 
 
 if __name__ == "__main__":
