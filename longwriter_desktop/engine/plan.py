@@ -20,6 +20,7 @@ from .backend import Backend, Delta, Finish, FinishReason, GenerationRequest, Sa
 from .counting import LengthRule, has_cjk
 from .events import Event, PlanningProgress, PlanningStarted, PlanReady, Warning
 from .language import detect_language, write_in
+from .repetition import NgramBan
 from .target import MAX_WORDS
 
 MIN_SECTION_WORDS = 60
@@ -641,7 +642,8 @@ def repair(plan: Plan, instruction: str, target_words: int, count: int) -> tuple
     problems = plan_problems(fixed, instruction, subject=True)
     if not fixed.sections or len(problems) > len(fixed.sections) // 3:
         kind = text_kind(instruction)
-        notes.append(f"the model's plan did not hold together; an outline for a {kind} was used instead: "
+        article = "an" if kind[:1] in "aeiou" else "a"
+        notes.append(f"the model's plan did not hold together; an outline for {article} {kind} was used instead: "
                      "edit it freely")
         return kind_outline(instruction, target_words, count), notes
     outline = kind_outline(instruction, target_words, count + len(problems) + count).sections
@@ -697,7 +699,9 @@ def repair(plan: Plan, instruction: str, target_words: int, count: int) -> tuple
 # character against the ranges one by one, for every candidate token at every step.
 _GBNF_LETTERS = (
     "\\u00c0-\\u024f\\u0370-\\u052f\\u0531-\\u06ff\\u0750-\\u077f\\u0900-\\u109f\\u10a0-\\u11ff\\u1780-\\u17ff"
-    "\\u1e00-\\u1fff\\u3005-\\u3007\\u3040-\\u30ff\\u3400-\\u9fff\\uac00-\\ud7af\\uf900-\\ufaff\\uff10-\\uff5a"
+    "\\u1e00-\\u1fff\\u3005-\\u3007\\u3040-\\u30ff\\u3400-\\u9fff\\uac00-\\ud7af\\uf900-\\ufaff"
+    # full-width digits and Latin letters, not the full-width ？＾；＠ between them
+    "\\uff10-\\uff19\\uff21-\\uff3a\\uff41-\\uff5a"
 )
 # Punctuation inside a title or a main point: typographic apostrophes and quotes (’ ‘ ‚ “ ” „ « »), ¿ ¡,
 # no-break spaces (French "Titre : sous-titre"), Arabic ، ؛, CJK 、「」『』 and full-width ，：；（）.
@@ -712,7 +716,8 @@ def plan_grammar(count: int) -> str:
     """GBNF for exactly ``count`` plan lines: every model, however small, yields a parseable plan.
 
     The line form reads like prose, which small models follow far better than JSON. A title is made of
-    whole words (a capital only at a word's start, numbers as words of their own) and ends where the model
+    whole words (a capital only at a word's start, numbers as words of their own, two words joined by a
+    hyphen) and ends where the model
     ends it, after at most 10 words: no title is cut mid-word at a character count.
     """
     lines = ["root ::= " + " ".join(f"s{i}" for i in range(1, count + 1))]
@@ -722,8 +727,9 @@ def plan_grammar(count: int) -> str:
     ]
     lines += [
         'title ::= tfirst (tsep tword){0,9}',
-        'tfirst ::= upper lower{0,13} | upper{2,5} | cjk{1,16}',
-        'tword ::= letter lower{0,13} | upper{2,5} | digit{1,4} | cjk{1,16}',
+        # A hyphen joins two words ("four-day"): without it a model glues them ("fourdayworkshi").
+        'tfirst ::= upper lower{0,13} ("-" letter lower{0,11})? | upper{2,5} | cjk{1,16}',
+        'tword ::= letter lower{0,13} ("-" letter lower{0,11})? | upper{2,5} | digit{1,4} | cjk{1,16}',
         'tsep ::= " " | ", " | ": " | " & "',
         'point ::= pword (psep pword){1,29} [' + _GBNF_POINT_END + ']',
         'pword ::= (letter | digit) (lower | digit | "\'" | "-"){0,19} | upper{2,5} | cjk{1,30}',
@@ -810,6 +816,37 @@ class PlanResult:
     notes: list[str] = field(default_factory=list)
 
 
+# Token penalties (repeat, presence) are off for plans: the lines share their fixed words, and pushing down every
+# token seen lately pushes down the space-led word tokens most of all, so a small model glued words together
+# ("in orderstomakeit", "thatntookhuman"). Titles and points are kept apart at the word level instead: a word
+# that would repeat a 3-word sequence of the plan's own titles and points is pushed down (PLAN_REPEAT_PENALTY),
+# and the second attempt also uses a fresh seed and a warmer temperature.
+PLAN_ATTEMPTS: tuple[dict[str, float], ...] = (
+    {"repeat_penalty": 1.0, "presence_penalty": 0.0, "temperature": 0.7},
+    {"repeat_penalty": 1.0, "presence_penalty": 0.0, "temperature": 0.9},
+)
+PLAN_NGRAM = 3
+PLAN_REPEAT_PENALTY = 4.0
+# The free parts of the grammar's lines: a title or a main point runs to " -" (neither can hold one).
+_PLAN_FREE = re.compile(r"(?:Title|point): ([^\n]*?)(?= -|$)", re.MULTILINE)
+
+
+class _PlanRepeats:
+    """The words of the plan's titles and main points that would repeat a 3-word sequence of the plan."""
+
+    def __init__(self) -> None:
+        self.ban = NgramBan(PLAN_NGRAM)
+        self.text = ""
+
+    def free_text(self) -> str:
+        """The titles and points written so far, each a sentence of its own (no sequence runs from one into the
+        next); it only grows as the plan does (a field ends at its " -"), as the n-gram ban needs."""
+        return " . ".join(m.group(1) for m in _PLAN_FREE.finditer(self.text))
+
+    def banned(self) -> tuple[frozenset[str], bool]:
+        return self.ban.banned(self.free_text())
+
+
 def generate_plan(
     backend: Backend,
     instruction: str,
@@ -845,22 +882,23 @@ def generate_plan(
     max_tokens = count * (120 if latin and not has_cjk(instruction) else 220) + 32
     best: Plan | None = None
     best_problems = count + 1
-    for attempt in range(2):
+    for attempt, settings in enumerate(PLAN_ATTEMPTS):
         attempt_sampling = replace(
             sampling,
             seed=None if sampling.seed is None else sampling.seed + attempt * 7919,
-            repeat_penalty=1.15 if attempt == 0 else 1.3,
-            presence_penalty=0.3 if attempt == 0 else 0.6,
-            temperature=max(sampling.temperature, 0.7),
+            **{**settings, "temperature": max(sampling.temperature, settings.get("temperature", 0.7))},
         )
         text = ""
         finish: Finish | None = None
         done = 0
+        repeats = _PlanRepeats()
         for item in backend.generate(
-            GenerationRequest(prompt, max_tokens, attempt_sampling, stop=fmt.stops, grammar=grammar, cancel=cancel)
+            GenerationRequest(prompt, max_tokens, attempt_sampling, stop=fmt.stops, grammar=grammar, cancel=cancel,
+                              avoid=repeats.banned, avoid_penalty=PLAN_REPEAT_PENALTY)
         ):
             if isinstance(item, Delta):
                 text += item.text
+                repeats.text = text
                 if "\n" in item.text or "}" in item.text:
                     end = max(text.rfind("\n"), text.rfind("}")) + 1  # complete lines or objects only
                     lines = len(parse_generated_plan(text[:end]).sections)

@@ -181,9 +181,14 @@ class NgramBan:
         """(words not to write next, whether the next token starts a word on its own without a space)."""
         prefix, at_boundary = self._prefix(text)
         key = tuple(prefix[-(self.n - 1):])
-        if len(key) < self.n - 1:
-            return frozenset(), at_boundary
-        return frozenset(self._next.get(key, ())), at_boundary
+        banned = set(self._next.get(key, ())) if len(key) == self.n - 1 else set()
+        if not at_boundary and prefix and len(prefix) >= self.n:
+            # In the middle of a word ("... bicycles W"): the rest of a banned word ("ork" of "work") is banned
+            # too, or a model splits the word into a short first token and the rest and writes it anyway.
+            partial = prefix[-1]
+            banned.update(word[len(partial):] for word in self._next.get(tuple(prefix[-self.n:-1]), ())
+                          if len(word) > len(partial) + 1 and word.startswith(partial))
+        return frozenset(banned), at_boundary
 
     def discouraged(self, text: str) -> frozenset[str]:
         """Words that would repeat an (n-1)-gram: pushed down mildly (banned() holds the n-gram ban)."""

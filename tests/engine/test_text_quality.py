@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from longwriter_desktop.engine.backend import Sampling
+from longwriter_desktop.engine.events import PlanningProgress, PlanReady
 from longwriter_desktop.engine.plan import (
     Plan,
     Section,
+    generate_plan,
     kind_outline,
+    plan_grammar,
     plan_problems,
     repair,
     text_kind,
@@ -16,6 +20,7 @@ from longwriter_desktop.engine.plan import (
 )
 from longwriter_desktop.engine.repetition import NgramBan, TextChecks, is_echo, overused_words, script_of
 from longwriter_desktop.engine.writer import document_title, extract_summary
+from longwriter_desktop.testing.scripted import ScriptedBackend
 
 # -- plan titles ---------------------------------------------------------------------------------------
 
@@ -200,6 +205,55 @@ def test_ngram_ban_sees_the_growing_section_and_forgets_cut_text() -> None:
     ban.truncate(len("one two three four"))
     ban.start("one two")
     assert ban.banned("one two three")[0] == {"four"}  # n-grams of cut text stay known: no harm in avoiding
+
+
+def test_ngram_ban_follows_a_word_split_into_a_short_first_token() -> None:
+    # "... stairs W" then "ork": the rest of the banned word is banned too, or the split gets round the ban.
+    ban = NgramBan(3)
+    ban.start()
+    text = "How bicycles work. How bicycles"
+    assert ban.banned(text)[0] == {"work"}
+    assert "ork" in ban.banned(text + " W")[0]
+    assert ban.banned(text + " Wh")[0] == frozenset()  # "wh..." is no start of "work": nothing to ban
+
+
+def test_plans_are_sampled_without_token_penalties_and_kept_apart_by_words() -> None:
+    # Repeat and presence penalties push down the space-led word tokens of a plan's shared words, and a small
+    # model then glued words together ("in orderstomakeit"); a plan's titles and points are instead kept apart
+    # by the word-level ban on its own 3-word sequences, and the progress of its lines is reported.
+    points = ("Pick a strong bread flour for a tall loaf.", "Knead the dough until it is smooth and springy.",
+              "Bake the loaf in a hot oven until it sounds hollow.")
+    titles = ("Choosing the flour", "Kneading by hand", "Baking the loaf")
+    lines = "".join(f"Section {i} - Title: {t} - Main point: {p} - Words: 300\n"
+                    for i, (t, p) in enumerate(zip(titles, points), start=1))
+    backend = ScriptedBackend([lines])
+    events = list(generate_plan(backend, "Write a 900-word guide to baking bread.", 900, sampling=Sampling(seed=1),
+                                count=3))
+    (call,) = backend.calls
+    sampling = call.request.sampling
+    assert sampling.repeat_penalty == 1.0 and sampling.presence_penalty == 0.0
+    assert call.request.avoid is not None and call.request.avoid_penalty > 0
+    progress = [e.sections_done for e in events if isinstance(e, PlanningProgress)]
+    assert progress == [1, 2, 3]
+    assert isinstance(events[-1], PlanReady) and [s.title for s in events[-1].plan.sections] == list(titles)
+
+    # A model that starts copying its own lines meets the ban word by word; the fixed words are never banned.
+    copied = lines + lines.replace("Choosing", "Picking").replace("Section 1 ", "Section 4 ").replace(
+        "Section 2 ", "Section 5 ").replace("Section 3 ", "Section 6 ")
+    backend = ScriptedBackend([copied, copied])
+    list(generate_plan(backend, "Write a 1800-word guide to baking bread.", 1800, sampling=Sampling(seed=1),
+                       count=6))
+    banned = set().union(*backend.calls[0].avoided)
+    assert {"strong", "kneading", "dough", "oven"} <= banned
+    assert not banned & {"section", "title", "main", "point", "words"}
+
+
+def test_the_plan_grammar_takes_hyphenated_words_and_no_full_width_symbols() -> None:
+    grammar = plan_grammar(2)
+    assert '("-" letter lower{0,11})?' in grammar
+    letters = next(line for line in grammar.splitlines() if line.startswith("letter ::="))
+    assert "\\uff1f" not in letters and "\\uff5a" in letters  # no ？, but ｚ
+    assert "uff10-\\uff5a" not in letters
 
 
 def test_overused_words_for_a_static_bias() -> None:
