@@ -66,6 +66,7 @@ def render_report(results: dict[str, Any]) -> str:
     body += _gui(sections.get("gui"), summary)
     body += _downloads(sections.get("downloads"), summary)
     body += render_planning(sections, summary)
+    body += _server(sections.get("server"), summary)
     load = machine.get("load_average_at_start")
     lines = [
         "# Benchmarks",
@@ -365,6 +366,34 @@ def _quality(section: dict[str, Any], summary: list[list[str]]) -> list[str]:
         "",
         f"Within length: {within} of {n}. Mean repeated-4-gram share: **{mean_rep:.3f}**. Echoed sentences: "
         f"{echoes}. Broken headings: {broken}.",
+        "",
+    ]
+
+
+def _server(section: dict[str, Any] | None, summary: list[list[str]]) -> list[str]:
+    """11. One report through `python -m llama_cpp.server` (no DRY), one row per seed."""
+    if not section:
+        return []
+    head = ["## 11. Through a server without DRY: one report, several seeds", "", _taken(section), ""]
+    if "error" in section:
+        return [*head, f"Not measured: {section['error']}", ""]
+    rows = section["rows"]
+    target, tolerance = section["target"], section["tolerance"]
+    table = [[str(r["seed"]), f"{r['words']:,}", f"{r['deviation']:+.1%}", "yes" if r["within"] else "**no**",
+              f"{r['repeated_4gram_share']:.3f}", f"{r.get('generated_tokens_per_kept') or 0:.2f}",
+              f"{r.get('repetition_cuts', 0)}/{r.get('echo_cuts', 0)}/{r.get('drift_cuts', 0)}",
+              ", ".join(f"{w}/{t}" for w, t in r["section_words"]), _duration(r["wall_s"])]
+             for r in rows if "words" in r]
+    within = section["within"]
+    summary.append([f"{target}-word report through {section['server']}, within +/-{tolerance:.0%}",
+                    f"{within} of {len(rows)} seeds", f"{len(rows)} of {len(rows)}", _verdict(within == len(rows))])
+    return [
+        *head,
+        f"\"{section['instruction']}\" written by the app's writer through `{section['server']}` serving the "
+        "built-in model (no DRY sampler over HTTP: the client-side controls only), one run per seed.",
+        "",
+        *_table(["seed", "words", "deviation", "within", "rep. 4-gram", "generated/kept", "cuts l/e/d",
+                 "sections (words/target)", "time"], table),
         "",
     ]
 

@@ -38,6 +38,7 @@ def run_planning(model_path: Path, options: Options, save: Callable[[str, dict[s
     if "startup" in options.only:
         log("10. launch to a mapped window (Xvfb) and offscreen")
         repo = Path(__file__).resolve().parents[2]
+        planning.compile_package(repo)
         startup: dict[str, Any] = {"mapped": planning.measure_mapped(planning.launch_commands(repo), 5, log)}
         if main_window_available():
             startup["offscreen"] = measure_launch(5, log)
@@ -50,7 +51,7 @@ def run_planning(model_path: Path, options: Options, save: Callable[[str, dict[s
         save("estimates", planning.measure_estimates(model_path, log))
 
 
-SECTIONS = ("overhead", "document", "prompts", "gui", "downloads", "estimates", "kv", "startup")
+SECTIONS = ("overhead", "document", "prompts", "gui", "downloads", "estimates", "kv", "startup", "server")
 
 
 def run_benchmarks(model_path: Path, options: Options) -> dict[str, Any]:
@@ -110,6 +111,11 @@ def run_benchmarks(model_path: Path, options: Options) -> dict[str, Any]:
                 log("5. downloads")
                 save("downloads", measure_downloads(model_path, rounds=3 if quick else 5, log=log))
             run_planning(model_path, options, save)
+            if "server" in options.only:
+                from .server import measure_server_seeds
+
+                log("11. one report through llama_cpp.server, several seeds")
+                save("server", measure_server_seeds(model_path, log))
         finally:
             if previous_home is None:
                 os.environ.pop("LONGWRITER_HOME", None)
