@@ -63,6 +63,10 @@ FINAL_HARD_STOP = 1.05  # at 105%, trimmed back to a sentence end only where tha
 MAX_REPETITION_CUTS = 4
 MAX_CHECK_CUTS = 8  # echoed or drifting sentences cut in one section before it is left as it is
 MAX_CALLS_PER_SECTION = 16
+# A section that keeps being cut (loops, drift) ends once it has generated this many times the tokens of its
+# target: its shortfall goes on to the sections after it, and the wait stays bounded (a 6,000-word history on
+# the built-in model once spent nine calls and many minutes on 28 kept words of its last section).
+SECTION_TOKEN_BUDGET = 3.0
 NO_REPEAT_PENALTY = 12.0  # logits taken off the tokens that would repeat a 4-gram of the document
 SOFT_REPEAT_PENALTY = 1.5  # and a milder push against repeating a 3-gram
 SUMMARY_WORDS = 45
@@ -442,7 +446,14 @@ class DocumentWriter(ContextBook):
         retries = 0
         check_cuts = 0
         stopped_for_length = False
+        budget = max(400, math.ceil(target * self.tokens_per_word * SECTION_TOKEN_BUDGET))
+        spent = 0
         while not stopped_for_length and calls < MAX_CALLS_PER_SECTION:
+            if spent >= budget:
+                self._warn(f"Section {index + 1} took too many tries (its text kept being cut); it ends here.",
+                           "repetition")
+                yield from self._drain()
+                break
             if self.cancel.is_set():
                 return
             calls += 1
@@ -454,7 +465,7 @@ class DocumentWriter(ContextBook):
                 yield from self._drain()
                 prompt, size = self._prompt()
                 room = self.n_ctx - size - 4
-            max_tokens = max(16, min(room, need))
+            max_tokens = max(16, min(room, need, budget - spent + 48))
             stop = StopSignal(self.cancel)
             current_words = [words]
 
@@ -528,6 +539,7 @@ class DocumentWriter(ContextBook):
                                          size + sum(c.n_tokens for c in turn.reply))
             self._call_started = 0.0
             self._call_tokens = 0
+            spent += call_tokens
             if finish is not None:
                 self._account(finish)
             log.debug("section %d call %d: %s, %d words of %d, max_tokens %d, prompt %d, %s at %s", index + 1,

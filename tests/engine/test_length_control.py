@@ -4,11 +4,19 @@ These used to be asserted on a real model's samples, which differ between CPUs (
 
 from __future__ import annotations
 
+import math
+
 from longwriter_desktop.engine import events as ev
 from longwriter_desktop.engine.backend import Sampling
 from longwriter_desktop.engine.plan import Plan, Section
 from longwriter_desktop.engine.words import count_words
-from longwriter_desktop.engine.writer import HARD_STOP, SECTION_MIN, WriteRequest, write_document
+from longwriter_desktop.engine.writer import (
+    HARD_STOP,
+    SECTION_MIN,
+    DocumentWriter,
+    WriteRequest,
+    write_document,
+)
 from longwriter_desktop.testing.scripted import ScriptedBackend
 
 TARGET = 100
@@ -65,3 +73,19 @@ def test_a_server_that_keeps_stopping_short_gets_a_warning_not_silence() -> None
         assert warnings == [f"Section 1 ended at {words} of {TARGET} words."]
     else:  # enough short replies add up to the length
         assert words >= SECTION_MIN * TARGET and len(backend.calls) > 1
+
+
+def test_a_section_whose_text_keeps_being_cut_ends_within_its_token_budget() -> None:
+    # Every call writes on and on about nothing in the instruction: the drift check cuts it, call after call.
+    # The section stops once it has generated three times its target's tokens, says so, and the wait is bounded.
+    plan = Plan([Section("Trams", "Why trams came back.", 400)])
+    backend = ScriptedBackend(lambda call: _sentences(1000 * len(backend.calls), 60))
+    request = WriteRequest("Write a report about trams.", None, "plan", plan=plan, sampling=Sampling(seed=1))
+    writer = DocumentWriter(backend, request)
+    events = list(writer.run())
+    generated = sum(len(backend._split(call.reply)) for call in backend.calls)
+    budget = max(400, math.ceil(400 * writer.tokens_per_word * 3))  # three times the target's tokens
+    assert generated <= budget + 48 + 60  # one call may end a few tokens past its max_tokens' room
+    warnings = [e.message for e in events if isinstance(e, ev.Warning)]
+    assert any("took too many tries" in m or "kept drifting" in m for m in warnings), warnings
+    assert any(isinstance(e, ev.Done) for e in events)
