@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import re
 import shutil
 import statistics
@@ -274,26 +275,52 @@ def _normal_priority(command: list[str]) -> list[str]:
     return ["nice", "-n", str(-niceness), *command]
 
 
-def _wait_mapped(env: dict[str, str], deadline_s: float) -> bool:
-    """Wait until a viewable top-level window titled like the app exists (xdotool, asked every 20 ms).
+class _MapWatch:
+    """The X server's own word on when a top-level window is mapped: ``xev -root -event substructure`` reports
+    every MapNotify on the root window as it happens (no polling; a launch timed by polling with xdotool read
+    as late as its polling interval, 0.5 s for ``search --sync``, and spawning a poller every few ms slowed the
+    app it timed on 2 cores)."""
 
-    Not ``xdotool search --sync``: it looks again only every half second, so every launch measured with it
-    read 0.55, 1.05 or 1.55 s whatever the app did.
-    """
-    deadline = time.perf_counter() + deadline_s
-    while time.perf_counter() < deadline:
-        result = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", "LongWriter Desktop"],
-                                env=env, capture_output=True, timeout=deadline_s, check=False)
-        if result.returncode == 0 and result.stdout.strip():
-            return True
-        time.sleep(0.02)
-    return False
+    def __init__(self, env: dict[str, str]) -> None:
+        command = ["xev", "-root", "-event", "substructure"]
+        if shutil.which("stdbuf"):
+            command = ["stdbuf", "-oL", *command]  # a line as soon as it is written, not a pipe's buffer later
+        self.process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                        text=True)
+        self.maps: queue.Queue[float] = queue.Queue()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        time.sleep(0.3)  # xev has selected the events before the app starts
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        in_map = False
+        for line in self.process.stdout:
+            if line.startswith("MapNotify"):
+                in_map = True
+            elif in_map and "override" in line:
+                in_map = False
+                if "override NO" in line:  # a window of the app's own, not a menu or tooltip
+                    self.maps.put(time.perf_counter())
+
+    def next_map(self, timeout_s: float) -> float | None:
+        try:
+            return self.maps.get(timeout=timeout_s)
+        except queue.Empty:
+            return None
+
+    def close(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
 
 
 def measure_mapped(commands: dict[str, list[str]], runs: int, log: Callable[[str], None]) -> dict[str, Any]:
     """Launch each command on a fresh Xvfb, ``runs`` times, timing process start to a mapped window."""
-    if not shutil.which("Xvfb") or not shutil.which("xdotool"):
-        return {"error": "Xvfb or xdotool is not installed (apt-get install xvfb xdotool)"}
+    if not shutil.which("Xvfb") or not shutil.which("xev"):
+        return {"error": "Xvfb or xev is not installed (apt-get install xvfb x11-utils)"}
     display = _free_display()
     server = subprocess.Popen(["Xvfb", f":{display}", "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -308,25 +335,31 @@ def measure_mapped(commands: dict[str, list[str]], runs: int, log: Callable[[str
             times: list[float] = []
             with tempfile.TemporaryDirectory(prefix="longwriter-launch-") as home:
                 env = dict(os.environ, DISPLAY=f":{display}", LONGWRITER_HOME=home, QT_QPA_PLATFORM="xcb")
-                for run in range(runs + 1):  # the first run warms the page cache and writes the settings
-                    started = time.perf_counter()
-                    app = subprocess.Popen(_normal_priority(command), env=env, stdout=subprocess.DEVNULL,
-                                           stderr=subprocess.PIPE)
-                    mapped = _wait_mapped(env, 60)
-                    seconds = time.perf_counter() - started
-                    app.terminate()
-                    try:
-                        _out, err = app.communicate(timeout=20)
-                    except subprocess.TimeoutExpired:
-                        app.kill()
-                        _out, err = app.communicate()
-                    if not mapped:
-                        results[name] = {"error": (err.decode(errors="replace").strip().splitlines()
-                                                   or ["no window"])[-1]}
-                        break
-                    if run:
-                        times.append(seconds)
-                    log(f"  {name} {run if run else 'warm-up'}: mapped after {seconds:.2f} s")
+                watch = _MapWatch(env)
+                try:
+                    for run in range(runs + 1):  # the first run warms the page cache and writes the settings
+                        started = time.perf_counter()
+                        app = subprocess.Popen(_normal_priority(command), env=env, stdout=subprocess.DEVNULL,
+                                               stderr=subprocess.PIPE)
+                        mapped_at = watch.next_map(60)
+                        app.terminate()
+                        try:
+                            _out, err = app.communicate(timeout=20)
+                        except subprocess.TimeoutExpired:
+                            app.kill()
+                            _out, err = app.communicate()
+                        while watch.next_map(0.2) is not None:
+                            pass  # any later map of this run (none expected) is not the next run's
+                        if mapped_at is None:
+                            results[name] = {"error": (err.decode(errors="replace").strip().splitlines()
+                                                       or ["no window"])[-1]}
+                            break
+                        seconds = mapped_at - started
+                        if run:
+                            times.append(seconds)
+                        log(f"  {name} {run if run else 'warm-up'}: mapped after {seconds:.2f} s")
+                finally:
+                    watch.close()
             if times:
                 results[name] = {"command": " ".join(command), "mapped_s": times, "median_s": _median(times)}
     finally:

@@ -150,9 +150,10 @@ def _startup(section: dict[str, Any] | None, summary: list[list[str]]) -> list[s
         rows.append([f"source, offscreen Qt (median of {len(offscreen['shown_s'])}), window shown",
                      f"{offscreen['shown_median_s']:.2f} s", "-", "-"])
     lines += _table(["launch", "measured", "target", "verdict"], rows)
-    lines += ["", "Mapped: from starting the process until `xdotool search --sync --onlyvisible` finds the "
-              "window viewable on a fresh Xvfb server (each command once to warm the page cache first, not "
-              "counted). llama.cpp is imported and the GPU detected only after the window is mapped; the model "
+    lines += ["", "Mapped: from starting the process until the X server reports the window's MapNotify (`xev -root "
+              "-event substructure`, read as it happens) on a fresh Xvfb server (each command once to warm the page "
+              "cache first, not counted; the package byte-compiled, as an installed app has it). llama.cpp is "
+              "imported and the GPU detected only after the window is mapped; the model "
               f"loads when the first job starts. llama_cpp imported at window shown (offscreen): "
               f"{'yes' if offscreen.get('llama_cpp_loaded') else 'no'}.", ""]
     return lines

@@ -67,6 +67,7 @@ MAX_CALLS_PER_SECTION = 16
 # target: its shortfall goes on to the sections after it, and the wait stays bounded (a 6,000-word history on
 # the built-in model once spent nine calls and many minutes on 28 kept words of its last section).
 SECTION_TOKEN_BUDGET = 3.0
+NO_WORDS_TOKENS = 48  # this many tokens in a row that add no word are cut as a loop
 NO_REPEAT_PENALTY = 12.0  # logits taken off the tokens that would repeat a 4-gram of the document
 SOFT_REPEAT_PENALTY = 1.5  # and a milder push against repeating a 3-gram
 SUMMARY_WORDS = 45
@@ -495,6 +496,7 @@ class DocumentWriter(ContextBook):
             cut_kind = "repetition"
             self._call_started = 0.0
             call_tokens = 0
+            grown_at = (words, 0, len(self.texts[index]))  # (words, call tokens, characters) when words last grew
             for item in self.backend.generate(request):
                 if isinstance(item, Finish):
                     finish = item
@@ -523,6 +525,12 @@ class DocumentWriter(ContextBook):
                     found = checks.feed(self.texts[index])
                     if found is not None:
                         loop_at, cut_kind = found
+                if words > grown_at[0]:
+                    grown_at = (words, call_tokens, len(self.texts[index]))
+                elif loop_at is None and call_tokens - grown_at[1] > NO_WORDS_TOKENS:
+                    # Tokens that add no words (digits, marks, blank lines: a small model with a coarse KV cache
+                    # once spent 4,000 tokens on 131 words this way) are cut like a loop.
+                    loop_at, cut_kind = grown_at[2], "repetition"
                 if loop_at is not None:
                     stop.set()
                     yield TextDelta(index, text_piece)

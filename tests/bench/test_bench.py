@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
+
+import pytest
 
 from longwriter_desktop.bench.common import load_bare_llama, machine_info
 from longwriter_desktop.bench.document import _spread_order, naive_prompt_cost
@@ -65,3 +68,29 @@ def test_event_loop_latency_while_the_backend_streams(builtin_gguf: Path) -> Non
     assert result["streaming"]["ticks"] > 0 and result["idle"]["ticks"] > 50
     busy = result["streaming"]
     assert 0 <= busy["p50_ms"] <= busy["p99_ms"] <= busy["max_ms"]
+
+
+@pytest.mark.skipif(not shutil.which("Xvfb") or not shutil.which("xev"), reason="needs Xvfb and xev (x11-utils)")
+def test_launch_to_a_mapped_window_is_timed_by_the_x_servers_map_event() -> None:
+    from longwriter_desktop.bench.planning import launch_commands, measure_mapped
+
+    lines: list[str] = []
+    repo = Path(__file__).resolve().parents[2]
+    result = measure_mapped({"source": launch_commands(repo)["source"]}, 2, lines.append)
+    source = result["source"]
+    assert "error" not in source, source
+    assert len(source["mapped_s"]) == 2 and all(0.05 < t < 30 for t in source["mapped_s"])
+    assert any("warm-up" in line for line in lines)
+
+
+def test_the_server_part_renders_seeds_and_a_verdict() -> None:
+    rows = [{"seed": s, "words": w, "deviation": w / 600 - 1, "within": abs(w / 600 - 1) <= 0.1, "wall_s": 30.0,
+             "repeated_4gram_share": 0.01, "generated_tokens_per_kept": 1.1, "repetition_cuts": 1, "echo_cuts": 0,
+             "drift_cuts": 0, "section_words": [(w, 600)]} for s, w in ((1, 590), (2, 480))]
+    results = {"machine": {}, "model": {"path": "m.gguf", "bytes": 1}, "sections": {"server": {
+        "instruction": "Write a 600-word report on city trams.", "target": 600, "tolerance": 0.1, "rows": rows,
+        "within": 1, "server": "python -m llama_cpp.server", "taken": "2026-12-01", "mode": "full"}}}
+    report = render_report(results)
+    assert "## 11. Through a server without DRY" in report
+    assert "| 2 | 480 | -20.0% | **no** |" in report
+    assert "1 of 2 seeds" in report

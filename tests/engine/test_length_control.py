@@ -89,3 +89,15 @@ def test_a_section_whose_text_keeps_being_cut_ends_within_its_token_budget() -> 
     warnings = [e.message for e in events if isinstance(e, ev.Warning)]
     assert any("took too many tries" in m or "kept drifting" in m for m in warnings), warnings
     assert any(isinstance(e, ev.Done) for e in events)
+
+
+def test_tokens_that_add_no_words_are_cut_like_a_loop() -> None:
+    # After two good sentences the model writes marks and blank lines with no words in them, call after call.
+    junk = " ".join(["-", ";", "||", "**", "\n"] * 60)
+    backend = ScriptedBackend(lambda call: _sentences(100 * len(backend.calls), 2) + " " + junk)
+    events, done = _write(backend)
+    section = done.text.split("\n", 1)[1]
+    assert "; ||" not in section  # the runs without words were taken back
+    assert done.stats["repetition_cuts"] >= 1
+    for call in backend.calls:  # each call stopped soon after its words stopped growing
+        assert len(backend._split(call.reply)) <= len(backend._split(_sentences(0, 2))) + 48 + 8
