@@ -43,9 +43,9 @@ DEFAULT_OVERHEAD = 1.08
 # then 30-45 tokens a section, each sampled several times slower under the grammar and the plan's word-level
 # repeat control than a token of prose. Its decoding time, in tokens at the empty-context speed per section
 # (plus one), is learned from each run's planning; the default is the built-in model's on 2 cores (measured
-# 2026-12-01: 435 with two plan attempts, so about 220 for the one attempt a plan now takes on it).
+# 2026-12-01: 435, as its first plan nearly always fails the checks and it is asked a second time).
 PLAN_PROMPT_TOKENS = 140
-DEFAULT_PLAN_TOKENS_PER_SECTION = 220.0
+DEFAULT_PLAN_TOKENS_PER_SECTION = 435.0
 HEAD_TOKENS = 350  # instruction and system text in front of the document
 HEAD_TOKENS_PER_WORD = 0.03  # the plan in view grows with the document
 CONTEXT_FILL = 0.8  # the writer drops old sections from view beyond about this share of the context

@@ -918,11 +918,6 @@ def generate_plan(
             best, best_problems = plan, problems
         if problems == 0 or (attempt == 0 and problems <= count // 3 and len(plan.sections) == count):
             break  # nothing wrong, or little enough for the repair to fix without another plan's tokens
-        if problems > count // 2:
-            # Most lines copy each other or are broken: a model this weak rarely does better on a second try
-            # (the built-in model never did on the ten dev prompts), and the outline of the text's kind is
-            # better than another half minute of grammar-bound sampling.
-            break
         if attempt == 0:
             yield Warning("The plan did not pass the checks (repeated, broken or misplaced titles); asking the "
                           "model once more.", kind="plan")

@@ -248,18 +248,6 @@ def test_plans_are_sampled_without_token_penalties_and_kept_apart_by_words() -> 
     assert not banned & {"section", "title", "main", "point", "words"}
 
 
-def test_a_hopeless_first_plan_goes_to_the_outline_without_a_second_attempt() -> None:
-    # Six lines that all copy the first: beyond repair, and a weak model's second try is rarely better.
-    line = "Section {i} - Title: The bicycle - Main point: The bicycle is a marvel of engineering. - Words: 300\n"
-    backend = ScriptedBackend(["".join(line.format(i=i) for i in range(1, 7))])
-    events = list(generate_plan(backend, "Write a 1800-word history of the bicycle.", 1800,
-                                sampling=Sampling(seed=1), count=6))
-    assert len(backend.calls) == 1
-    plan = events[-1].plan
-    assert isinstance(events[-1], PlanReady) and len(plan.sections) == 6
-    assert len({s.title for s in plan.sections}) == 6 and not plan_problems(plan, "Write a history of the bicycle.")
-
-
 def test_the_plan_grammar_takes_hyphenated_words_and_no_full_width_symbols() -> None:
     grammar = plan_grammar(2)
     assert '("-" letter lower{0,11})?' in grammar
