@@ -4,6 +4,7 @@ with that bug must fail here, not in a user's three-hour writing run."""
 
 from __future__ import annotations
 
+import gc
 import sys
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Signal
@@ -20,12 +21,18 @@ def test_emit_and_post_event_keep_singleton_refcounts(qapp: QCoreApplication) ->
     emitter = _Emitter()
     received: list[str] = []
     emitter.text.connect(received.append)
+    # What earlier tests left for deletion is freed first: objects released during the loop below (a closed
+    # window's widgets) would take their own references to True and None with them.
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    QCoreApplication.processEvents()
+    gc.collect()
     true_before, none_before = sys.getrefcount(True), sys.getrefcount(None)
     for _ in range(200):
         emitter.text.emit("x")
         QCoreApplication.postEvent(emitter, QEvent(QEvent.Type.User))
     QCoreApplication.processEvents()
     assert len(received) == 200
-    # Small drift from unrelated objects is fine; 200 lost references is the bug.
-    assert sys.getrefcount(True) - true_before > -20
-    assert sys.getrefcount(None) - none_before > -20
+    # Small drift from unrelated objects is fine (a fresh clone's suite once saw -24); the bug loses one
+    # reference per emit and per posted event, 400 here.
+    assert sys.getrefcount(True) - true_before > -100
+    assert sys.getrefcount(None) - none_before > -100
