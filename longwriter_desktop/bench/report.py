@@ -284,7 +284,8 @@ def _prompts(section: dict[str, Any] | None, summary: list[list[str]]) -> list[s
     mean = section.get("mean_length_score", sum(scores) / len(scores) if scores else 0.0)
     subset = section.get("subset", f"{len(scores)} so far")
     if section.get("partial"):
-        subset = f"the first {len(scores)}, all that had finished when this report was written"
+        numbers = ", ".join(str(r["number"]) for r in section["rows"])
+        subset = f"numbers {numbers} in the order run, all that had finished when this report was written"
     source = section.get("file", "shared/eval/dev_prompts.jsonl")
     summary.append([f"mean length score, dev prompts ({subset})", f"{mean:.1f}", "-", "-"])
     limit = TARGETS["document_seconds_10k"]
