@@ -1239,12 +1239,9 @@ class MainWindow(QMainWindow):
             self.outline.show_draft(draft)
             self.progress_pane.show_draft(draft)
             self.inspector.refresh()
-            self._update_list_item()
         self._section_run = None
         self._show_words()
-        self._update_actions()
-        if draft is not None:
-            self._update_list_item()
+        self._update_actions()  # also the list's "(done)" / "(stopped)"
 
     def _codex_changed(self) -> None:
         self.codex_highlighter.set_entries(self.codex_panel.entries)
