@@ -1,4 +1,4 @@
-"""The Linux desktop files agree with the app: one id everywhere, and the metainfo lists this version."""
+"""The Linux desktop files and the package agree with the project: one id everywhere, one version."""
 
 from __future__ import annotations
 
@@ -37,3 +37,10 @@ def test_metainfo_matches_the_project() -> None:
     versions = [release.get("version") for release in component.iter("release")]
     assert project["version"] in versions, "add this version's <release> to the metainfo"
     assert component.findtext("project_license") == project["license"]["text"]
+
+
+def test_the_package_version_is_the_project_version() -> None:
+    from longwriter_desktop import __version__
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert __version__ == project["version"], "bump longwriter_desktop/__init__.py with pyproject.toml"

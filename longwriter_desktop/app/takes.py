@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import difflib
 import random
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -25,6 +24,7 @@ from ..engine.plan import Plan, Section
 from ..engine.words import count_words
 from ..engine.writer import ResumeState, WriteRequest
 from ..errors import InputError
+from ..lazyre import lazy_compile
 from ..projects.store import ProjectStore, SectionRecord, Take
 
 MAX_MORE_WORDS = 20_000
@@ -163,7 +163,7 @@ def choose_take(store: ProjectStore, project_id: int, index: int, number: int) -
 # -- comparing two takes -----------------------------------------------------------------------------
 
 SAME, REMOVED, ADDED = "same", "removed", "added"
-_TOKEN = re.compile(r"^\s+|\S+\s*")  # each word with the space after it
+_TOKEN = lazy_compile(r"^\s+|\S+\s*")  # each word with the space after it
 
 
 def _opcodes(old: str, new: str) -> tuple[list[str], list[str], list[tuple[Any, int, int, int, int]]]:

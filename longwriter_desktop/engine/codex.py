@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from ..lazyre import lazy_compile
 
 KINDS = ("character", "place", "object", "term", "fact", "style")
 KIND_LABELS = {"character": "Character", "place": "Place", "object": "Object", "term": "Term", "fact": "Fact",
@@ -414,8 +415,8 @@ class Issue:
     entry: str
 
 
-_SENTENCE = re.compile(r"[^.!?。！？…\n]+(?:[.!?。！？…]+[\"'”’)\]]*|$)")
-_WORD = re.compile(r"[^\W\d_][\w'’-]*")
+_SENTENCE = lazy_compile(r"[^.!?。！？…\n]+(?:[.!?。！？…]+[\"'”’)\]]*|$)")
+_WORD = lazy_compile(r"[^\W\d_][\w'’-]*")
 
 
 def _sentence_at(text: str, pos: int) -> str:
@@ -504,9 +505,9 @@ def check_section(text: str, section: int, in_view: Sequence[Entry], codex: Sequ
 
 # -- codex files (Markdown or JSON), for `--codex FILE` and the CLI ----------------------------------------
 
-_FIELD = re.compile(r"^\s*(?:[-*]\s*)?(kind|aliases|also called|mode|context|notes|private notes)\s*:\s*(.*)$",
+_FIELD = lazy_compile(r"^\s*(?:[-*]\s*)?(kind|aliases|also called|mode|context|notes|private notes)\s*:\s*(.*)$",
                     re.IGNORECASE)
-_CHANGE = re.compile(r"^\s*(?:[-*]\s*)?from section\s+(\d+)(?:\s+on)?\s*:\s*(.+)$", re.IGNORECASE)
+_CHANGE = lazy_compile(r"^\s*(?:[-*]\s*)?from section\s+(\d+)(?:\s+on)?\s*:\s*(.+)$", re.IGNORECASE)
 
 
 def parse_markdown(text: str) -> list[Entry]:

@@ -22,6 +22,8 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
+from ..lazyre import lazy_compile
+
 NO_SPACE_LETTERS_PER_WORD = 4.0
 
 
@@ -46,19 +48,19 @@ _NO_SPACE_CLASS = "\u0e00-\u0e7f\u0e80-\u0eff\u1000-\u109f\u1780-\u17ff"
 _JOINERS = "\u2013\u2014\u2015\u2026/"
 _SEPARATORS = f"\\s{_JOINERS}{_CJK_CLASS}{_NO_SPACE_CLASS}"
 
-_TOKEN = re.compile(f"[^{_SEPARATORS}]+")
-_ALNUM = re.compile(r"[^\W_]")  # a letter or a digit (Python's \w leaves out combining marks)
-_CJK = re.compile(f"[{_CJK_CLASS}]")
-_NO_SPACE_LETTER = re.compile(f"(?=[{_NO_SPACE_CLASS}])[^\\W_]")
-_SEPARATOR = re.compile(f"[{_SEPARATORS}]")
+_TOKEN = lazy_compile(f"[^{_SEPARATORS}]+")
+_ALNUM = lazy_compile(r"[^\W_]")  # a letter or a digit (Python's \w leaves out combining marks)
+_CJK = lazy_compile(f"[{_CJK_CLASS}]")
+_NO_SPACE_LETTER = lazy_compile(f"(?=[{_NO_SPACE_CLASS}])[^\\W_]")
+_SEPARATOR = lazy_compile(f"[{_SEPARATORS}]")
 
 # Sentence ends of the languages we write: Latin and Cyrillic . ! ?, CJK 。！？, Arabic ؟ and ۔,
 # Devanagari । ॥, Burmese ။, Khmer ។, Ethiopic ።; closing quotes and brackets may follow.
 SENTENCE_END_MARKS = ".!?…。！？؟۔।॥။។።‼⁇⁈⁉．"
 _CLOSERS = "\"'”’»›)\\]」』》〉】〕）"
-SENTENCE_END = re.compile(f"[{re.escape(SENTENCE_END_MARKS)}][{_CLOSERS}]*\\s*$")
-SENTENCE_ENDS = re.compile(f"[{re.escape(SENTENCE_END_MARKS)}][{_CLOSERS}]*")
-PARAGRAPH_END = re.compile(f"[{re.escape(SENTENCE_END_MARKS)}:：][{_CLOSERS}]*[ \\t]*\\n\\s*$")
+SENTENCE_END = lazy_compile(f"[{re.escape(SENTENCE_END_MARKS)}][{_CLOSERS}]*\\s*$")
+SENTENCE_ENDS = lazy_compile(f"[{re.escape(SENTENCE_END_MARKS)}][{_CLOSERS}]*")
+PARAGRAPH_END = lazy_compile(f"[{re.escape(SENTENCE_END_MARKS)}:：][{_CLOSERS}]*[ \\t]*\\n\\s*$")
 
 
 def has_cjk(text: str) -> bool:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from ..lazyre import lazy_compile
+
 NAMES = {
     "en": ("English", "English"), "zh": ("Chinese", "中文"), "ja": ("Japanese", "日本語"),
     "ko": ("Korean", "한국어"), "ru": ("Russian", "русский"), "uk": ("Ukrainian", "українська"),
@@ -22,22 +24,22 @@ NAMES = {
 
 # (language, pattern) in order: the first script found decides, except that Latin is weighed below.
 _SCRIPTS = (
-    ("ja", re.compile(r"[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f]")),
-    ("ko", re.compile(r"[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")),
-    ("zh", re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")),
-    ("th", re.compile(r"[\u0e00-\u0e7f]")),
-    ("lo", re.compile(r"[\u0e80-\u0eff]")),
-    ("km", re.compile(r"[\u1780-\u17ff]")),
-    ("my", re.compile(r"[\u1000-\u109f]")),
-    ("hi", re.compile(r"[\u0900-\u097f]")),
-    ("bn", re.compile(r"[\u0980-\u09ff]")),
-    ("he", re.compile(r"[\u0590-\u05ff]")),
-    ("ar", re.compile(r"[\u0600-\u06ff\u0750-\u077f]")),
-    ("el", re.compile(r"[\u0370-\u03ff]")),
-    ("ru", re.compile(r"[\u0400-\u04ff]")),
+    ("ja", lazy_compile(r"[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f]")),
+    ("ko", lazy_compile(r"[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")),
+    ("zh", lazy_compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")),
+    ("th", lazy_compile(r"[\u0e00-\u0e7f]")),
+    ("lo", lazy_compile(r"[\u0e80-\u0eff]")),
+    ("km", lazy_compile(r"[\u1780-\u17ff]")),
+    ("my", lazy_compile(r"[\u1000-\u109f]")),
+    ("hi", lazy_compile(r"[\u0900-\u097f]")),
+    ("bn", lazy_compile(r"[\u0980-\u09ff]")),
+    ("he", lazy_compile(r"[\u0590-\u05ff]")),
+    ("ar", lazy_compile(r"[\u0600-\u06ff\u0750-\u077f]")),
+    ("el", lazy_compile(r"[\u0370-\u03ff]")),
+    ("ru", lazy_compile(r"[\u0400-\u04ff]")),
 )
-_UKRAINIAN = re.compile(r"[іїєґІЇЄҐ]")
-_PERSIAN = re.compile(r"[پچژگکی]")
+_UKRAINIAN = lazy_compile(r"[іїєґІЇЄҐ]")
+_PERSIAN = lazy_compile(r"[پچژگکی]")
 
 _LATIN_WORDS = {
     "en": "the and of to a in is that for with about write on an essay story words it as by be at this",
@@ -61,7 +63,7 @@ _LATIN_LETTERS = {
     "de": "ßäöü", "es": "ñ¿¡", "pt": "ãõçâêô", "pl": "łśżźćńąę", "tr": "ğşıİöüç",
     "fr": "èàùêâîôœçë", "it": "àèìòù", "nl": "ĳ",
 }
-_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+_WORD = lazy_compile(r"[^\W\d_]+", re.UNICODE)
 
 
 def detect_language(text: str) -> str:

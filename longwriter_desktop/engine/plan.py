@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from ..lazyre import lazy_compile
 from .backend import Backend, Delta, Finish, FinishReason, GenerationRequest, Sampling
 from .counting import LengthRule, has_cjk
 from .events import Event, PlanningProgress, PlanningStarted, PlanReady, Warning
@@ -70,7 +71,7 @@ def section_count_for(target_words: int) -> int:
 
 # -- parsing user plans -----------------------------------------------------------------------------
 
-_SECTION_LINE = re.compile(
+_SECTION_LINE = lazy_compile(
     r"^\s*(?:section|paragraph|part|chapter)?\s*\d*\s*[-:.)]*\s*title\s*[:：]\s*(?P<title>.+?)\s*[-–—]\s*"
     r"main\s*point\s*[:：]\s*(?P<point>.+?)\s*[-–—]\s*(?:words|word\s*count)\s*[:：]\s*(?P<words>\d[\d,]*)"
     r"\s*(?:words?)?\s*$",
@@ -78,7 +79,7 @@ _SECTION_LINE = re.compile(
 )
 # The paper's text form in any language: "Paragraph 1 - Main Point: ... - Word Count: 400 words",
 # "Абзац 1 - Основная мысль: ... - Количество слов: 400 слов", "第1段 - 要点：... - 字数：400字".
-_TEXT_LINE = re.compile(
+_TEXT_LINE = lazy_compile(
     r"^\s*(?:[^\W\d_][^\d:：\-–—]{0,30}?)?\s*第?\s*(\d+)?\s*[^\W\d_]{0,4}\s*[-–—:.)）]*\s*"
     r"(?P<label>[^\W\d_][^:：\d]{0,40}?)\s*[:：]\s*(?P<point>.+?)\s*[-–—]\s*"
     r"(?P<count_label>[^\W\d_][^:：\d\-–—]{0,40}?)\s*[:：]\s*"
@@ -528,12 +529,12 @@ def generic_outline(instruction: str, target_words: int, count: int) -> Plan:
 
 # -- checks ----------------------------------------------------------------------------------------
 
-_STRAY_LETTER = re.compile(r"(?<![\w'’])(?![aAI](?![\w'’]))[^\W\d_](?![\w'’])")
-_MID_CAPITAL = re.compile(r"[a-z][A-Z]")
-_TASK_WORDS = re.compile(r"\b(?:words?|section|paragraph|title|main point|write|writing plan)\b|字数|部分|段落",
+_STRAY_LETTER = lazy_compile(r"(?<![\w'’])(?![aAI](?![\w'’]))[^\W\d_](?![\w'’])")
+_MID_CAPITAL = lazy_compile(r"[a-z][A-Z]")
+_TASK_WORDS = lazy_compile(r"\b(?:words?|section|paragraph|title|main point|write|writing plan)\b|字数|部分|段落",
                          re.IGNORECASE)
-_INTRO = re.compile(r"^(?:introduction|intro|overview|引言|前言|导言|简介)\b", re.IGNORECASE)
-_OUTRO = re.compile(r"^(?:conclusion|conclusions|summary|final thoughts|closing thoughts|epilogue|结语|结论|总结)\b",
+_INTRO = lazy_compile(r"^(?:introduction|intro|overview|引言|前言|导言|简介)\b", re.IGNORECASE)
+_OUTRO = lazy_compile(r"^(?:conclusion|conclusions|summary|final thoughts|closing thoughts|epilogue|结语|结论|总结)\b",
                     re.IGNORECASE)
 
 
@@ -828,7 +829,7 @@ PLAN_ATTEMPTS: tuple[dict[str, float], ...] = (
 PLAN_NGRAM = 3
 PLAN_REPEAT_PENALTY = 4.0
 # The free parts of the grammar's lines: a title or a main point runs to " -" (neither can hold one).
-_PLAN_FREE = re.compile(r"(?:Title|point): ([^\n]*?)(?= -|$)", re.MULTILINE)
+_PLAN_FREE = lazy_compile(r"(?:Title|point): ([^\n]*?)(?= -|$)", re.MULTILINE)
 
 
 class _PlanRepeats:

@@ -14,6 +14,7 @@ from enum import Enum
 from typing import Any
 
 from ..errors import InputError
+from ..lazyre import lazy_compile
 
 
 class Family(str, Enum):
@@ -184,7 +185,7 @@ ARCH_FAMILIES: tuple[tuple[str, Family], ...] = (
 )
 
 
-_CHAT_TUNED = re.compile(r"instruct|chat|(?:^|[-.])it(?:$|[-.])|sft|dpo|rlhf|assistant|hermes|zephyr|vicuna|alpaca")
+_CHAT_TUNED = lazy_compile(r"instruct|chat|(?:^|[-.])it(?:$|[-.])|sft|dpo|rlhf|assistant|hermes|zephyr|vicuna|alpaca")
 
 
 def arch_family(arch: str) -> Family:

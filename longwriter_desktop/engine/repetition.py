@@ -10,8 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-_WORD = re.compile(r"[\u4e00-\u9fff]|[^\W\d_]+(?:['’][^\W\d_]+)*|\d+", re.UNICODE)
-_SENTENCE_END = re.compile(r"[.!?。！？]")
+from ..lazyre import lazy_compile
+
+_WORD = lazy_compile(r"[\u4e00-\u9fff]|[^\W\d_]+(?:['’][^\W\d_]+)*|\d+", re.UNICODE)
+_SENTENCE_END = lazy_compile(r"[.!?。！？]")
 
 NGRAM = 12  # a repeated run of this many words is a loop, not a turn of phrase
 SENTENCE_MIN_WORDS = 6
@@ -232,7 +234,7 @@ def overused_words(text: str, limit: int = 24, n: int = NO_REPEAT_NGRAM) -> list
 
 # -- sentences that talk about the task instead of doing it ---------------------------------------------
 
-_ECHO_EN = re.compile(
+_ECHO_EN = lazy_compile(
     r"\byou (?:are|were) (?:asked|writing|required|going to write)\b"
     r"|\b(?:i|we) (?:will|shall|am going to|are going to|'ll|’ll) (?:now )?(?:write|continue|describe|discuss|cover)\b"
     r"|\b(?:this|next|previous|following|current|preceding) sections?\b|\bin the (?:first|last|next|previous) section\b"
@@ -252,10 +254,10 @@ _ECHO_EN = re.compile(
     r"\b(?:the text|sentences?|grammar|clarity|punctuation|commas?|hyphen|colon|semicolon|version|wording)\b",
     re.IGNORECASE,
 )
-_ECHO_ZH = re.compile(r"本部分|本节|这一部分|这部分|本章将|字数|写作计划|第[0-9一二三四五六七八九十]+部分|你被要求|"
+_ECHO_ZH = lazy_compile(r"本部分|本节|这一部分|这部分|本章将|字数|写作计划|第[0-9一二三四五六七八九十]+部分|你被要求|"
                       r"要点[:：]|"
                       r"以下是|下面是.{0,6}(部分|内容)")
-_HEADING_LINE = re.compile(r"^\s*(?:#{1,6}\s|\*\*[^*\n]{1,80}\*\*\s*$|(?:section|part|chapter|paragraph)\s+\d+\b|"
+_HEADING_LINE = lazy_compile(r"^\s*(?:#{1,6}\s|\*\*[^*\n]{1,80}\*\*\s*$|(?:section|part|chapter|paragraph)\s+\d+\b|"
                            r"(?:title|main point|word count|words)\s*[:：])", re.IGNORECASE)
 
 
@@ -269,7 +271,7 @@ def is_echo(sentence: str) -> bool:
 
 # -- drift: another language, or away from the subject --------------------------------------------------
 
-_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+_LATIN_WORD = lazy_compile(r"[A-Za-z]{2,}")
 
 
 def script_of(text: str) -> str:
@@ -378,7 +380,7 @@ def _count(text: str) -> int:
         len(re.findall(r"[^\W\d_A-Za-z\u4e00-\u9fff]{2,}", text))
 
 
-_SENT_END = re.compile(r"[。！？]+[”’」』）)]*|[.!?]+[\"'”’)\]]*(?=\s|$)|\n")
+_SENT_END = lazy_compile(r"[。！？]+[”’」』）)]*|[.!?]+[\"'”’)\]]*(?=\s|$)|\n")
 
 
 def _next_sentence_end(text: str, start: int) -> int | None:

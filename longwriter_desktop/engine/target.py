@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..lazyre import lazy_compile
 from .counting import Unit, default_unit
 from .language import detect_language
 
@@ -145,12 +146,12 @@ def _alternation(phrases: tuple[str, ...], before: bool) -> str:
 
 _SMALL_FILLER = r"(?:(?:of|de|d'|в|на|di|van|a|an|em|von|в\s+объ[её]ме|объ[её]мом(?:\s+в)?|obszerny|długości)\s+)?"
 _QUALIFIERS_BEFORE = [
-    (bound, re.compile(_alternation(phrases, True) + r"[\s\u00a0]*" + _SMALL_FILLER + r"$", re.IGNORECASE))
+    (bound, lazy_compile(_alternation(phrases, True) + r"[\s\u00a0]*" + _SMALL_FILLER + r"$", re.IGNORECASE))
     for bound, phrases in (("at least", _AT_LEAST_BEFORE), ("at most", _AT_MOST_BEFORE),
                            ("about", _ABOUT_BEFORE))
 ]
 _QUALIFIERS_AFTER = [
-    (bound, re.compile(r"^[\s\u00a0,]*(?:의\s*)?" + _alternation(phrases, False), re.IGNORECASE))
+    (bound, lazy_compile(r"^[\s\u00a0,]*(?:의\s*)?" + _alternation(phrases, False), re.IGNORECASE))
     for bound, phrases in (("at least", _AT_LEAST_AFTER), ("at most", _AT_MOST_AFTER), ("about", _ABOUT_AFTER))
 ]
 
@@ -173,11 +174,11 @@ _FILLER = r"[\s\u00a0\u202f]*[-‐‑]?[\s\u00a0\u202f]*(?:个|個|개의?\s*)?"
 _CONNECT = (r"[\s\u00a0\u202f]*(?:[-‐‑–—~〜～]|到|至|から|에서|부터)[\s\u00a0\u202f]*|"
             r"[\s\u00a0]+(?:to|and|or|bis|und|à|a|e|y|et|do|tot|en|ile|ou|oder|до|и|і|та|або)[\s\u00a0]+")
 
-_RANGE = re.compile(rf"{_number('a')}(?:{_FILLER}(?P<unit_a>{'|'.join(f for fs in _UNITS.values() for f in fs)}))?"
+_RANGE = lazy_compile(rf"{_number('a')}(?:{_FILLER}(?P<unit_a>{'|'.join(f for fs in _UNITS.values() for f in fs)}))?"
                     rf"(?:{_CONNECT}){_number('b')}{_FILLER}{_UNIT}{_UNIT_END}", re.IGNORECASE)
-_SINGLE = re.compile(rf"{_number('a')}{_FILLER}{_UNIT}{_UNIT_END}", re.IGNORECASE)
+_SINGLE = lazy_compile(rf"{_number('a')}{_FILLER}{_UNIT}{_UNIT_END}", re.IGNORECASE)
 # A unit named before its number: "word count: 1500", "字数：3000", "글자 수 2000".
-_LABELLED = re.compile(
+_LABELLED = lazy_compile(
     r"(?:(?P<words>word\s*count|number\s+of\s+words|количество\s+слов|nombre\s+de\s+mots|wortanzahl|"
     r"número\s+de\s+palabras|liczba\s+słów|단어\s*수)|(?P<characters>字数|文字数|글자\s*수|character\s*count))"
     rf"\s*[:：]?\s*{_number('a')}", re.IGNORECASE)
@@ -192,12 +193,12 @@ _EN_UNITS = {
 _EN_SCALES = {"hundred": 100, "thousand": 1000}
 _EN_NUMBER_WORD = "|".join(sorted([*_EN_UNITS, *_EN_SCALES], key=len, reverse=True))
 _EN_NUMBER = rf"(?:(?:{_EN_NUMBER_WORD})(?:[\s-]+(?:and[\s-]+)?(?:{_EN_NUMBER_WORD}))*)"
-_WORDY_EN = re.compile(rf"\b({_EN_NUMBER})[\s-]+(words?|pages?|paragraphs?)\b", re.IGNORECASE)
+_WORDY_EN = lazy_compile(rf"\b({_EN_NUMBER})[\s-]+(words?|pages?|paragraphs?)\b", re.IGNORECASE)
 
 _ZH_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
               "八": 8, "九": 9}
 _ZH_SMALL = {"十": 10, "百": 100, "千": 1000}
-_ZH_NUMERAL = re.compile(r"([零〇一二两三四五六七八九十百千万]+)\s*(?:个)?(字|页)")
+_ZH_NUMERAL = lazy_compile(r"([零〇一二两三四五六七八九十百千万]+)\s*(?:个)?(字|页)")
 
 
 def _zh_number(text: str) -> float | None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
+from ..lazyre import lazy_compile
 
-_CJK = re.compile(r"[\u4e00-\u9fff]")
-_WORD = re.compile(r"\b[a-zA-Z]+\b")
+_CJK = lazy_compile(r"[\u4e00-\u9fff]")
+_WORD = lazy_compile(r"\b[a-zA-Z]+\b")
 
 
 def count_words(text: str) -> int:

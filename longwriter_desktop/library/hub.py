@@ -7,22 +7,22 @@ as huggingface_hub does, so a running app picks up a changed setting.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from ..errors import DownloadError, InputError
+from ..lazyre import lazy_compile
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 DEFAULT_REVISION = "main"
 
 # The Hub's own rule for repo names: letters, digits, '-', '_', '.'; no '--' or '..'; 96 characters at most.
 _REPO_PART = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9_-])?"
-_REPO_ID = re.compile(rf"^(?:{_REPO_PART}/)?{_REPO_PART}$")
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_GIT_SHA1 = re.compile(r"^[0-9a-f]{40}$")
+_REPO_ID = lazy_compile(rf"^(?:{_REPO_PART}/)?{_REPO_PART}$")
+_SHA256 = lazy_compile(r"^[0-9a-f]{64}$")
+_GIT_SHA1 = lazy_compile(r"^[0-9a-f]{40}$")
 # Exceptions from these packages are network failures (huggingface_hub has used requests, httpx and httpx2).
 _NETWORK_MODULES = ("httpx", "httpx2", "httpcore", "httpcore2", "requests", "urllib3")
 

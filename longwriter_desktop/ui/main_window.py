@@ -11,8 +11,8 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6 import __version__ as pyside_version
 from PySide6.QtCore import QSettings, Qt, QTimer, qVersion
@@ -58,7 +58,6 @@ from ..units import format_duration
 from .background import BackgroundCall
 from .codex_panel import CodexPanel, MentionHighlighter
 from .document_view import DocumentView, apply_view
-from .downloads import DownloadManager
 from .draft import DONE, INTERRUPTED, PENDING, STATUS_NAMES, WRITING, Draft, SectionRow
 from .find_replace import FindBar
 from .inspector import InspectorPane
@@ -69,6 +68,9 @@ from .status_strip import StatusStrip
 from .takes_dialog import TakesDialog
 from .worker import EngineWorker, LoadedModel, PlanJob, WriteJob
 from .write_more import WriteMoreDialog
+
+if TYPE_CHECKING:
+    from .downloads import DownloadManager
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +97,9 @@ class MainWindow(QMainWindow):
         self.store: ProjectStore | None = None
         # One store per process, shared with the model worker's autosave (see projects/store.py, "POSIX locks").
         self.worker = EngineWorker(self, store=lambda: self.store)
-        self.downloads = DownloadManager(self)  # its own threads: downloads go on beside writing
+        # Downloads get their own threads (they go on beside writing); the manager, and the network code it
+        # imports, are made when first needed, not while the window starts.
+        self._downloads: DownloadManager | None = None
         self.backend_report: gpu.BackendReport | None = None
         self.last_fit: FitReport | None = None
         self._confirmed_models: set[str | None] = set()  # won't-fit models the user chose to load anyway
@@ -178,6 +182,15 @@ class MainWindow(QMainWindow):
         self.store = self._open_store()
         self._load_projects()
         self._update_actions()
+
+    @property
+    def downloads(self) -> DownloadManager:
+        """The downloads (and those left paused by an earlier session), made on first use."""
+        if self._downloads is None:
+            from .downloads import DownloadManager
+
+            self._downloads = DownloadManager(self)
+        return self._downloads
 
     # -- building the window -----------------------------------------------------------------------
 
@@ -1338,6 +1351,8 @@ class MainWindow(QMainWindow):
 
     def about_text(self) -> str:
         """Versions of the app and its parts, and the licence of the model in use."""
+        from importlib import metadata  # here, not at the top: the window's start does without it
+
         try:
             llama_version = metadata.version("llama_cpp_python")
         except metadata.PackageNotFoundError:
@@ -1382,7 +1397,8 @@ class MainWindow(QMainWindow):
         was_busy = self.worker.busy
         if not self.worker.shutdown(SHUTDOWN_TIMEOUT_S):
             log.error("closing while the model thread is still busy")
-        self.downloads.shutdown(SHUTDOWN_TIMEOUT_S)  # pauses them: they resume at the next start
+        if self._downloads is not None:
+            self._downloads.shutdown(SHUTDOWN_TIMEOUT_S)  # pauses them: they resume at the next start
         self._detect_call.wait(SHUTDOWN_TIMEOUT_S)
         if was_busy and self.draft is not None:
             self.draft.mark_interrupted()
