@@ -18,7 +18,7 @@ import pytest
 from longwriter_desktop.app.service import export_project
 from longwriter_desktop.engine import events as ev
 from longwriter_desktop.engine.backend import Sampling
-from longwriter_desktop.engine.counting import SENTENCE_END, Unit, count
+from longwriter_desktop.engine.counting import SENTENCE_END, LengthRule, Unit
 from longwriter_desktop.engine.writer import DocumentWriter, WriteRequest
 from longwriter_desktop.projects.recorder import ProjectRecorder
 from longwriter_desktop.projects.store import ProjectStore
@@ -94,14 +94,15 @@ def test_each_language_through_writer_recorder_and_docx(language: str, share: fl
         if share < 1:
             # The model ended its turns early: the writer handed each shortfall on to further calls.
             assert len(backend.calls) > len(sections) + 1
-        # The recorder kept what the reader sees, counted the reader's way.
+        # The recorder kept what the reader sees, counted the document's way.
+        rule = LengthRule(unit, language)
         saved = store.document_text(project_id)
-        assert count(saved, unit) == sum(s.words for s in sections)
+        assert rule.count(saved) == sum(s.words for s in sections)
         out = tmp_path / f"{language}.docx"
         export_project(store, project_id, out)
     headings, body = _docx_body(out)
     assert [s.title for s in sections] == headings[1:]
-    assert abs(count(body, unit) - length) <= 0.1 * length
+    assert abs(rule.count(body) - length) <= 0.1 * length
     first_sentence = sections[0].text.strip().split("\n")[0][:30]
     assert first_sentence in body
 
@@ -132,7 +133,7 @@ def test_done_when_through_an_openai_server_that_writes_the_language(language: s
     assert stats["target_read"] == length and f'"{phrase}"' in stats["target_phrase"]
     assert stats["unit"] == unit.value and abs(stats["words"] - length) <= 0.1 * length, stats
     _headings, body = _docx_body(out)
-    assert abs(count(body, unit) - length) <= 0.1 * length
+    assert abs(LengthRule(unit, language).count(body) - length) <= 0.1 * length
     # What the command says at the end is in the reader's unit too.
     assert f"{stats['words']:,} {unit.value}" in result.stderr
     assert f'"{phrase}"' in result.stderr  # and it says which words of the instruction it read the length from

@@ -11,6 +11,12 @@ Thai, Lao, Khmer and Burmese are written without spaces between words; without a
 estimated from the letters (combining vowel and tone marks left out): one word per
 ``NO_SPACE_LETTERS_PER_WORD`` letters, the rough length of a word in these scripts.
 
+English is counted as LongBench-Write counts it, the definition of length the project's length score uses
+(``words.py``): a word is a run of the letters a-z, so "don't" and "well-being" are two words each and
+numbers written in digits are none. A word processor counts such text 3-10% lower; the score's count is the
+one a requested length is judged by, so an English document's length control, progress and stats all use
+it (one count everywhere in the app). Other languages keep the reader's count above.
+
 The unit of a document is chosen once, from its instruction: the unit the instruction names its length in
 (``1200 слов`` is words, ``2000자`` is characters), else the instruction's script (characters for Chinese
 and Japanese, words for the rest). LongBench-Write's own counter (``words.py``) stays for its length score.
@@ -53,6 +59,8 @@ _ALNUM = lazy_compile(r"[^\W_]")  # a letter or a digit (Python's \w leaves out 
 _CJK = lazy_compile(f"[{_CJK_CLASS}]")
 _NO_SPACE_LETTER = lazy_compile(f"(?=[{_NO_SPACE_CLASS}])[^\\W_]")
 _SEPARATOR = lazy_compile(f"[{_SEPARATORS}]")
+_ENGLISH_WORD = lazy_compile(r"\b[a-zA-Z]+\b")  # LongBench-Write's English word (words.py)
+_LONGBENCH_CJK = lazy_compile(r"[\u4e00-\u9fff]")
 
 # Sentence ends of the languages we write: Latin and Cyrillic . ! ?, CJK 。！？, Arabic ؟ and ۔,
 # Devanagari । ॥, Burmese ။, Khmer ។, Ethiopic ።; closing quotes and brackets may follow.
@@ -78,9 +86,12 @@ _Tally = tuple[int, int, int, int]
 _ZERO: _Tally = (0, 0, 0, 0)
 
 
-def _tally(text: str, unit: Unit) -> _Tally:
+def _tally(text: str, unit: Unit, english: bool = False) -> _Tally:
     if unit is Unit.CHARACTERS:
         return (0, 0, 0, len(_ALNUM.findall(text)))
+    if english:
+        # Runs of a-z never hold a separator, so counting piece by piece (LengthCounter) adds up to the whole.
+        return (len(_ENGLISH_WORD.findall(text)), len(_LONGBENCH_CJK.findall(text)), 0, 0)
     return (_tokens_with_letters(text), len(_CJK.findall(text)), len(_NO_SPACE_LETTER.findall(text)), 0)
 
 
@@ -96,9 +107,10 @@ def _total(tally: _Tally, unit: Unit) -> int:
     return tokens + cjk + estimated
 
 
-def count(text: str, unit: Unit = Unit.WORDS) -> int:
-    """The length of ``text`` in ``unit``, as readers count (see the module's docstring)."""
-    return _total(_tally(text, unit), unit)
+def count(text: str, unit: Unit = Unit.WORDS, *, english: bool = False) -> int:
+    """The length of ``text`` in ``unit``, as readers count (see the module's docstring); ``english``: an
+    English document's words, counted as the length score counts them."""
+    return _total(_tally(text, unit, english), unit)
 
 
 _CHECK = 64
@@ -111,8 +123,9 @@ class LengthCounter:
     Text that changes other than by growing (a cut loop, a trimmed sentence) is counted afresh.
     """
 
-    def __init__(self, unit: Unit = Unit.WORDS) -> None:
+    def __init__(self, unit: Unit = Unit.WORDS, *, english: bool = False) -> None:
         self.unit = unit
+        self.english = english and unit is Unit.WORDS
         self._stable_len = 0
         self._stable_end = ""  # the last characters of the stable part, to notice a text that changed
         self._stable = _ZERO
@@ -131,10 +144,10 @@ class LengthCounter:
             for m in _SEPARATOR.finditer(text, start):
                 cut = m.end()
         if cut > start:
-            self._stable = _add(self._stable, _tally(text[start:cut], self.unit))
+            self._stable = _add(self._stable, _tally(text[start:cut], self.unit, self.english))
         self._stable_len = cut
         self._stable_end = text[max(0, cut - _CHECK):cut]
-        tail = _tally(text[cut:], self.unit) if cut < len(text) else _ZERO
+        tail = _tally(text[cut:], self.unit, self.english) if cut < len(text) else _ZERO
         self.value = _total(_add(self._stable, tail), self.unit)
         return self.value
 
@@ -146,11 +159,16 @@ class LengthRule:
     unit: Unit = Unit.WORDS
     language: str = "en"
 
+    @property
+    def english(self) -> bool:
+        """English words are counted as the length score counts them (see the module's docstring)."""
+        return self.language == "en" and self.unit is Unit.WORDS
+
     def count(self, text: str) -> int:
-        return count(text, self.unit)
+        return count(text, self.unit, english=self.english)
 
     def counter(self) -> LengthCounter:
-        return LengthCounter(self.unit)
+        return LengthCounter(self.unit, english=self.english)
 
     def label(self, amount: int | None = None) -> str:
         return self.unit.label(amount)
