@@ -8,6 +8,7 @@ cut it and carry on with another seed and a mild penalty.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable
 
 from ..lazyre import lazy_compile
@@ -298,6 +299,17 @@ def _stems(text: str) -> set[str]:
     return grams | words
 
 
+def recurring_stems(text: str, times: int = 2) -> set[str]:
+    """Stems of the words a text keeps using (at least ``times`` times; common words left out): the names
+    and things an accepted text is about. Chinese and Japanese are left out: their character pairs recur in
+    any text, on the subject or not."""
+    counts = Counter(w[:5] for w in re.findall(r"[^\W\d_]+", text.lower())
+                     if len(w) > 3 and w not in _COMMON and not _CJK_CHAR.match(w))
+    return {stem for stem, n in counts.items() if n >= times}
+
+
+_CJK_CHAR = lazy_compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
+
 _COMMON = {
     "that", "this", "with", "from", "have", "will", "they", "their", "there", "about", "which", "would", "what",
     "when", "were", "your", "them", "then", "than", "been", "into", "more", "some", "also", "like", "just", "over",
@@ -314,16 +326,26 @@ class TextChecks:
     """
 
     def __init__(self, instruction: str, subject_text: str, *, drift_words: int = 160,
-                 other_titles: list[str] | None = None) -> None:
+                 other_titles: list[str] | None = None, history: str = "") -> None:
         self.script = script_of(instruction) or "latin"
         # A line that names another section of the plan is the plan copied into the text.
         self._titles = {" ".join(re.findall(r"[^\W\d_]+", t.lower())) for t in other_titles or () if t.strip()}
-        self.keys = _stems(instruction + "\n" + subject_text)
+        # The subject is the instruction and the section's plan, and what the document has kept returning to
+        # (a story's people and places are rarely named in its instruction: without them a scene of dialogue
+        # read as drift and hundreds of good words were cut).
+        self.keys = _stems(instruction + "\n" + subject_text) | recurring_stems(history)
         self.drift_words = drift_words
         self._checked = 0  # characters of text whose sentences were checked
         self._floor = 0  # text before this is kept as it is
         self._since_key = 0  # words written since a sentence that touched the subject
+        self._seen: Counter[str] = Counter()  # stems of this section's sentences on the subject
         self._last_key_end = 0
+        # The shape of prose: a run of bare word fragments, one to a line ("LEMON", "LIMON", "LIGHTLIGHTS"),
+        # or sentences that all open alike ("Bees are small. Bees are sweet. Bees are rare.") is a loop that
+        # changes a word each time, which the n-gram checks never see. Poems and lyrics are left alone.
+        self.prose = not _VERSE.search(instruction)
+        self._fragments: list[int] = []  # where each line of the present run of bare fragments starts
+        self._openings: list[tuple[tuple[str, ...], int]] = []  # consecutive sentences with the same opening
 
     def protect(self, length: int) -> None:
         """Text up to ``length`` is kept as it is (a resumed or extended section): never checked, never cut."""
@@ -335,6 +357,8 @@ class TextChecks:
     def truncate(self, length: int) -> None:
         length = max(length, self._floor)
         self._checked = min(self._checked, length)
+        self._fragments = [at for at in self._fragments if at < length]
+        self._openings = [(opening, at) for opening, at in self._openings if at < length]
         self._last_key_end = min(self._last_key_end, length)
         if length in (self._last_key_end, 0):
             self._since_key = 0
@@ -355,10 +379,16 @@ class TextChecks:
             letters = sum(1 for ch in sentence if ch.isalpha())
             if script and script != self.script and letters >= 12:
                 return at, "drift"
+            if self.prose and (loop := self._shape(sentence, at)) is not None:
+                return loop, "repetition"
             if self.keys:
-                if _stems(sentence) & self.keys:
+                stems = _stems(sentence)
+                if stems & self.keys:
                     self._since_key = 0
                     self._last_key_end = end
+                    # Words that come back in sentences on the subject join it (a person met in this section).
+                    self._seen.update(stem for stem in stems - self.keys if not _CJK_CHAR.match(stem))
+                    self.keys |= {stem for stem in stems if self._seen[stem] >= 2}
                 else:
                     self._since_key += _count(sentence)
                     if self._since_key >= self.drift_words:
@@ -367,12 +397,59 @@ class TextChecks:
                                                      len(text[self._last_key_end:].lstrip())), "drift"
 
 
+    def _shape(self, sentence: str, at: int) -> int | None:
+        """Where a run of fragments or of alike sentence openings starts, once it is long enough to be a loop."""
+        body = sentence.strip()
+        words = [w for w, _ in words_with_offsets(body)]
+        if not words:
+            return None
+        if _is_fragment(body, words):
+            self._fragments.append(at)
+            if len(self._fragments) >= FRAGMENT_RUN:
+                return self._fragments[0]
+        else:
+            self._fragments = []
+        opening = tuple(words[:OPENING_WORDS])
+        # Short sentences only: the template a small model falls into is a few words long; longer sentences that
+        # open alike are a figure of speech (and a list may run alike).
+        if not OPENING_WORDS < len(words) <= OPENING_MAX_WORDS or has_cjk_text(body) or _LIST_MARK.match(body):
+            self._openings = []
+            return None
+        if not self._openings or self._openings[-1][0] != opening:
+            self._openings = []
+        self._openings.append((opening, at))
+        if len(self._openings) >= OPENING_RUN:
+            return self._openings[OPENING_KEEP][1]  # the first few stay: a figure of speech, not yet a loop
+        return None
+
     def _names_a_section(self, sentence: str) -> bool:
         if not self._titles:
             return False
         head = re.split(r"[:：.\n]", re.sub(r"^\s*(?:\d+[.)]|[-*•])\s*", "", sentence), maxsplit=1)[0]
         words = " ".join(re.findall(r"[^\W\d_]+", head.lower()))
         return bool(words) and words in self._titles
+
+
+FRAGMENT_RUN = 5  # bare fragments in a row, one to a line, that make a loop
+FRAGMENT_WORDS = 3
+OPENING_WORDS = 2
+OPENING_RUN = 4  # short sentences in a row opening with the same two words
+OPENING_MAX_WORDS = 5
+OPENING_KEEP = 2
+_VERSE = lazy_compile(r"\b(?:poems?|poetry|verses?|lyrics|songs?|haikus?|sonnets?|limericks?|ballads?)\b|诗|歌词",
+                      re.IGNORECASE)
+_LIST_MARK = lazy_compile(r"^(?:[-*•#>|]|\d+[.)]|[A-Za-z][.)]\s)")
+
+
+def has_cjk_text(text: str) -> bool:
+    return _CJK_CHAR.search(text) is not None
+
+
+def _is_fragment(line: str, words: list[str]) -> bool:
+    """A bare fragment: a few words alone on a line, no sentence mark, no list or heading mark."""
+    if len(words) > FRAGMENT_WORDS or _LIST_MARK.match(line) or has_cjk_text(line):
+        return False
+    return line[-1] not in ".!?…:;,\"'”’)»"
 
 
 def _count(text: str) -> int:

@@ -428,9 +428,12 @@ class DocumentWriter(ContextBook):
         words = counter.set(resumed) - base
         guard = RepetitionGuard(context=self._recent_text(index))
         others = [s.title for i, s in enumerate(self.plan.sections) if i != index]
-        checks = TextChecks(self.request.instruction, f"{self.title}\n{section.title}\n{section.main_point}\n"
-                            f"{self.request.notes}", other_titles=others,
-                            drift_words=260 if text_kind(self.request.instruction) == "story" else 180)
+        # The whole plan is the document's subject: a section that reaches into the next one's matter is not lost.
+        plan_text = "\n".join(f"{s.title}\n{s.main_point}" for s in self.plan.sections)
+        checks = TextChecks(self.request.instruction, f"{self.title}\n{plan_text}\n{self.request.notes}",
+                            other_titles=others,
+                            drift_words=260 if text_kind(self.request.instruction) == "story" else 180,
+                            history=self._subject_history(index, resumed))
         ban = self.ngram_ban
         ban.start(resumed)
         if resumed:
@@ -619,6 +622,11 @@ class DocumentWriter(ContextBook):
         piece = self._text_chunk("\n\n")
         turn.reply.append(piece)
         self.texts[index] += "\n\n"
+
+    def _subject_history(self, index: int, resumed: str) -> str:
+        """What the document has written so far: the last few sections before this one and this section's
+        own kept text (the words it keeps returning to count as its subject)."""
+        return f"{self._recent_text(index)}\n{resumed}"
 
     def _recent_text(self, index: int) -> str:
         return "\n\n".join(self.texts[max(0, index - 3):index])

@@ -178,10 +178,78 @@ def test_checks_cut_another_language() -> None:
 def test_checks_cut_text_that_leaves_the_subject() -> None:
     checks = TextChecks("Write a guide to bicycle touring.", "Packing the bicycle panniers.", drift_words=40)
     on = "Pack the panniers so the bicycle stays balanced. "
-    off = "The stock market rose sharply as investors bought shares of banks. " * 6
+    off = ("The stock market rose sharply as investors bought shares of banks. Traders in London sold gold "
+           "early. Bond yields fell for a third week. Analysts expect interest rates to stay where they are. "
+           "Oil prices slipped after the report. Currency markets were calm. ")
     text = on + off + "More"
     found = checks.feed(text)
     assert found == (len(on), "drift")
+
+
+def test_what_the_document_keeps_returning_to_is_on_its_subject() -> None:
+    # A story's people and places are not in its instruction: a scene about them is no drift once the
+    # earlier text (or this section's sentences on the subject) keep naming them.
+    instruction = "Write a short story about a lighthouse keeper who receives letters from the future."
+    scene = ("Mara laughed at the harbour wall. She said the boats from Tarn were late again. Mara counted "
+             "them twice. Nobody in Tarn trusted the weather that spring. Mara shrugged and went back to her "
+             "nets. The boats from Tarn came in at dusk, one by one. ")
+    text = "The keeper found a letter on the stairs. " + scene + "More"
+    alone = TextChecks(instruction, "The first letter", drift_words=40)
+    found = alone.feed(text)
+    assert found is not None and found[1] == "drift"
+    earlier = "Mara walked up from the harbour with bread. Mara had known the keeper for years. Boats from Tarn."
+    told = TextChecks(instruction, "The first letter", drift_words=40, history=earlier)
+    assert told.feed(text) is None
+    # Within the section: a name that comes back in two sentences on the subject joins it.
+    growing = TextChecks(instruction, "The first letter", drift_words=40)
+    met = "Mara brought the keeper a letter. The keeper gave Mara the letter back. "
+    assert growing.feed(met + scene + "More") is None
+    # Matter that never touches the document stays drift, history or not.
+    off = ("The stock market rose sharply as investors bought shares of banks. Traders in London sold gold "
+           "early. Bond yields fell for a third week. Analysts expect interest rates to stay where they are. ")
+    found = told.feed(text[:-4] + off + "More")
+    assert found is not None and found[1] == "drift"
+    assert text.index("Mara shrugged") < found[0] <= len(text) - 4  # after the last sentence on the subject
+
+
+def _first_cut(checks: TextChecks, text: str) -> tuple[int, str] | None:
+    return checks.feed(text + "\nMore")
+
+
+def test_a_run_of_bare_fragments_one_to_a_line_is_a_loop() -> None:
+    # Seen on the built-in model: a story turned into 1,400 words of "LIGHTLIGHTS", "LEMON", "LIMON", ...
+    story = "The keeper climbed the stairs of the lighthouse and read the letter again.\n\n"
+    junk = "LIGHTLIGHTS\n\nLEMON\n\nLIGHTLIGHTS\n\nLIMON\n\nLESSON\n\nLIGHTLIGHTS\n\nLICE"
+    checks = TextChecks("Write a short story about a lighthouse keeper.", "The letter")
+    assert _first_cut(checks, story + junk) == (len(story), "repetition")
+
+
+def test_sentences_that_all_open_alike_are_a_loop_after_the_first_two() -> None:
+    text = ("Bees are pollinators. Bees are social insects. Bees are small but strong. "
+            "Bees are important for farms. Bees are worth saving.")
+    checks = TextChecks("Write a guide to keeping bees.", "Understanding bees")
+    assert _first_cut(checks, text) == (text.index("Bees are small"), "repetition")
+
+
+@pytest.mark.parametrize("text", [
+    # Prose with a short line or two, a heading, a list whose items open alike: none of them is a loop.
+    "Night fell.\n\nThe wind rose over the bay, and the keeper lit the lamp.\n\nThen silence.\n\n"
+    "Morning\n\nThe letter was gone when he woke.",
+    "You will need:\n- a hive\n- a veil\n- a smoker\n- gloves\n- a hive tool\n- frames\n\nStart in spring.",
+    "- Check the frames for eggs.\n- Check the frames for honey.\n- Check the frames for pests.\n"
+    "- Check the frames for mould.\n\nThen close the hive.",
+    "He waited. He listened. The sea answered with the same grey roar it always had. He waited again.",
+])
+def test_prose_with_short_lines_and_lists_is_not_cut(text: str) -> None:
+    checks = TextChecks("Write a short story about a lighthouse keeper who keeps bees.", "The hive and the lamp",
+                        drift_words=400)
+    assert _first_cut(checks, text) is None
+
+
+def test_a_poem_may_have_short_lines() -> None:
+    poem = "Salt wind\nGrey stone\nOne lamp\nTurning\nTurning\nHome"
+    checks = TextChecks("Write a 300-word poem about a lighthouse.", "The lamp", drift_words=400)
+    assert _first_cut(checks, poem) is None
 
 
 # -- the n-gram control --------------------------------------------------------------------------------

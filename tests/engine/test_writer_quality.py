@@ -124,6 +124,29 @@ def test_text_in_another_language_is_cut_as_drift() -> None:
     assert done.stats["drift_cuts"] == 1
 
 
+def test_a_run_of_bare_fragments_is_cut_and_written_again() -> None:
+    # The built-in model once filled a story with lines like "LIGHTLIGHTS", "LEMON", "LIMON": every guard
+    # passed it (no repeated 12 words, no repeated 4-gram, "LIGHT" even touched the subject).
+    junk = "\n\n".join(("TRAMLINES", "LEMON", "TRAMLINES", "LIMON", "LESSON", "TRAMLINES", "LICE") * 8)
+    replies = {1: ["Trams today carry many riders to work every morning.\n\n" + junk]}
+
+    def reply(call: ScriptedCall) -> str:
+        queue = replies.get(_section_of(call))
+        index = _section_of(call)
+        return queue.pop(0) if queue else _filler(("early", "today", "future")[index], 120)
+
+    events = _run(ScriptedBackend(reply), _plan())
+    done = events[-1]
+    assert isinstance(done, ev.Done)
+    assert "LEMON" not in done.text and "TRAMLINES" not in done.text
+    assert "Trams today carry many riders" in done.text  # the sentence before the run is kept
+    assert done.stats["repetition_cuts"] == 1
+    # The stream stopped at the fifth fragment: only those few lines were generated and cut, not the whole run.
+    retracted = [e.chars for e in events if isinstance(e, ev.TextRetracted)]
+    assert len(retracted) == 1 and retracted[0] <= len("\n\n".join(junk.split("\n\n")[:6])) + 2
+    assert abs(done.stats["words"] - 300) <= 0.05 * 300
+
+
 def test_the_ngram_control_names_the_word_that_would_repeat_a_template() -> None:
     template = "The A is the first part of the A. The B is the second part of the B. "
 
