@@ -344,7 +344,7 @@ class TextChecks:
         # or sentences that all open alike ("Bees are small. Bees are sweet. Bees are rare.") is a loop that
         # changes a word each time, which the n-gram checks never see. Poems and lyrics are left alone.
         self.prose = not _VERSE.search(instruction)
-        self._fragments: list[int] = []  # where each line of the present run of bare fragments starts
+        self._lines: list[tuple[int, bool]] = []  # the last lines in a row: (start, a bare fragment?)
         self._openings: list[tuple[tuple[str, ...], int]] = []  # consecutive sentences with the same opening
 
     def protect(self, length: int) -> None:
@@ -357,7 +357,7 @@ class TextChecks:
     def truncate(self, length: int) -> None:
         length = max(length, self._floor)
         self._checked = min(self._checked, length)
-        self._fragments = [at for at in self._fragments if at < length]
+        self._lines = [(at, bare) for at, bare in self._lines if at < length]
         self._openings = [(opening, at) for opening, at in self._openings if at < length]
         self._last_key_end = min(self._last_key_end, length)
         if length in (self._last_key_end, 0):
@@ -379,7 +379,8 @@ class TextChecks:
             letters = sum(1 for ch in sentence if ch.isalpha())
             if script and script != self.script and letters >= 12:
                 return at, "drift"
-            if self.prose and (loop := self._shape(sentence, at)) is not None:
+            whole_line = (at == 0 or text[at - 1] == "\n") and (sentence.endswith("\n") or text[end] == "\n")
+            if self.prose and (loop := self._shape(sentence, at, whole_line)) is not None:
                 return loop, "repetition"
             if self.keys:
                 stems = _stems(sentence)
@@ -397,18 +398,20 @@ class TextChecks:
                                                      len(text[self._last_key_end:].lstrip())), "drift"
 
 
-    def _shape(self, sentence: str, at: int) -> int | None:
+    def _shape(self, sentence: str, at: int, whole_line: bool) -> int | None:
         """Where a run of fragments or of alike sentence openings starts, once it is long enough to be a loop."""
         body = sentence.strip()
         words = [w for w, _ in words_with_offsets(body)]
         if not words:
             return None
-        if _is_fragment(body, words):
-            self._fragments.append(at)
-            if len(self._fragments) >= FRAGMENT_RUN:
-                return self._fragments[0]
+        if whole_line:
+            # Lines in a row; one line of a few more words among them does not break the run.
+            self._lines = [*self._lines, (at, _is_fragment(body, words))][-FRAGMENT_WINDOW:]
+            bare = [start for start, fragment in self._lines if fragment]
+            if len(bare) >= FRAGMENT_RUN:
+                return bare[0]
         else:
-            self._fragments = []
+            self._lines = []
         opening = tuple(words[:OPENING_WORDS])
         # Short sentences only: the template a small model falls into is a few words long; longer sentences that
         # open alike are a figure of speech (and a list may run alike).
@@ -430,7 +433,8 @@ class TextChecks:
         return bool(words) and words in self._titles
 
 
-FRAGMENT_RUN = 5  # bare fragments in a row, one to a line, that make a loop
+FRAGMENT_RUN = 5  # bare fragments, one to a line, among FRAGMENT_WINDOW lines in a row, that make a loop
+FRAGMENT_WINDOW = 6
 FRAGMENT_WORDS = 3
 OPENING_WORDS = 2
 OPENING_RUN = 4  # short sentences in a row opening with the same two words
@@ -446,10 +450,15 @@ def has_cjk_text(text: str) -> bool:
 
 
 def _is_fragment(line: str, words: list[str]) -> bool:
-    """A bare fragment: a few words alone on a line, no sentence mark, no list or heading mark."""
-    if len(words) > FRAGMENT_WORDS or _LIST_MARK.match(line) or has_cjk_text(line):
+    """A bare fragment on a line of its own: a few words ("LEMON", "Lays, began,") or a line in capitals
+    ("LASERESHOP: A NEW LEADER OF THE ENGINEERS' FUTURE"); a list item, a heading, a question, an exclamation
+    or a line of dialogue is none."""
+    if _LIST_MARK.match(line) or has_cjk_text(line) or line[-1] in "?!\"'”’)»":
         return False
-    return line[-1] not in ".!?…:;,\"'”’)»"
+    letters = [ch for ch in line if ch.isalpha()]
+    shouting = len(words) > FRAGMENT_WORDS and len(letters) >= 12 and \
+        sum(ch.isupper() for ch in letters) >= 0.8 * len(letters)
+    return len(words) <= FRAGMENT_WORDS or shouting
 
 
 def _count(text: str) -> int:

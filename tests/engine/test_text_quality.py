@@ -222,6 +222,11 @@ def test_a_run_of_bare_fragments_one_to_a_line_is_a_loop() -> None:
     junk = "LIGHTLIGHTS\n\nLEMON\n\nLIGHTLIGHTS\n\nLIMON\n\nLESSON\n\nLIGHTLIGHTS\n\nLICE"
     checks = TextChecks("Write a short story about a lighthouse keeper.", "The letter")
     assert _first_cut(checks, story + junk) == (len(story), "repetition")
+    # ... and, once that was cut, lines like "Lays, began," between headlines in capitals.
+    junk = ("LASERESHOP: A NEW LEADER OF THE ENGINEERS' FUTURE,\n\nLays, began,\n\nLights began,\n\n"
+            "Lays, began.\n\nLets light that lightening.\n\nLASERESHOP: A GRAVE OF LIGHTNING\n\nLays, begun,")
+    checks = TextChecks("Write a short story about a lighthouse keeper.", "The letter")
+    assert _first_cut(checks, story + junk) == (len(story), "repetition")
 
 
 def test_sentences_that_all_open_alike_are_a_loop_after_the_first_two() -> None:
@@ -239,6 +244,10 @@ def test_sentences_that_all_open_alike_are_a_loop_after_the_first_two() -> None:
     "- Check the frames for eggs.\n- Check the frames for honey.\n- Check the frames for pests.\n"
     "- Check the frames for mould.\n\nThen close the hive.",
     "He waited. He listened. The sea answered with the same grey roar it always had. He waited again.",
+    "\u201cWho is there?\u201d\n\u201cMe.\u201d\n\u201cWho?\u201d\n\u201cOpen the door.\u201d\n\u201cNo.\u201d\n"
+    "He stood in the rain until the keeper let him in.",
+    "Dear Keeper,\n\nThe storm will come on Friday. Keep the lamp lit.\n\nYours,\nMara\n\n"
+    "He folded the letter and climbed the stairs.",
 ])
 def test_prose_with_short_lines_and_lists_is_not_cut(text: str) -> None:
     checks = TextChecks("Write a short story about a lighthouse keeper who keeps bees.", "The hive and the lamp",
