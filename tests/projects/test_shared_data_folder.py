@@ -91,6 +91,9 @@ def test_a_second_store_and_a_cli_beside_a_run_keep_its_wal(store: ProjectStore)
             pass
         listing = _cli("projects", "list")
         assert listing.returncode == 0, listing.stderr
+        # The first words are promised to the database within PROMISE_S of being handed over: export once
+        # that has passed (under load the CLI above can start before any of them is due).
+        stream.run_for(PROMISE_S + 0.5)
         exported = _cli("export", str(project_id), "--out", str(paths.data_dir() / "copy.md"))
         assert exported.returncode == 0, exported.stderr
         stream.run_for(PROMISE_S + 1.5)
