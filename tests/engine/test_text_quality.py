@@ -186,6 +186,16 @@ def test_checks_cut_text_that_leaves_the_subject() -> None:
     assert found == (len(on), "drift")
 
 
+def test_chinese_text_gets_as_much_reading_before_it_counts_as_drift() -> None:
+    # The window counts characters for Chinese: twice the count, about the same reading as in English.
+    checks = TextChecks("写一篇关于中国茶文化的文章。", "茶的历史", drift_words=40)
+    on = "中国茶文化历史悠久。"
+    off = "今天天气很好，我们一起去公园散步，看见很多孩子在玩耍。" * 2  # 52 characters, no word of the subject
+    assert checks.feed(on + off + "更多") is None
+    found = checks.feed(on + off * 2 + "更多")
+    assert found == (len(on), "drift")
+
+
 def test_what_the_document_keeps_returning_to_is_on_its_subject() -> None:
     # A story's people and places are not in its instruction: a scene about them is no drift once the
     # earlier text (or this section's sentences on the subject) keep naming them.
