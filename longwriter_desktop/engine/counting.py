@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from ..lazyre import lazy_compile
+from .words import count_words
 
 NO_SPACE_LETTERS_PER_WORD = 4.0
 
@@ -59,8 +60,6 @@ _ALNUM = lazy_compile(r"[^\W_]")  # a letter or a digit (Python's \w leaves out 
 _CJK = lazy_compile(f"[{_CJK_CLASS}]")
 _NO_SPACE_LETTER = lazy_compile(f"(?=[{_NO_SPACE_CLASS}])[^\\W_]")
 _SEPARATOR = lazy_compile(f"[{_SEPARATORS}]")
-_ENGLISH_WORD = lazy_compile(r"\b[a-zA-Z]+\b")  # LongBench-Write's English word (words.py)
-_LONGBENCH_CJK = lazy_compile(r"[\u4e00-\u9fff]")
 
 # Sentence ends of the languages we write: Latin and Cyrillic . ! ?, CJK 。！？, Arabic ؟ and ۔,
 # Devanagari । ॥, Burmese ။, Khmer ។, Ethiopic ።; closing quotes and brackets may follow.
@@ -91,7 +90,7 @@ def _tally(text: str, unit: Unit, english: bool = False) -> _Tally:
         return (0, 0, 0, len(_ALNUM.findall(text)))
     if english:
         # Runs of a-z never hold a separator, so counting piece by piece (LengthCounter) adds up to the whole.
-        return (len(_ENGLISH_WORD.findall(text)), len(_LONGBENCH_CJK.findall(text)), 0, 0)
+        return (count_words(text), 0, 0, 0)
     return (_tokens_with_letters(text), len(_CJK.findall(text)), len(_NO_SPACE_LETTER.findall(text)), 0)
 
 

@@ -23,21 +23,14 @@ NAMES = {
 }
 
 # (language, pattern) in order: the first script found decides, except that Latin is weighed below.
-_SCRIPTS = (
-    ("ja", lazy_compile(r"[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f]")),
-    ("ko", lazy_compile(r"[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")),
-    ("zh", lazy_compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")),
-    ("th", lazy_compile(r"[\u0e00-\u0e7f]")),
-    ("lo", lazy_compile(r"[\u0e80-\u0eff]")),
-    ("km", lazy_compile(r"[\u1780-\u17ff]")),
-    ("my", lazy_compile(r"[\u1000-\u109f]")),
-    ("hi", lazy_compile(r"[\u0900-\u097f]")),
-    ("bn", lazy_compile(r"[\u0980-\u09ff]")),
-    ("he", lazy_compile(r"[\u0590-\u05ff]")),
-    ("ar", lazy_compile(r"[\u0600-\u06ff\u0750-\u077f]")),
-    ("el", lazy_compile(r"[\u0370-\u03ff]")),
-    ("ru", lazy_compile(r"[\u0400-\u04ff]")),
-)
+_SCRIPTS = tuple((code, lazy_compile(f"[{ranges}]")) for code, ranges in (
+    ("ja", "\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f"),
+    ("ko", "\uac00-\ud7af\u1100-\u11ff\u3130-\u318f"),
+    ("zh", "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"),
+    ("th", "\u0e00-\u0e7f"), ("lo", "\u0e80-\u0eff"), ("km", "\u1780-\u17ff"), ("my", "\u1000-\u109f"),
+    ("hi", "\u0900-\u097f"), ("bn", "\u0980-\u09ff"), ("he", "\u0590-\u05ff"),
+    ("ar", "\u0600-\u06ff\u0750-\u077f"), ("el", "\u0370-\u03ff"), ("ru", "\u0400-\u04ff"),
+))
 _UKRAINIAN = lazy_compile(r"[іїєґІЇЄҐ]")
 _PERSIAN = lazy_compile(r"[پچژگکی]")
 

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 from ..lazyre import lazy_compile
+from .counting import has_cjk
 
 _WORD = lazy_compile(r"[\u4e00-\u9fff]|[^\W\d_]+(?:['’][^\W\d_]+)*|\d+", re.UNICODE)
 _SENTENCE_END = lazy_compile(r"[.!?。！？]")
@@ -304,11 +305,9 @@ def recurring_stems(text: str, times: int = 2) -> set[str]:
     and things an accepted text is about. Chinese and Japanese are left out: their character pairs recur in
     any text, on the subject or not."""
     counts = Counter(w[:5] for w in re.findall(r"[^\W\d_]+", text.lower())
-                     if len(w) > 3 and w not in _COMMON and not _CJK_CHAR.match(w))
+                     if len(w) > 3 and w not in _COMMON and not has_cjk(w))
     return {stem for stem, n in counts.items() if n >= times}
 
-
-_CJK_CHAR = lazy_compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
 
 _COMMON = {
     "that", "this", "with", "from", "have", "will", "they", "their", "there", "about", "which", "would", "what",
@@ -391,7 +390,7 @@ class TextChecks:
                     self._since_key = 0
                     self._last_key_end = end
                     # Words that come back in sentences on the subject join it (a person met in this section).
-                    self._seen.update(stem for stem in stems - self.keys if not _CJK_CHAR.match(stem))
+                    self._seen.update(stem for stem in stems - self.keys if not has_cjk(stem))
                     self.keys |= {stem for stem in stems if self._seen[stem] >= 2}
                 else:
                     self._since_key += _count(sentence)
@@ -418,7 +417,7 @@ class TextChecks:
         opening = tuple(words[:OPENING_WORDS])
         # Short sentences only: the template a small model falls into is a few words long; longer sentences that
         # open alike are a figure of speech (and a list may run alike).
-        if not OPENING_WORDS < len(words) <= OPENING_MAX_WORDS or has_cjk_text(body) or _LIST_MARK.match(body):
+        if not OPENING_WORDS < len(words) <= OPENING_MAX_WORDS or has_cjk(body) or _LIST_MARK.match(body):
             self._openings = []
             return None
         if not self._openings or self._openings[-1][0] != opening:
@@ -449,15 +448,11 @@ _VERSE = lazy_compile(r"\b(?:poems?|poetry|verses?|lyrics|songs?|haikus?|sonnets
 _LIST_MARK = lazy_compile(r"^(?:[-*•#>|]|\d+[.)]|[A-Za-z][.)]\s)")
 
 
-def has_cjk_text(text: str) -> bool:
-    return _CJK_CHAR.search(text) is not None
-
-
 def _is_fragment(line: str, words: list[str]) -> bool:
     """A bare fragment on a line of its own: a few words ("LEMON", "Lays, began,") or a line in capitals
     ("LASERESHOP: A NEW LEADER OF THE ENGINEERS' FUTURE"); a list item, a heading, a question, an exclamation
     or a line of dialogue is none."""
-    if _LIST_MARK.match(line) or has_cjk_text(line) or line[-1] in "?!\"'”’)»":
+    if _LIST_MARK.match(line) or has_cjk(line) or line[-1] in "?!\"'”’)»":
         return False
     letters = [ch for ch in line if ch.isalpha()]
     shouting = len(words) > FRAGMENT_WORDS and len(letters) >= 12 and \

@@ -433,7 +433,7 @@ class DocumentWriter(ContextBook):
         checks = TextChecks(self.request.instruction, f"{self.title}\n{plan_text}\n{self.request.notes}",
                             other_titles=others,
                             drift_words=260 if text_kind(self.request.instruction) == "story" else 180,
-                            history=self._subject_history(index, resumed))
+                            history=f"{self._recent_text(index)}\n{resumed}")  # what it keeps returning to
         ban = self.ngram_ban
         ban.start(resumed)
         if resumed:
@@ -622,11 +622,6 @@ class DocumentWriter(ContextBook):
         piece = self._text_chunk("\n\n")
         turn.reply.append(piece)
         self.texts[index] += "\n\n"
-
-    def _subject_history(self, index: int, resumed: str) -> str:
-        """What the document has written so far: the last few sections before this one and this section's
-        own kept text (the words it keeps returning to count as its subject)."""
-        return f"{self._recent_text(index)}\n{resumed}"
 
     def _recent_text(self, index: int) -> str:
         return "\n\n".join(self.texts[max(0, index - 3):index])
