@@ -591,7 +591,10 @@ class DocumentWriter(ContextBook):
                 continue
             if stopped_for_length:
                 if words >= target * hard_stop:
-                    yield from self._trim_to_sentence(index, turn, counter, guard, keep_words=minimum if final else 0)
+                    # Only the words this run wrote are trimmed, and a final section keeps its minimum of them.
+                    yield from self._trim_to_sentence(index, turn, counter, guard,
+                                                      keep_words=base + minimum if final else 0,
+                                                      start=len(resumed) if extend else 0)
                     words = counter.set(self.texts[index]) - base
                 break
             if finish is not None and finish.reason is FinishReason.STOP and words >= minimum:
@@ -644,11 +647,13 @@ class DocumentWriter(ContextBook):
         yield TextRetracted(index, len(text) - keep)
         yield from self._drain()
 
-    def _trim_to_sentence(self, index: int, turn: _Turn, counter: LengthCounter, guard: RepetitionGuard,
-                          keep_words: int = 0) -> Iterator[Event]:
+    def _trim_to_sentence(self, index: int, turn: _Turn, counter: LengthCounter, guard: RepetitionGuard, *,
+                          keep_words: int = 0, start: int = 0) -> Iterator[Event]:
+        """Take the text after its last sentence end back, where that end lies in the last fifth of the text
+        written from ``start`` and leaves at least ``keep_words`` in the whole section."""
         text = self.texts[index]
-        ends = [m.end() for m in SENTENCE_ENDS.finditer(text)]
-        if not ends or ends[-1] < len(text) * 0.8:
+        ends = [m.end() for m in SENTENCE_ENDS.finditer(text, start)]
+        if not ends or ends[-1] - start < (len(text) - start) * 0.8:
             return
         if keep_words and self.rule.count(text[: ends[-1]]) < keep_words:
             return  # the unfinished sentence stays: cutting it would leave the text short of its minimum

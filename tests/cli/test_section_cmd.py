@@ -10,8 +10,10 @@ from pathlib import Path
 
 from docx import Document
 
-from longwriter_desktop.engine.counting import count as count_words  # as the app counts (readers' count)
+from longwriter_desktop.engine.counting import LengthRule
 from longwriter_desktop.projects.store import ProjectStore
+
+count_words = LengthRule().count  # as the app counts an English document (the length score's words)
 
 
 def _cli(home: Path, *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:

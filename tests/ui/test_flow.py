@@ -10,10 +10,12 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextCursor
 from pytestqt.qtbot import QtBot
 
-from longwriter_desktop.engine.counting import count as count_words  # as the app counts (readers' count)
+from longwriter_desktop.engine.counting import LengthRule
 from longwriter_desktop.settings import Settings
 from longwriter_desktop.ui.draft import DONE, INTERRUPTED, Draft
 from longwriter_desktop.ui.main_window import MainWindow
+
+count_words = LengthRule().count  # as the app counts an English document (the length score's words)
 
 INSTRUCTION = "Write a 500-word article about keeping bees in a small city garden."
 

@@ -12,13 +12,15 @@ from pytestqt.qtbot import QtBot
 
 from longwriter_desktop.app import keys
 from longwriter_desktop.app.servers import load_servers
-from longwriter_desktop.engine.counting import count as count_words  # as the app counts (readers' count)
+from longwriter_desktop.engine.counting import LengthRule
 from longwriter_desktop.projects.store import ProjectStore
 from longwriter_desktop.ui.main_window import MainWindow
 from longwriter_desktop.ui.model_manager import SERVERS_TAB, ModelManagerDialog
 from longwriter_desktop.ui.new_project import NewProjectDialog
 from tests.llama_servers import LlamaServer, free_port
 from tests.ui.test_flow import set_target
+
+count_words = LengthRule().count  # as the app counts an English document (the length score's words)
 
 INSTRUCTION = "Write a 500-word report on city trams."
 

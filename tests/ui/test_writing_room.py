@@ -17,12 +17,14 @@ from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QFileDialog, QWidget
 from pytestqt.qtbot import QtBot
 
-from longwriter_desktop.engine.counting import count as count_words  # as the app counts (readers' count)
+from longwriter_desktop.engine.counting import LengthRule
 from longwriter_desktop.projects.store import ProjectStore
 from longwriter_desktop.ui.draft import DONE, Draft
 from longwriter_desktop.ui.main_window import MainWindow
 from longwriter_desktop.ui.takes_dialog import TakesDialog
 from longwriter_desktop.ui.write_more import WriteMoreDialog
+
+count_words = LengthRule().count  # as the app counts an English document (the length score's words)
 
 
 def wait_job(qtbot: QtBot, win: MainWindow, timeout_s: float = 120) -> None:
