@@ -348,6 +348,10 @@ class TextChecks:
         self.prose = not _VERSE.search(instruction)
         self._lines: list[tuple[int, bool]] = []  # the last lines in a row: (start, a bare fragment?)
         self._openings: list[tuple[tuple[str, ...], int]] = []  # consecutive sentences with the same opening
+        # The words of the writing task ("section", "the plan", "outline", "main point") in a text whose
+        # instruction never uses them are the section request leaking into the prose: "This report is structured
+        # into 6 sections", "The plan, and the team, and I". Where the instruction has the word, it is the subject.
+        self._task_words = [pattern for pattern in _TASK_WORDS if not pattern.search(instruction)]
 
     def protect(self, length: int) -> None:
         """Text up to ``length`` is kept as it is (a resumed or extended section): never checked, never cut."""
@@ -369,13 +373,14 @@ class TextChecks:
         while True:
             end = _next_sentence_end(text, self._checked)
             if end is None:
-                return None
+                return self._run_on(text)
             start = self._checked
             sentence = text[start:end]
             self._checked = end
             lead = len(sentence) - len(sentence.lstrip())
             at = start + lead
-            if is_echo(sentence) or self._names_a_section(sentence):
+            if is_echo(sentence) or self._names_a_section(sentence) or \
+                    any(pattern.search(sentence) for pattern in self._task_words):
                 return at, "echo"
             script = script_of(sentence)
             letters = sum(1 for ch in sentence if ch.isalpha())
@@ -427,6 +432,22 @@ class TextChecks:
             return self._openings[OPENING_KEEP][1]  # the first few stay: a figure of speech, not yet a loop
         return None
 
+    def _run_on(self, text: str) -> tuple[int, str] | None:
+        """A sentence still being written that has become a chain of short clauses each opened by "and" or "but"
+        ("The plan, and the team, and I, and the people, and the world, ..."): a loop that changes a word in every
+        clause, which no n-gram check sees and which runs for hundreds of words before its full stop."""
+        tail = text[self._checked:]
+        if not self.prose or len(tail) < RUN_ON_MIN_CHARACTERS or has_cjk(tail):
+            return None
+        clauses = [c.split(None, 1) for c in _CLAUSE_BREAK.split(tail[-RUN_ON_WINDOW_CHARACTERS:])]
+        clauses = [c for c in clauses if c][:-1]  # the last one may still be a word being written
+        if len(clauses) < RUN_ON_CLAUSES:
+            return None
+        opened = sum(1 for c in clauses[-RUN_ON_CLAUSES:] if c[0].lower() in _CONJUNCTIONS)
+        if opened < RUN_ON_CLAUSES * RUN_ON_SHARE or len(_LATIN_WORD.findall(tail)) < RUN_ON_WORDS:
+            return None
+        return self._checked + len(tail) - len(tail.lstrip()), "repetition"
+
     def _names_a_section(self, sentence: str) -> bool:
         if not self._titles:
             return False
@@ -436,6 +457,18 @@ class TextChecks:
 
 
 CJK_CHARACTERS_PER_WORD = 2
+_TASK_WORDS = [lazy_compile(p, re.IGNORECASE) for p in (
+    r"\bsections?\b", r"\bthe plan\b", r"\b(?:the|this|my|our) outline\b", r"\bmain points?\b",
+    # The same word in the languages the section requests are written in most often.
+    r"\bsecci[oó]n(?:es)?\b|\bse[cç](?:[aã]o|[oõ]es)\b|\bsezion[ei]\b|\bAbschnitte?s?\b|\bраздел[а-я]*",
+    r"章节|本章节")]
+RUN_ON_WORDS = 40  # a sentence this long, not yet ended, whose last clauses mostly open with a conjunction
+RUN_ON_CLAUSES = 10
+RUN_ON_SHARE = 0.7
+RUN_ON_MIN_CHARACTERS = 160
+RUN_ON_WINDOW_CHARACTERS = 800
+_CLAUSE_BREAK = lazy_compile(r"[,;:]")
+_CONJUNCTIONS = {"and", "but", "or", "nor", "so", "then", "yet"}
 FRAGMENT_RUN = 5  # bare fragments, one to a line, among FRAGMENT_WINDOW lines in a row, that make a loop
 FRAGMENT_WINDOW = 6
 FRAGMENT_WORDS = 3

@@ -222,6 +222,42 @@ def test_what_the_document_keeps_returning_to_is_on_its_subject() -> None:
     assert text.index("Mara shrugged") < found[0] <= len(text) - 4  # after the last sentence on the subject
 
 
+def test_task_words_are_an_echo_only_where_the_instruction_does_not_use_them() -> None:
+    sentence = "The plan is to open the doors at nine, and the sports section will fill the back pages."
+    for instruction in ("Write a 600-word report on city trams.", "Write a story about two rival bakers."):
+        checks = TextChecks(instruction, "Opening day", drift_words=400)
+        assert checks.feed("The library opened. " + sentence + " More") == (len("The library opened. "), "echo")
+    # A guide to a newspaper's sports section, or to making a business plan, is about those words.
+    for instruction in ("Write a guide to running a newspaper's sports section and the plan behind it.",):
+        checks = TextChecks(instruction, "Opening day", drift_words=400)
+        assert checks.feed("The library opened. " + sentence + " More") is None
+
+
+def test_a_run_on_chain_of_clauses_is_a_loop_before_it_ends() -> None:
+    story = "The baker rose at four. "
+    chain = ("The plan, and the team, and I, and the people, and the world, and the universe, and the sky, and "
+             "the stars, and the sun, and the moon, and the earth, and the planets, and the trees, and the birds, and "
+             "the animals, and the plants, but I'd lost my friends, and my friends, and I'd lost them, and I'd lost")
+    checks = TextChecks("Write a novella about two rival bakers.", "The bakery", drift_words=400)
+    assert checks.feed(story + chain[:60]) is None  # a few clauses are a figure of speech
+    assert checks.feed(story + chain) == (len(story), "repetition")
+
+
+@pytest.mark.parametrize("sentence", [
+    # Long sentences with many commas that are not loops: a list, a licence, a storyteller's polysyndeton.
+    "Permission is hereby granted, free of charge, to any person obtaining a copy of this software and "
+    "associated documentation files, to deal in the Software without restriction, including without limitation "
+    "the rights to use, copy, modify, merge, publish, distribute, sublicense, and/or sell copies of the Software, "
+    "and to permit persons to whom the Software is furnished to do so, subject to the following conditions",
+    "She packed bread, cheese, apples, a knife, two candles, matches, a blanket, the map, her father's compass, "
+    "a tin cup, and the letter, and then she sat by the door, and waited, and listened to the rain on the roof "
+    "of the bakery, counting the minutes until dawn",
+])
+def test_long_sentences_with_many_clauses_are_not_a_run_on(sentence: str) -> None:
+    checks = TextChecks("Write a novella about two rival bakers.", "The bakery", drift_words=400)
+    assert checks.feed("The baker rose at four. " + sentence) is None
+
+
 def _first_cut(checks: TextChecks, text: str) -> tuple[int, str] | None:
     return checks.feed(text + "\nMore")
 

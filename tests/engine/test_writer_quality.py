@@ -147,6 +147,47 @@ def test_a_run_of_bare_fragments_is_cut_and_written_again() -> None:
     assert abs(done.stats["words"] - 300) <= 0.05 * 300
 
 
+def test_a_run_on_chain_of_and_clauses_is_cut_while_it_forms() -> None:
+    # Seen in a 10,000-word novella on the built-in model: sentences of 100+ words that change one word per
+    # clause ("and the world, and the universe, and the sky, ..."); no 4-gram repeats, no full stop for long.
+    nouns = ("team", "people", "world", "universe", "sky", "stars", "sun", "moon", "earth", "planets", "trees",
+             "birds", "animals", "plants", "rivers", "hills", "towns", "roads", "bells", "lamps")
+    chain = "The tram, " + ", ".join(f"and the {n}" for n in nouns * 3) + ", and the end. "
+    replies = {1: ["Trams today carry many riders to work every morning. " + chain + _filler("today", 120)]}
+
+    def reply(call: ScriptedCall) -> str:
+        index = _section_of(call)
+        queue = replies.get(index)
+        return queue.pop(0) if queue else _filler(("early", "today", "future")[index], 120)
+
+    events = _run(ScriptedBackend(reply), _plan())
+    done = events[-1]
+    assert isinstance(done, ev.Done)
+    assert "and the universe" not in done.text and "The tram," not in done.text
+    assert "Trams today carry many riders" in done.text  # the sentence before the chain is kept
+    assert done.stats["repetition_cuts"] == 1
+    # Cut once the chain was ten clauses long, not after its 60 clauses ran to the full stop.
+    retracted = [e.chars for e in events if isinstance(e, ev.TextRetracted)]
+    assert len(retracted) == 1 and retracted[0] < len(chain) / 2
+    assert abs(done.stats["words"] - 300) <= 0.05 * 300
+
+
+def test_the_words_of_the_writing_task_are_cut_unless_the_instruction_has_them() -> None:
+    echo = "This report is structured into 6 sections, from the early lines to the plan for new ones. "
+    replies = {2: [_filler("future", 60) + echo + _filler("future", 60), _filler("future", 120)]}
+
+    def reply(call: ScriptedCall) -> str:
+        index = _section_of(call)
+        queue = replies.get(index)
+        return queue.pop(0) if queue else _filler(("early", "today", "future")[index], 120)
+
+    events = _run(ScriptedBackend(reply), _plan())
+    done = events[-1]
+    assert isinstance(done, ev.Done)
+    assert "structured into" not in done.text and not re.search(r"\bsections?\b", done.text)
+    assert done.stats["echo_cuts"] == 1
+
+
 def test_the_ngram_control_names_the_word_that_would_repeat_a_template() -> None:
     template = "The A is the first part of the A. The B is the second part of the B. "
 
