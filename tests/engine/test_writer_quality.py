@@ -69,6 +69,28 @@ def test_a_shortfall_is_handed_on_to_the_sections_not_yet_written() -> None:
     assert 2 in done.stats["sections_retargeted"]
 
 
+def test_the_last_section_tries_longer_and_hotter_before_it_gives_up() -> None:
+    # The last section has nobody to hand a shortfall to: six loops in a row are cut and it still lands.
+    loop = "Trams ran along the river every single morning. " * 3
+    loops = [loop] * 6
+
+    def reply(call: ScriptedCall) -> str:
+        index = _section_of(call)
+        if index == 2 and loops:
+            return loops.pop()
+        return _filler(("early", "today", "future")[index], 400)
+
+    backend = ScriptedBackend(reply)
+    events = _run(backend, _plan(), target=300)
+    done = events[-1]
+    assert isinstance(done, ev.Done)
+    assert done.stats["repetition_cuts"] == 6
+    assert abs(done.stats["words"] - 300) <= 15
+    # Each further try writes on a little hotter than the one before it, from the request's own temperature.
+    last = [c.request.sampling.temperature for c in backend.calls if not c.is_plan and _section_of(c) == 2]
+    assert last[0] == Sampling().temperature and last == sorted(last) and last[-1] > last[0] + 0.3
+
+
 def test_a_surplus_shrinks_the_sections_after_it() -> None:
     def reply(call: ScriptedCall) -> str:
         return _filler(("alpha", "beta", "gamma")[_section_of(call)], 400)
