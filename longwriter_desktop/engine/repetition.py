@@ -444,7 +444,7 @@ class TextChecks:
         if len(clauses) < RUN_ON_CLAUSES:
             return None
         opened = sum(1 for c in clauses[-RUN_ON_CLAUSES:] if c[0].lower() in _CONJUNCTIONS)
-        if opened < RUN_ON_CLAUSES * RUN_ON_SHARE or len(_LATIN_WORD.findall(tail)) < RUN_ON_WORDS:
+        if opened < RUN_ON_CLAUSES * RUN_ON_SHARE or len(_ANY_WORD.findall(tail)) < RUN_ON_WORDS:
             return None
         return self._checked + len(tail) - len(tail.lstrip()), "repetition"
 
@@ -468,7 +468,12 @@ RUN_ON_SHARE = 0.7
 RUN_ON_MIN_CHARACTERS = 160
 RUN_ON_WINDOW_CHARACTERS = 800
 _CLAUSE_BREAK = lazy_compile(r"[,;:]")
-_CONJUNCTIONS = {"and", "but", "or", "nor", "so", "then", "yet"}
+_ANY_WORD = lazy_compile(r"[^\W\d_]+")
+_CONJUNCTIONS = {
+    "and", "but", "or", "nor", "so", "then", "yet",  # and the same in the languages written with spaces most often
+    "y", "e", "o", "ni", "pero", "mas", "ou", "et", "mais", "puis", "und", "aber", "oder", "dann", "ma", "poi",
+    "en", "maar", "ale", "lub", "и", "но", "а", "или", "ve", "ama", "veya",
+}
 FRAGMENT_RUN = 5  # bare fragments, one to a line, among FRAGMENT_WINDOW lines in a row, that make a loop
 FRAGMENT_WINDOW = 6
 FRAGMENT_WORDS = 3

@@ -241,6 +241,12 @@ def test_a_run_on_chain_of_clauses_is_a_loop_before_it_ends() -> None:
     checks = TextChecks("Write a novella about two rival bakers.", "The bakery", drift_words=400)
     assert checks.feed(story + chain[:60]) is None  # a few clauses are a figure of speech
     assert checks.feed(story + chain) == (len(story), "repetition")
+    # The same chain in Spanish.
+    cadena = "El plan, " + ", ".join(f"y el {n}" for n in (
+        "equipo", "pueblo", "mundo", "cielo", "sol", "mar", "viento", "campo", "río", "puente", "horno", "pan",
+        "trigo", "molino", "camino", "bosque"))
+    checks = TextChecks("Escribe una novela sobre dos panaderos rivales.", "La panadería", drift_words=400)
+    assert checks.feed("El panadero se levantó a las cuatro. " + cadena) == (37, "repetition")
 
 
 @pytest.mark.parametrize("sentence", [
@@ -252,6 +258,8 @@ def test_a_run_on_chain_of_clauses_is_a_loop_before_it_ends() -> None:
     "She packed bread, cheese, apples, a knife, two candles, matches, a blanket, the map, her father's compass, "
     "a tin cup, and the letter, and then she sat by the door, and waited, and listened to the rain on the roof "
     "of the bakery, counting the minutes until dawn",
+    "In the cart were a sack of flour, a crate of eggs, a tub of butter, a jar of honey, a bag of almonds, a "
+    "box of raisins, a tin of cocoa, a slab of marzipan, a bottle of rum, a basket of plums and a loaf of rye",
 ])
 def test_long_sentences_with_many_clauses_are_not_a_run_on(sentence: str) -> None:
     checks = TextChecks("Write a novella about two rival bakers.", "The bakery", drift_words=400)
