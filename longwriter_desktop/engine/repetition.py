@@ -352,6 +352,7 @@ class TextChecks:
         # instruction never uses them are the section request leaking into the prose: "This report is structured
         # into 6 sections", "The plan, and the team, and I". Where the instruction has the word, it is the subject.
         self._task_words = [pattern for pattern in _TASK_WORDS if not pattern.search(instruction)]
+        self._instruction_stems = _stems(instruction)
 
     def protect(self, length: int) -> None:
         """Text up to ``length`` is kept as it is (a resumed or extended section): never checked, never cut."""
@@ -379,7 +380,7 @@ class TextChecks:
             self._checked = end
             lead = len(sentence) - len(sentence.lstrip())
             at = start + lead
-            if is_echo(sentence) or self._names_a_section(sentence) or \
+            if is_echo(sentence) or self._names_a_section(sentence) or self._restates_the_task(sentence) or \
                     any(pattern.search(sentence) for pattern in self._task_words):
                 return at, "echo"
             script = script_of(sentence)
@@ -448,6 +449,12 @@ class TextChecks:
             return None
         return self._checked + len(tail) - len(tail.lstrip()), "repetition"
 
+    def _restates_the_task(self, sentence: str) -> bool:
+        """The instruction given back as a sentence of the text: "Write a short story about a lighthouse keeper."
+        (an imperative "write" with the instruction's own words; "Write down your goals" in a guide stays)."""
+        return bool(_WRITE_OPENING.match(sentence)) and \
+            len(_stems(sentence) & self._instruction_stems) >= RESTATED_STEMS
+
     def _names_a_section(self, sentence: str) -> bool:
         if not self._titles:
             return False
@@ -462,6 +469,9 @@ _TASK_WORDS = [lazy_compile(p, re.IGNORECASE) for p in (
     # The same word in the languages the section requests are written in most often.
     r"\bsecci[oó]n(?:es)?\b|\bse[cç](?:[aã]o|[oõ]es)\b|\bsezion[ei]\b|\bAbschnitte?s?\b|\bраздел[а-я]*",
     r"章节|本章节")]
+_WRITE_OPENING = lazy_compile(r"\s*(?:[-*•>]\s*)?(?:write|escrib[ae]|écri[sv]|schreib|scriv[ie]|escrev[ae]|напиши|写|請寫|请写)",
+                              re.IGNORECASE)
+RESTATED_STEMS = 2  # words of the instruction in a sentence that opens with "write" that make it the task again
 RUN_ON_WORDS = 40  # a sentence this long, not yet ended, whose last clauses mostly open with a conjunction
 RUN_ON_CLAUSES = 10
 RUN_ON_SHARE = 0.7

@@ -233,6 +233,18 @@ def test_task_words_are_an_echo_only_where_the_instruction_does_not_use_them() -
         assert checks.feed("The library opened. " + sentence + " More") is None
 
 
+def test_the_instruction_given_back_as_a_sentence_is_an_echo() -> None:
+    checks = TextChecks("Write a short story about a lighthouse keeper who receives letters.", "The first letter",
+                        drift_words=400)
+    text = "The lamp turned. Write a short story about the keeper and his letters. More"
+    assert checks.feed(text) == (text.index("Write"), "echo")
+    guide = TextChecks("Write a guide to keeping a journal.", "Starting out", drift_words=400)
+    assert guide.feed("Buy a notebook. Write down three things each night. More") is None
+    chinese = TextChecks("写一篇文章，介绍中国茶文化的历史与现状。", "茶的历史", drift_words=400)
+    text = "茶有很长的历史。写一篇介绍中国茶文化历史的文章。更多"
+    assert chinese.feed(text) == (text.index("写"), "echo")
+
+
 def test_a_run_on_chain_of_clauses_is_a_loop_before_it_ends() -> None:
     story = "The baker rose at four. "
     chain = ("The plan, and the team, and I, and the people, and the world, and the universe, and the sky, and "
