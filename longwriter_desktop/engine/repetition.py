@@ -469,8 +469,8 @@ _TASK_WORDS = [lazy_compile(p, re.IGNORECASE) for p in (
     # The same word in the languages the section requests are written in most often.
     r"\bsecci[oó]n(?:es)?\b|\bse[cç](?:[aã]o|[oõ]es)\b|\bsezion[ei]\b|\bAbschnitte?s?\b|\bраздел[а-я]*",
     r"章节|本章节")]
-_WRITE_OPENING = lazy_compile(r"\s*(?:[-*•>]\s*)?(?:write|escrib[ae]|écri[sv]|schreib|scriv[ie]|escrev[ae]|напиши|写|請寫|请写)",
-                              re.IGNORECASE)
+_WRITE_OPENING = lazy_compile(
+    r"\s*(?:[-*•>]\s*)?(?:write|escrib[ae]|écri[sv]|schreib|scriv[ie]|escrev[ae]|напиши|写|請寫|请写)", re.IGNORECASE)
 RESTATED_STEMS = 2  # words of the instruction in a sentence that opens with "write" that make it the task again
 RUN_ON_WORDS = 40  # a sentence this long, not yet ended, whose last clauses mostly open with a conjunction
 RUN_ON_CLAUSES = 10
