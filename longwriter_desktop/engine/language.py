@@ -61,6 +61,11 @@ _WORD = lazy_compile(r"[^\W\d_]+", re.UNICODE)
 
 def detect_language(text: str) -> str:
     """An ISO 639-1 code for the text's language ("en" when nothing else fits)."""
+    return language_evidence(text) or "en"
+
+
+def language_evidence(text: str) -> str:
+    """The language a text's letters and words show, or "" where they show none (a name, "Food", digits)."""
     for code, pattern in _SCRIPTS:
         if pattern.search(text):
             if code == "ru" and _UKRAINIAN.search(text):
@@ -79,7 +84,7 @@ def detect_language(text: str) -> str:
     for code, letters in _LATIN_LETTERS.items():
         scores[code] += 2 * sum(lowered.count(ch) for ch in letters)
     if not scores or max(scores.values()) == 0:
-        return "en"
+        return ""
     best = max(scores.values())
     # Ties go to the first language listed (English first).
     return next(code for code in _LATIN_WORDS if scores[code] == best)

@@ -20,9 +20,9 @@ from ..lazyre import lazy_compile
 from .backend import Backend, Delta, Finish, FinishReason, GenerationRequest, Sampling
 from .counting import LengthRule, has_cjk
 from .events import Event, PlanningProgress, PlanningStarted, PlanReady, Warning
-from .language import detect_language, write_in
+from .language import detect_language, language_evidence, write_in
 from .repetition import NgramBan
-from .target import MAX_WORDS
+from .target import MAX_WORDS, without_length
 
 MIN_SECTION_WORDS = 60
 MAX_SECTIONS = 60
@@ -600,8 +600,14 @@ def plan_problems(plan: Plan, instruction: str, *, subject: bool = False) -> dic
     # sections may well not: a guide's "Riding in the rain" is on its subject without saying "bicycle".)
     off_subject = subject and bool(topic) and count > 1 and not any(
         _content_words(f"{s.title} {s.main_point}") & topic for s in plan.sections)
+    language = detect_language(instruction) if subject else ""
     for i, section in enumerate(plan.sections):
         problem = title_problem(section.title, instruction, i, count)
+        if problem is None and language:
+            # A small model's second plan once ran off into German gibberish for an English manual.
+            shown = language_evidence(f"{section.title}. {section.main_point}")
+            if shown and shown != language:
+                problem = "not in the instruction's language"
         if problem is None:
             for j in range(i):
                 other = plan.sections[j]
@@ -713,13 +719,15 @@ _GBNF_POINT_PUNCT = _GBNF_TITLE_PUNCT + "\\u061b\\uff1b\\uff08\\uff09"
 _GBNF_POINT_END = ".!?\\u3002\\uff01\\uff1f\\u061f\\u0964"
 
 
-def plan_grammar(count: int) -> str:
+def plan_grammar(count: int, *, title_digits: bool = True) -> str:
     """GBNF for exactly ``count`` plan lines: every model, however small, yields a parseable plan.
 
     The line form reads like prose, which small models follow far better than JSON. A title is made of
     whole words (a capital only at a word's start, numbers as words of their own, two words joined by a
     hyphen) and ends where the model
-    ends it, after at most 10 words: no title is cut mid-word at a character count.
+    ends it, after at most 10 words: no title is cut mid-word at a character count. Without
+    ``title_digits`` a title has no digits (an instruction with no number but its length: the built-in
+    model otherwise dates its titles, "A Community, 2030", and the whole plan fails its checks).
     """
     lines = ["root ::= " + " ".join(f"s{i}" for i in range(1, count + 1))]
     lines += [
@@ -730,7 +738,8 @@ def plan_grammar(count: int) -> str:
         'title ::= tfirst (tsep tword){0,9}',
         # A hyphen joins two words ("four-day"): without it a model glues them ("fourdayworkshi").
         'tfirst ::= upper lower{0,13} ("-" letter lower{0,11})? | upper{2,5} | cjk{1,16}',
-        'tword ::= letter lower{0,13} ("-" letter lower{0,11})? | upper{2,5} | digit{1,4} | cjk{1,16}',
+        'tword ::= letter lower{0,13} ("-" letter lower{0,11})? | upper{2,5} | ' + (
+            'digit{1,4} | ' if title_digits else '') + 'cjk{1,16}',
         'tsep ::= " " | ", " | ": " | " & "',
         'point ::= pword (psep pword){1,29} [' + _GBNF_POINT_END + ']',
         'pword ::= (letter | digit) (lower | digit | "\'" | "-"){0,19} | upper{2,5} | cjk{1,30}',
@@ -744,6 +753,12 @@ def plan_grammar(count: int) -> str:
         "num ::= [1-9] [0-9]{1,3}",
     ]
     return "\n".join(lines)
+
+
+def numbers_beside_length(instruction: str) -> bool:
+    """Whether an instruction has a number other than its length ("1920s Vienna", "a 5-step plan"): only then
+    may a title carry digits (the title checks refuse any number the instruction does not have)."""
+    return bool(re.search(r"\d", without_length(instruction)))
 
 
 def plan_instruction(instruction: str, target_words: int, count: int, notes: str = "",
@@ -874,7 +889,7 @@ def generate_plan(
     rule = rule or LengthRule(language=detect_language(instruction))
     prompt_text = fmt.render(plan_instruction(instruction, target_words, count, notes, rule))
     supports_grammar = getattr(backend, "supports_grammar", backend.tokenizes)
-    grammar = plan_grammar(count) if supports_grammar else None
+    grammar = plan_grammar(count, title_digits=numbers_beside_length(instruction)) if supports_grammar else None
     prompt: Sequence[int] | str = (
         backend.bos_tokens() + backend.tokenize(prompt_text) if backend.tokenizes else prompt_text
     )

@@ -320,6 +320,17 @@ def _candidates(text: str) -> list[_Candidate]:
     return found
 
 
+def without_length(instruction: str) -> str:
+    """The instruction with every phrase that states a length ("a 1500-word", "2000字", "3 pages") taken out."""
+    spans = sorted((c.start, c.end) for c in _candidates(instruction))
+    out, at = [], 0
+    for start, end in spans:
+        if start >= at:
+            out.append(instruction[at:start])
+            at = end
+    return " ".join([*out, instruction[at:]])
+
+
 def _in_unit(value: float, kind: str, language: str) -> tuple[float, Unit]:
     counted_in_characters = default_unit(language) is Unit.CHARACTERS
     if kind == "words":

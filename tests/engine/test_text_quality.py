@@ -11,6 +11,7 @@ from longwriter_desktop.engine.plan import (
     Section,
     generate_plan,
     kind_outline,
+    numbers_beside_length,
     plan_grammar,
     plan_problems,
     repair,
@@ -61,6 +62,23 @@ def test_repeated_titles_and_main_points_are_problems() -> None:
     ])
     problems = plan_problems(plan, "Write a guide to bicycle touring.")
     assert set(problems) == {1, 2}
+
+
+def test_sections_in_another_language_are_problems_of_a_models_plan() -> None:
+    # Seen on the built-in model: an English manual's second plan ran off into German ("Das ist nein, der").
+    plan = Plan([
+        Section("Your first shift", "What a new volunteer does on the first day at the food bank.", 300),
+        Section("Das ist nein, der", "Das wird ein, entscheidet ein, ein entschiedet, der.", 300),
+        Section("Sorting donations", "How food is checked, sorted and shelved.", 300),
+        Section("Safety", "Lifting, hygiene and cold storage.", 300),
+    ])
+    instruction = "Write a training manual for new volunteers at a community food bank."
+    assert plan_problems(plan, instruction, subject=True) == {1: "not in the instruction's language"}
+    assert plan_problems(plan, instruction) == {}  # the writer's own outlines and a user's plan are not judged so
+    # A title with no word of any language in it ("Food", a name) is no problem in any instruction's language.
+    french = Plan([Section("Le vélo en ville", "Pourquoi le vélo change la ville.", 300),
+                   Section("Lyon", "Les pistes cyclables de Lyon et leurs usagers.", 300)])
+    assert plan_problems(french, "Écris un article de 600 mots sur le vélo en ville.", subject=True) == {}
 
 
 def test_a_plan_beyond_repair_becomes_an_outline_of_its_kind() -> None:
@@ -397,6 +415,27 @@ def test_the_plan_grammar_takes_hyphenated_words_and_no_full_width_symbols() -> 
     letters = next(line for line in grammar.splitlines() if line.startswith("letter ::="))
     assert "\\uff1f" not in letters and "\\uff5a" in letters  # no ？, but ｚ
     assert "uff10-\\uff5a" not in letters
+
+
+@pytest.mark.parametrize(("instruction", "digits"), [
+    ("Write a 6000-word training manual for new volunteers at a community food bank.", False),
+    ("写一篇2000字的文章，介绍中国茶文化的历史与现状。", False),
+    ("Escribe un cuento de 900 palabras sobre un faro en invierno.", False),
+    ("Write a 10000-word novella about two rival bakers in 1920s Vienna.", True),
+    ("Write a 5-step guide to baking bread in 1,500 words.", True),
+])
+def test_titles_get_digits_only_where_the_instruction_has_a_number_beside_its_length(
+        instruction: str, digits: bool) -> None:
+    # The built-in model dated every title of a food bank manual ("A Community, 2030") and the whole plan failed.
+    assert numbers_beside_length(instruction) is digits
+    plan = ("Section 1 - Title: Getting started - Main point: The first day. - Words: 300\n"
+            "Section 2 - Title: Sorting food - Main point: Where donations go. - Words: 300\n")
+    backend = ScriptedBackend(lambda call: plan)
+    list(generate_plan(backend, instruction, 600, sampling=Sampling(seed=1), count=2))
+    grammar = backend.calls[0].request.grammar or ""
+    title_rules = [line for line in grammar.splitlines() if line.startswith(("tfirst ::=", "tword ::="))]
+    assert len(title_rules) == 2 and any("digit" in rule for rule in title_rules) is digits
+    assert "digit" in next(line for line in grammar.splitlines() if line.startswith("pword ::="))
 
 
 def test_overused_words_for_a_static_bias() -> None:
