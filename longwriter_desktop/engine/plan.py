@@ -242,6 +242,8 @@ KIND_PATTERNS: tuple[tuple[str, str], ...] = (
     ("guide", r"\b(?:guide|manual|handbook|how[- ]to|tutorial|instructions|checklist|playbook)\b|指南|手册|教程|攻略"),
     ("report", r"\b(?:report|news|briefing|case study|analysis|review)\b|报道|报告|新闻|调查"),
     ("essay", r"\b(?:essay|opinion|argument|argue|op-ed|editorial|speech)\b|议论文|散文|评论|演讲"),
+    # A history, a chronicle or a life: told in the order things happened.
+    ("history", r"\b(?:history|histories|chronicle|biography|memoir)\b|通史|简史|发展史|编年史|传记"),
 )
 
 KIND_OUTLINES_EN: dict[str, tuple[tuple[str, str], ...]] = {
@@ -344,6 +346,30 @@ KIND_OUTLINES_EN: dict[str, tuple[tuple[str, str], ...]] = {
         ("Why it matters now", "Why the question is urgent today."),
         ("Closing thoughts", "Sum up the argument and end with a memorable thought."),
     ),
+    "history": (
+        ("Before it began", "The world before {s}: the needs, tools and ideas it grew out of."),
+        ("The first steps", "The earliest attempts and the people who made them."),
+        ("A breakthrough", "The invention, event or decision that set things moving."),
+        ("Pioneers and patrons", "The leading figures, what drove them and who paid for their work."),
+        ("Spreading out", "How it spread from its first home to other places."),
+        ("Early resistance", "Who opposed it at first, and why."),
+        ("Money and trade", "How it was paid for, and who profited from it."),
+        ("Ideas on the move", "How it carried ideas, beliefs and news further than before."),
+        ("Rulers and rivals", "How those in power tried to use or control it."),
+        ("Changes in daily life", "What changed for ordinary people, at work and at home."),
+        ("A golden age", "The period when it flourished most."),
+        ("New techniques", "How its methods and tools improved over time."),
+        ("Across borders", "How it took different shapes in different countries."),
+        ("Turning points", "The moments that changed its course."),
+        ("Unplanned effects", "Consequences no one intended or foresaw."),
+        ("Art and learning", "Its mark on art, science and education."),
+        ("Decline and renewal", "Setbacks, and how it came back in a new form."),
+        ("The modern era", "What became of it in recent times."),
+        ("What historians say", "How its story has been told, and argued over."),
+        ("Myths and evidence", "Popular stories about it, and what the sources show."),
+        ("Its legacy", "What it left behind, and why it still matters."),
+        ("Looking back", "Sum up the long story of {s} and what it teaches."),
+    ),
     "article": (
         ("Introduction", "Introduce {s} and why a reader should care."),
         ("Where it began", "The origins and early history of the subject."),
@@ -405,6 +431,15 @@ KIND_OUTLINES_ZH: dict[str, tuple[tuple[str, str], ...]] = {
         ("不同意见", "公平地陈述反对意见。"), ("回应", "为什么反对意见不能推翻观点。"),
         ("结语", "总结论点，以有力的思考结尾。"),
     ),
+    "history": (
+        ("源起之前", "{s}出现之前的时代：需求、工具和思想。"), ("最初的尝试", "最早的尝试和开创者。"),
+        ("关键突破", "让一切开始的发明、事件或决定。"), ("代表人物", "主要人物以及推动他们的力量。"),
+        ("传播开来", "它如何从发源地传到各地。"), ("早期的阻力", "最初谁反对它，为什么。"),
+        ("鼎盛时期", "它最繁荣的阶段。"), ("技术的进步", "方法和工具如何不断改进。"),
+        ("社会的变化", "它给普通人的生活带来了什么变化。"), ("转折点", "改变其走向的关键时刻。"),
+        ("衰落与复兴", "挫折，以及它如何以新的形式重生。"), ("近现代", "它在近现代的命运。"),
+        ("历史的遗产", "它留下了什么，为什么至今仍然重要。"), ("回顾", "总结{s}的漫长历程及其启示。"),
+    ),
     "article": (
         ("引言", "介绍{s}以及它为什么值得关注。"), ("历史渊源", "这一主题的起源和早期历史。"),
         ("发展演变", "它是如何发展变化的。"), ("核心内容", "最重要的概念，并举例说明。"),
@@ -416,7 +451,7 @@ KIND_OUTLINES_ZH: dict[str, tuple[tuple[str, str], ...]] = {
 
 
 def text_kind(instruction: str) -> str:
-    """The kind of text an instruction asks for: story, guide, report, essay or article."""
+    """The kind of text an instruction asks for: story, guide, report, essay, history or article."""
     for kind, pattern in KIND_PATTERNS:
         if re.search(pattern, instruction, re.IGNORECASE):
             return kind
@@ -480,6 +515,18 @@ def document_phrase(instruction: str) -> str:
     return re.split(r"(?<=[a-z0-9])\.(\s|$)", text)[0].strip()
 
 
+# Where a long outline borrows its further sections from, nearest kind first (a history never borrows a
+# story's "An unexpected visitor").
+_BORROW_FROM = {
+    "story": ("essay", "article"),
+    "history": ("article", "report", "essay"),
+    "article": ("history", "report", "essay", "guide"),
+    "report": ("article", "essay", "guide", "history"),
+    "essay": ("article", "report", "history"),
+    "guide": ("article", "report", "essay"),
+}
+
+
 def kind_outline(instruction: str, target_words: int, count: int) -> Plan:
     """An outline suited to the kind of text asked for (story, report, guide, essay, article)."""
     zh = detect_language(instruction) == "zh"  # a Japanese instruction gets the English outline, not Chinese
@@ -504,9 +551,12 @@ def kind_outline(instruction: str, target_words: int, count: int) -> Plan:
         # More sections than this kind's outline has: borrow the other kinds' middle sections first.
         pool = KIND_OUTLINES_ZH if zh else KIND_OUTLINES_EN
         borrowed: list[tuple[str, str]] = list(items[1:-1])
-        for other, others in pool.items():
+        for other in _BORROW_FROM[kind]:
+            others = pool[other]
             if other != kind:
-                borrowed += [item for item in others[1:-1] if item[0] not in {t for t, _ in borrowed}
+                kept = [items[0], *borrowed, items[-1]]
+                borrowed += [item for item in others[1:-1]
+                             if not any(t == item[0] or _similar(t, item[0], 0.75) for t, _ in kept)
                              and not _INTRO.search(item[0]) and not _OUTRO.search(item[0])]
         lead = _AGAIN_ZH if zh else _AGAIN_EN
         rounds = []

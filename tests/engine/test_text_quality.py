@@ -115,6 +115,11 @@ def test_a_few_bad_titles_are_replaced_and_the_rest_kept() -> None:
     ("Write an essay arguing for night trains.", "essay"),
     ("Write a 400-word blog post about houseplants.", "article"),
     ("写一篇1500字的新闻报道，讲述一个山村小学第一次接入互联网。", "report"),
+    ("Write a 20000-word history of the printing press and its effects on Europe, in chapters.", "history"),
+    ("Write a short biography of Ada Lovelace.", "history"),
+    ("写一部三万字的中国茶叶简史。", "history"),
+    ("写一篇2000字的文章，介绍中国茶文化的历史与现状。", "article"),  # an article that covers history too
+    ("Write an essay on the history of jazz.", "essay"),
 ])
 def test_kind_of_text(instruction: str, kind: str) -> None:
     assert text_kind(instruction) == kind
