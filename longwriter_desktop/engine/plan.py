@@ -655,8 +655,9 @@ def plan_problems(plan: Plan, instruction: str, *, subject: bool = False) -> dic
         problem = title_problem(section.title, instruction, i, count)
         if problem is None and language:
             # A small model's second plan once ran off into German gibberish for an English manual.
-            shown = language_evidence(f"{section.title}. {section.main_point}")
-            if shown and shown != language:
+            # The title alone too: a Chinese main point hid "The True Story of China & the World You Only Know".
+            shown = {language_evidence(section.title), language_evidence(f"{section.title}. {section.main_point}")}
+            if shown - {"", language}:
                 problem = "not in the instruction's language"
         if problem is None:
             for j in range(i):

@@ -79,6 +79,12 @@ def test_sections_in_another_language_are_problems_of_a_models_plan() -> None:
     french = Plan([Section("Le vélo en ville", "Pourquoi le vélo change la ville.", 300),
                    Section("Lyon", "Les pistes cyclables de Lyon et leurs usagers.", 300)])
     assert plan_problems(french, "Écris un article de 600 mots sur le vélo en ville.", subject=True) == {}
+    # An English title over a Chinese main point, in a Chinese plan (seen on the built-in model).
+    chinese = Plan([Section("茶的起源", "介绍中国茶的起源和早期历史。", 300),
+                    Section("The True Story of China & the World", "茶叶如何从中国传到世界各地。", 300),
+                    Section("今天的茶", "现代中国人怎样喝茶。", 300)])
+    instruction = "写一篇900字的文章，介绍中国茶文化的历史与现状。"
+    assert plan_problems(chinese, instruction, subject=True) == {1: "not in the instruction's language"}
 
 
 def test_a_plan_beyond_repair_becomes_an_outline_of_its_kind() -> None:
