@@ -66,6 +66,7 @@ MAX_REPETITION_CUTS = 4
 MAX_REPETITION_CUTS_FINAL = 9
 RETRY_TEMPERATURE_STEP = 0.08  # each loop cut writes on a little hotter, up to RETRY_TEMPERATURE_MAX
 RETRY_TEMPERATURE_MAX = 0.9
+LAST_SENTENCE_CHARACTERS = 600  # the section's last sentence, checked when the section ends
 MAX_CHECK_CUTS = 8  # echoed or drifting sentences cut in one section before it is left as it is
 MAX_CALLS_PER_SECTION = 16
 # A section that keeps being cut (loops, drift) ends once it has generated this many times the tokens of its
@@ -611,6 +612,14 @@ class DocumentWriter(ContextBook):
             if finish is not None and finish.reason is FinishReason.STOP and not self.backend.tokenizes:
                 # A server cannot ban end-of-text: ask it to go on in the same turn.
                 self._append_continuation(turn, index)
+        # A sentence is checked once the next one starts, so the section's last one never was: an echo there
+        # ("... highlighted in a special section on the website.") is taken out, its few words handed on.
+        last = checks.feed(self.texts[index] + "\n\n")
+        if last is not None and last[1] == "echo" and len(self.texts[index]) - last[0] <= LAST_SENTENCE_CHARACTERS:
+            self.echo_cuts += 1
+            yield from self._cut(index, turn, guard, counter, last[0], checks=checks, kind="echo",
+                                 then="the section ends before it")
+            words = counter.set(self.texts[index]) - base
         self.section_retries[index] = retries
         if words < target * 0.85:
             self._warn(f"Section {index + 1} ended at {words} of {target} words; the rest is handed on to the "
@@ -639,7 +648,8 @@ class DocumentWriter(ContextBook):
         return "\n\n".join(self.texts[max(0, index - 3):index])
 
     def _cut(self, index: int, turn: _Turn, guard: RepetitionGuard, counter: LengthCounter, at: int, *,
-             checks: TextChecks | None = None, kind: str = "repetition") -> Iterator[Event]:
+             checks: TextChecks | None = None, kind: str = "repetition",
+             then: str = "writing on with another seed") -> Iterator[Event]:
         text = self.texts[index]
         removed_tokens = sum(c.n_tokens for c in turn.reply)
         keep = len(text) - self._retract_reply(turn, len(text) - at)
@@ -651,8 +661,7 @@ class DocumentWriter(ContextBook):
             checks.truncate(keep)
         counter.set(self.texts[index])
         what = {"repetition": "a loop", "echo": "a sentence about the task", "drift": "text off the subject"}[kind]
-        self._warn(f"Section {index + 1}: {what} was cut ({len(text) - keep} characters); writing on with another "
-                   "seed.", "repetition")
+        self._warn(f"Section {index + 1}: {what} was cut ({len(text) - keep} characters); {then}.", "repetition")
         yield TextRetracted(index, len(text) - keep)
         yield from self._drain()
 

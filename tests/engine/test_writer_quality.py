@@ -130,6 +130,24 @@ def test_an_echoed_instruction_is_cut_and_written_again() -> None:
     assert request_text.rstrip().endswith(TITLES[0])  # the heading is where the answer starts
 
 
+def test_an_echo_as_the_last_sentence_of_a_section_is_taken_out() -> None:
+    # A sentence is checked once the next one starts: the one that ends a section needs a check of its own.
+    last = "The history of trams is told in the next section."
+    replies = {0: [_filler("early", 88).rstrip() + " " + last]}
+
+    def reply(call: ScriptedCall) -> str:
+        index = _section_of(call)
+        queue = replies.get(index)
+        return queue.pop(0) if queue else _filler(("early", "today", "future")[index], 120)
+
+    events = _run(ScriptedBackend(reply), _plan())
+    done = events[-1]
+    assert isinstance(done, ev.Done)
+    assert "next section" not in done.text and "Trams early" in done.text
+    assert done.stats["echo_cuts"] == 1
+    assert abs(done.stats["words"] - 300) <= 0.05 * 300  # its words went to the sections after it
+
+
 def test_text_in_another_language_is_cut_as_drift() -> None:
     replies = {1: ["Trams today carry many riders to work. 有轨电车是一种很好的交通工具，我们应该多坐有轨电车。 "
                    + _filler("today", 120), _filler("today", 120)]}
