@@ -3,8 +3,9 @@
 Scripts written with spaces (Latin with any accents, Cyrillic, Greek, Arabic, Hebrew, Devanagari, Korean)
 are counted in words: a word is a run of text between spaces (and dashes or slashes set without spaces)
 that holds at least one letter or digit, as a word processor counts. Chinese and Japanese are counted in
-characters: every letter or digit is one (kanji, kana, hanzi, a Latin letter, a digit), while spaces,
-punctuation and combining marks are not. Where a Chinese or Japanese character turns up in a text counted
+characters: every kanji, kana, hanzi (and Hangul letter) is one, and so is every run of other letters or
+digits (a Latin word, a number), as a word processor's 字数 counts; spaces, punctuation and combining marks
+are not. Where a Chinese or Japanese character turns up in a text counted
 in words, it counts one word, as LongBench-Write counts it.
 
 Thai, Lao, Khmer and Burmese are written without spaces between words; without a dictionary the words are
@@ -60,6 +61,12 @@ _ALNUM = lazy_compile(r"[^\W_]")  # a letter or a digit (Python's \w leaves out 
 _CJK = lazy_compile(f"[{_CJK_CLASS}]")
 _NO_SPACE_LETTER = lazy_compile(f"(?=[{_NO_SPACE_CLASS}])[^\\W_]")
 _SEPARATOR = lazy_compile(f"[{_SEPARATORS}]")
+# Counted in characters, a character of these scripts counts one and a run of other letters or digits (a Latin
+# word, a number) counts one, as a word processor's 字数 counts: "2020年" is two, not five.
+_HANGUL_CLASS = "\u1100-\u11ff\u3130-\u318f\uac00-\ud7af"
+_PER_CHARACTER = f"{_CJK_CLASS}{_HANGUL_CLASS}{_NO_SPACE_CLASS}"
+_CHARACTER = lazy_compile(f"(?=[{_PER_CHARACTER}])[^\\W_]|(?:(?![{_PER_CHARACTER}])[^\\W_])+")
+_OPEN_RUN = lazy_compile(f"(?:(?![{_PER_CHARACTER}])[^\\W_])+$")  # a word or number that may still grow
 
 # Sentence ends of the languages we write: Latin and Cyrillic . ! ?, CJK 。！？, Arabic ؟ and ۔,
 # Devanagari । ॥, Burmese ။, Khmer ។, Ethiopic ።; closing quotes and brackets may follow.
@@ -87,7 +94,7 @@ _ZERO: _Tally = (0, 0, 0, 0)
 
 def _tally(text: str, unit: Unit, english: bool = False) -> _Tally:
     if unit is Unit.CHARACTERS:
-        return (0, 0, 0, len(_ALNUM.findall(text)))
+        return (0, 0, 0, len(_CHARACTER.findall(text)))
     if english:
         # Runs of a-z never hold a separator, so counting piece by piece (LengthCounter) adds up to the whole.
         return (count_words(text), 0, 0, 0)
@@ -136,7 +143,9 @@ class LengthCounter:
         if len(text) < start or text[max(0, start - _CHECK):start] != self._stable_end:
             start, self._stable = 0, _ZERO
         if self.unit is Unit.CHARACTERS:
-            cut = len(text)  # every character stands alone
+            # Every character stands alone, but a Latin word or a number at the end may still grow.
+            run = _OPEN_RUN.search(text, start)
+            cut = run.start() if run else len(text)
         else:
             # A word may still be growing at the end: keep it out of the stable part.
             cut = start
