@@ -552,12 +552,10 @@ def kind_outline(instruction: str, target_words: int, count: int) -> Plan:
         pool = KIND_OUTLINES_ZH if zh else KIND_OUTLINES_EN
         borrowed: list[tuple[str, str]] = list(items[1:-1])
         for other in _BORROW_FROM[kind]:
-            others = pool[other]
-            if other != kind:
-                kept = [items[0], *borrowed, items[-1]]
-                borrowed += [item for item in others[1:-1]
-                             if not any(t == item[0] or _similar(t, item[0], 0.75) for t, _ in kept)
-                             and not _INTRO.search(item[0]) and not _OUTRO.search(item[0])]
+            kept = [items[0], *borrowed, items[-1]]
+            borrowed += [item for item in pool[other][1:-1]
+                         if not any(t == item[0] or _similar(t, item[0], 0.75) for t, _ in kept)
+                         and not _INTRO.search(item[0]) and not _OUTRO.search(item[0])]
         lead = _AGAIN_ZH if zh else _AGAIN_EN
         rounds = []
         extra = count - 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Callable
 
 from longwriter_desktop.engine import events as ev
 from longwriter_desktop.engine.backend import Sampling
@@ -36,6 +37,17 @@ def _section_of(call: ScriptedCall) -> int:
         if tail.startswith(title):
             return i
     raise AssertionError(f"no section heading in {tail[:80]!r}")
+
+
+def _queued(replies: dict[int, list[str]]) -> Callable[[ScriptedCall], str]:
+    """A script that answers a section from its queue of replies, then with fresh prose about trams."""
+
+    def reply(call: ScriptedCall) -> str:
+        index = _section_of(call)
+        queue = replies.get(index)
+        return queue.pop(0) if queue else _filler(("early", "today", "future")[index], 120)
+
+    return reply
 
 
 def _run(backend: ScriptedBackend, plan: Plan, target: int | None = None, **kwargs: object) -> list[ev.Event]:
@@ -112,10 +124,7 @@ def test_an_echoed_instruction_is_cut_and_written_again() -> None:
     echo = "This section describes the history of trams in about 300 words. "
     replies = {0: [echo + _filler("early", 120), _filler("early", 120)]}
 
-    def reply(call: ScriptedCall) -> str:
-        index = _section_of(call)
-        queue = replies.get(index)
-        return queue.pop(0) if queue else _filler(("early", "today", "future")[index], 120)
+    reply = _queued(replies)
 
     backend = ScriptedBackend(reply)
     events = _run(backend, _plan())
@@ -135,10 +144,7 @@ def test_an_echo_as_the_last_sentence_of_a_section_is_taken_out() -> None:
     last = "The history of trams is told in the next section."
     replies = {0: [_filler("early", 88).rstrip() + " " + last]}
 
-    def reply(call: ScriptedCall) -> str:
-        index = _section_of(call)
-        queue = replies.get(index)
-        return queue.pop(0) if queue else _filler(("early", "today", "future")[index], 120)
+    reply = _queued(replies)
 
     events = _run(ScriptedBackend(reply), _plan())
     done = events[-1]
@@ -152,10 +158,7 @@ def test_text_in_another_language_is_cut_as_drift() -> None:
     replies = {1: ["Trams today carry many riders to work. 有轨电车是一种很好的交通工具，我们应该多坐有轨电车。 "
                    + _filler("today", 120), _filler("today", 120)]}
 
-    def reply(call: ScriptedCall) -> str:
-        index = _section_of(call)
-        queue = replies.get(index)
-        return queue.pop(0) if queue else _filler(("early", "today", "future")[index], 120)
+    reply = _queued(replies)
 
     events = _run(ScriptedBackend(reply), _plan())
     done = events[-1]
@@ -170,10 +173,7 @@ def test_a_run_of_bare_fragments_is_cut_and_written_again() -> None:
     junk = "\n\n".join(("TRAMLINES", "LEMON", "TRAMLINES", "LIMON", "LESSON", "TRAMLINES", "LICE") * 8)
     replies = {1: ["Trams today carry many riders to work every morning.\n\n" + junk]}
 
-    def reply(call: ScriptedCall) -> str:
-        queue = replies.get(_section_of(call))
-        index = _section_of(call)
-        return queue.pop(0) if queue else _filler(("early", "today", "future")[index], 120)
+    reply = _queued(replies)
 
     events = _run(ScriptedBackend(reply), _plan())
     done = events[-1]
@@ -195,10 +195,7 @@ def test_a_run_on_chain_of_and_clauses_is_cut_while_it_forms() -> None:
     chain = "The tram, " + ", ".join(f"and the {n}" for n in nouns * 3) + ", and the end. "
     replies = {1: ["Trams today carry many riders to work every morning. " + chain + _filler("today", 120)]}
 
-    def reply(call: ScriptedCall) -> str:
-        index = _section_of(call)
-        queue = replies.get(index)
-        return queue.pop(0) if queue else _filler(("early", "today", "future")[index], 120)
+    reply = _queued(replies)
 
     events = _run(ScriptedBackend(reply), _plan())
     done = events[-1]
@@ -216,10 +213,7 @@ def test_the_words_of_the_writing_task_are_cut_unless_the_instruction_has_them()
     echo = "This report is structured into 6 sections, from the early lines to the plan for new ones. "
     replies = {2: [_filler("future", 60) + echo + _filler("future", 60), _filler("future", 120)]}
 
-    def reply(call: ScriptedCall) -> str:
-        index = _section_of(call)
-        queue = replies.get(index)
-        return queue.pop(0) if queue else _filler(("early", "today", "future")[index], 120)
+    reply = _queued(replies)
 
     events = _run(ScriptedBackend(reply), _plan())
     done = events[-1]
