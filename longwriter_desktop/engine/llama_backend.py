@@ -562,7 +562,9 @@ class LlamaBackend:
         end_tokens = set(self.end_tokens())
         stops = [s for s in request.stop if s]
         holdback = max((len(s) for s in stops), default=0)
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        # Bytes that are no UTF-8 (the model began a character in byte tokens and went on with another) are left
+        # out: the Chinese tea essay of the built-in model held "猪��" where a U+FFFD mark stood for each.
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="ignore")
         reused = self._cached_prefix(tokens)
         evaluated = len(tokens) - reused
         self._abort.clear()

@@ -615,6 +615,10 @@ class OpenAIBackend:
             text = delta.get("content") if isinstance(delta, dict) else None
         else:
             text = choice.get("text")
+        if isinstance(text, str):
+            # A server sends bytes that are no UTF-8 (a character the model began and never finished) as U+FFFD:
+            # no writer wants that mark in the text.
+            text = text.replace("\ufffd", "")
         if text:
             if state.first_text_at is None:
                 state.first_text_at = time.monotonic()

@@ -615,3 +615,19 @@ def test_an_error_line_mid_stream_raises_with_the_partial_text(scripted: list[Sc
         run(OpenAIBackend(server.url, n_ctx=8192), GenerationRequest(prompt="p", max_tokens=5))
     assert "KV cache is full" in str(caught.value)
     assert caught.value.partial_text == "Part one"
+
+
+def test_an_unfinished_character_from_the_server_never_reaches_the_text(scripted: list[ScriptedServer]) -> None:
+    # llama.cpp's server sends the bytes of a character the model began and never finished as U+FFFD.
+    server = serve(
+        scripted,
+        ScriptedServer(
+            models=[{"id": "m.gguf", "owned_by": "llamacpp"}],
+            stream=[text_chunk("茶园里\ufffd"), text_chunk("\ufffd"), text_chunk("\ufffd，猪", "stop"), "data: [DONE]\n\n"],
+        ),
+    )
+    events = list(OpenAIBackend(server.url, n_ctx=8192).generate(GenerationRequest(prompt="p", max_tokens=5)))
+    deltas = [event for event in events if isinstance(event, Delta)]
+    assert "".join(d.text for d in deltas) == "茶园里，猪"
+    assert all(d.text for d in deltas)  # no empty pieces where a mark was taken out
+    assert isinstance(events[-1], Finish) and events[-1].reason is FinishReason.STOP
