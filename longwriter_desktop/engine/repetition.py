@@ -274,6 +274,8 @@ def is_echo(sentence: str) -> bool:
 # -- drift: another language, or away from the subject --------------------------------------------------
 
 _LATIN_WORD = lazy_compile(r"[A-Za-z]{2,}")
+_KANA = lazy_compile(r"[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f]")
+KANA_IN_CHINESE = 3  # kana in one sentence of a Chinese document that make it Japanese (a name may hold one)
 
 
 def script_of(text: str) -> str:
@@ -327,6 +329,8 @@ class TextChecks:
     def __init__(self, instruction: str, subject_text: str, *, drift_words: int = 160,
                  other_titles: list[str] | None = None, history: str = "") -> None:
         self.script = script_of(instruction) or "latin"
+        # Kana and hanzi are both "cjk" to the script check, but kana in a Chinese document is Japanese.
+        self._chinese = _KANA.search(instruction) is None and has_cjk(instruction)
         # A line that names another section of the plan is the plan copied into the text.
         self._titles = {" ".join(re.findall(r"[^\W\d_]+", t.lower())) for t in other_titles or () if t.strip()}
         # The subject is the instruction and the section's plan, and what the document has kept returning to
@@ -387,6 +391,8 @@ class TextChecks:
             letters = sum(1 for ch in sentence if ch.isalpha())
             if script and script != self.script and letters >= 12:
                 return at, "drift"
+            if self._chinese and len(_KANA.findall(sentence)) >= KANA_IN_CHINESE:
+                return at, "drift"
             whole_line = (at == 0 or text[at - 1] == "\n") and (sentence.endswith("\n") or text[end] == "\n")
             if self.prose and (loop := self._shape(sentence, at, whole_line)) is not None:
                 return loop, "repetition"
@@ -422,8 +428,10 @@ class TextChecks:
             self._lines = []
         opening = tuple(words[:OPENING_WORDS])
         # Short sentences only: the template a small model falls into is a few words long; longer sentences that
-        # open alike are a figure of speech (and a list may run alike).
-        if not OPENING_WORDS < len(words) <= OPENING_MAX_WORDS or has_cjk(body) or _LIST_MARK.match(body):
+        # open alike are a figure of speech (and a list may run alike). A hanzi is one of ``words``: Chinese short
+        # sentences that open alike ("你的猪猫一般猪猪矮猪猪火猫猪。" and eight more) are the same template.
+        longest = OPENING_MAX_CHARACTERS if has_cjk(body) else OPENING_MAX_WORDS
+        if not OPENING_WORDS < len(words) <= longest or _LIST_MARK.match(body):
             self._openings = []
             return None
         if not self._openings or self._openings[-1][0] != opening:
@@ -487,9 +495,11 @@ _CONJUNCTIONS = {
 FRAGMENT_RUN = 5  # bare fragments, one to a line, among FRAGMENT_WINDOW lines in a row, that make a loop
 FRAGMENT_WINDOW = 6
 FRAGMENT_WORDS = 3
+_CJK_LINE_ENDS = "。！？；…」』”）》?!"
 OPENING_WORDS = 2
 OPENING_RUN = 4  # short sentences in a row opening with the same two words
 OPENING_MAX_WORDS = 5
+OPENING_MAX_CHARACTERS = 16  # the same for Chinese and Japanese, counted in characters
 OPENING_KEEP = 2
 _VERSE = lazy_compile(r"\b(?:poems?|poetry|verses?|lyrics|songs?|haikus?|sonnets?|limericks?|ballads?)\b|诗|歌词",
                       re.IGNORECASE)
@@ -500,7 +510,12 @@ def _is_fragment(line: str, words: list[str]) -> bool:
     """A bare fragment on a line of its own: a few words ("LEMON", "Lays, began,") or a line in capitals
     ("LASERESHOP: A NEW LEADER OF THE ENGINEERS' FUTURE"); a list item, a heading, a question, an exclamation
     or a line of dialogue is none."""
-    if _LIST_MARK.match(line) or has_cjk(line) or line[-1] in "?!\"'”’)»":
+    if _LIST_MARK.match(line):
+        return False
+    if has_cjk(line):
+        # A line of a few characters with no sentence end ("猪猪易猪猪"); ``words`` holds a hanzi each.
+        return line[-1] not in _CJK_LINE_ENDS and len(words) <= FRAGMENT_WORDS * CJK_CHARACTERS_PER_WORD + 2
+    if line[-1] in "?!\"'”’)»":
         return False
     letters = [ch for ch in line if ch.isalpha()]
     shouting = len(words) > FRAGMENT_WORDS and len(letters) >= 12 and \

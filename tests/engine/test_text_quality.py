@@ -204,6 +204,17 @@ def test_checks_cut_another_language() -> None:
     assert script_of("Hello there") == "latin" and script_of("你好") == "cjk"
 
 
+def test_japanese_in_a_chinese_document_is_drift_and_a_japanese_one_keeps_it() -> None:
+    # Kana and hanzi are one script to the script check; kana in a Chinese text is the model writing Japanese.
+    on = "中国茶文化历史悠久，茶叶的种类很多。"
+    japanese = "お茶の文化はとても古いです。"
+    text = on + japanese + "更多"
+    assert TextChecks("写一篇关于中国茶文化的文章。", "茶的历史").feed(text) == (len(on), "drift")
+    assert TextChecks("日本の茶道について随筆を書いてください。", "茶道の歴史").feed(text) is None
+    # A name in katakana among hanzi is not Japanese.
+    assert TextChecks("写一篇关于中国茶文化的文章。", "茶的历史").feed(on + "茶商ヤマ来到杭州。" + "更多") is None
+
+
 def test_checks_cut_text_that_leaves_the_subject() -> None:
     checks = TextChecks("Write a guide to bicycle touring.", "Packing the bicycle panniers.", drift_words=40)
     on = "Pack the panniers so the bicycle stays balanced. "
@@ -329,6 +340,26 @@ def test_sentences_that_all_open_alike_are_a_loop_after_the_first_two() -> None:
             "Bees are important for farms. Bees are worth saving.")
     checks = TextChecks("Write a guide to keeping bees.", "Understanding bees")
     assert _first_cut(checks, text) == (text.index("Bees are small"), "repetition")
+
+
+def test_chinese_fragments_and_sentences_that_open_alike_are_a_loop() -> None:
+    # Seen on the built-in model's tea essay: lines of a few hanzi with no sentence end, and short sentences that
+    # all open with the same two characters; no n-gram check sees them, since every line changes a character.
+    essay = "中国茶文化历史悠久，茶叶的种类很多。\n\n"
+    lines = "茶猪有茶猪\n\n茶猪混缩茶猪\n\n茶猪是茶猪\n\n猪猪是茶璧猪\n\n猪猪可以翻翻\n\n茶猪逐漏茶猪"
+    checks = TextChecks("写一篇2000字的文章，介绍中国茶文化的历史与现状。", "历史渊源")
+    assert _first_cut(checks, essay + lines) == (len(essay), "repetition")
+    alike = "你的猪猪一般茶猪茶猪。你的猪猫一般猪猪矮猪猪火猫猪。你的猪茪一般黑猱猵猪福猪。你的猪鳐一茶一茶猐猰。"
+    checks = TextChecks("写一篇2000字的文章，介绍中国茶文化的历史与现状。", "引言")
+    assert _first_cut(checks, essay + alike) == (len(essay) + alike.index("你的猪茪"), "repetition")
+
+
+def test_chinese_prose_with_lists_dialogue_and_a_parallel_is_not_cut() -> None:
+    text = ("宋代人喜欢点茶和斗茶。\n\n茶的种类很多：\n- 绿茶\n- 红茶\n- 乌龙茶\n- 白茶\n- 黄茶\n- 黑茶\n\n"
+            "他说：“这茶真香。”她笑了。他又问：“哪里产的？”她答：“杭州。”\n\n"
+            "我们要保护茶园。我们要培养茶人。我们要传承茶艺。\n\n今天，中国茶走向了世界。")
+    checks = TextChecks("写一篇2000字的文章，介绍中国茶文化的历史与现状。", "茶的历史", drift_words=400)
+    assert _first_cut(checks, text) is None
 
 
 @pytest.mark.parametrize("text", [
