@@ -65,8 +65,8 @@ def test_a_chinese_document_is_counted_as_its_length_score_counts_it() -> None:
     """Hanzi of U+4E00-U+9FFF and free-standing Latin words: digits, kana, rarer hanzi and a Latin word glued to
     hanzi are none (a Chinese essay the app read as 1,992 characters scored as 1,421)."""
     chinese, japanese = rule_for("写一篇2000字的文章，介绍中国茶文化。"), rule_for("2000字の随筆を書いてください。")
-    for text in ("2020年，茶叶产量达到300万吨。", "我喜欢喝 green tea 和咖啡。", "使用AI技术的茶园。", "ひらがなと茶𠀀㐀",
-                 "x1 abc_ 中国"):
+    for text in ("2020年，茶叶产量达到300万吨。", "我喜欢喝 green tea 和咖啡。", "使用AI技术的茶园。",
+                 "ひらがなと茶𠀀㐀", "x1 abc_ 中国"):
         assert chinese.count(text) == count_words(text), text
     assert chinese.count("2020年，茶叶产量达到300万吨。") == 9
     assert japanese.count("2020年，茶叶产量达到300万吨。") == 11  # a reader's count: LongBench-Write scores no Japanese

@@ -623,7 +623,8 @@ def test_an_unfinished_character_from_the_server_never_reaches_the_text(scripted
         scripted,
         ScriptedServer(
             models=[{"id": "m.gguf", "owned_by": "llamacpp"}],
-            stream=[text_chunk("茶园里\ufffd"), text_chunk("\ufffd"), text_chunk("\ufffd，猪", "stop"), "data: [DONE]\n\n"],
+            stream=[text_chunk("茶园里\ufffd"), text_chunk("\ufffd"), text_chunk("\ufffd，猪", "stop"),
+                    "data: [DONE]\n\n"],
         ),
     )
     events = list(OpenAIBackend(server.url, n_ctx=8192).generate(GenerationRequest(prompt="p", max_tokens=5)))
