@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import InputError
 from ..lazyre import lazy_compile
-from .backend import Backend, Delta, Finish, FinishReason, GenerationRequest, Sampling
+from .backend import Backend, Delta, Finish, FinishReason, GenerationRequest, Sampling, StopSignal
 from .counting import LengthRule, has_cjk
 from .events import Event, PlanningProgress, PlanningStarted, PlanReady, Warning
 from .language import detect_language, language_evidence, write_in
@@ -636,17 +636,19 @@ def title_problem(title: str, instruction: str, index: int, count: int) -> str |
     return None
 
 
-def plan_problems(plan: Plan, instruction: str, *, subject: bool = False) -> dict[int, str]:
+def plan_problems(plan: Plan, instruction: str, *, subject: bool = False, count: int | None = None
+                  ) -> dict[int, str]:
     """Sections whose title fails the checks, or whose title or main point repeats an earlier one; with
-    ``subject`` (a model's plan), also sections that share no word with the instruction."""
+    ``subject`` (a model's plan), also sections that share no word with the instruction. ``count``: the
+    sections the whole plan will have, where ``plan`` holds the first lines only."""
     problems: dict[int, str] = {}
-    count = len(plan.sections)
+    count = len(plan.sections) if count is None else count
     topic = _content_words(instruction)  # every main point may name the subject: compare what else they say
     points = [" ".join(w for w in section.main_point.split() if not (_content_words(w) & topic))
               for section in plan.sections]
     # A plan none of whose sections shares a word with the instruction is about something else. (Single
     # sections may well not: a guide's "Riding in the rain" is on its subject without saying "bicycle".)
-    off_subject = subject and bool(topic) and count > 1 and not any(
+    off_subject = subject and bool(topic) and len(plan.sections) > 1 and not any(
         _content_words(f"{s.title} {s.main_point}") & topic for s in plan.sections)
     language = detect_language(instruction) if subject else ""
     for i, section in enumerate(plan.sections):
@@ -957,8 +959,9 @@ def generate_plan(
         finish: Finish | None = None
         done = 0
         repeats = _PlanRepeats()
+        stop = StopSignal(cancel)
         for item in backend.generate(
-            GenerationRequest(prompt, max_tokens, attempt_sampling, stop=fmt.stops, grammar=grammar, cancel=cancel,
+            GenerationRequest(prompt, max_tokens, attempt_sampling, stop=fmt.stops, grammar=grammar, cancel=stop,
                               avoid=repeats.banned, avoid_penalty=PLAN_REPEAT_PENALTY)
         ):
             if isinstance(item, Delta):
@@ -966,16 +969,22 @@ def generate_plan(
                 repeats.text = text
                 if "\n" in item.text or "}" in item.text:
                     end = max(text.rfind("\n"), text.rfind("}")) + 1  # complete lines or objects only
-                    lines = len(parse_generated_plan(text[:end]).sections)
-                    if lines > done:
-                        done = lines
+                    written = parse_generated_plan(text[:end])
+                    if len(written.sections) > done:
+                        done = len(written.sections)
                         yield PlanningProgress(min(done, count), count)
+                        # A first plan whose lines already hold more problems than the repair may fix is asked
+                        # again at once: the rest of it would be tokens thrown away (a fifth of a short
+                        # document's wait went into plans).
+                        if attempt < len(PLAN_ATTEMPTS) - 1 and \
+                                len(plan_problems(written, instruction, count=count)) > count // 3:
+                            stop.set()
             else:
                 finish = item
         if finish is not None:
             result.prompt_tokens_evaluated += finish.prompt_tokens_evaluated
             result.completion_tokens += finish.completion_tokens
-            if finish.reason is FinishReason.CANCELLED:
+            if finish.reason is FinishReason.CANCELLED and cancel is not None and cancel.is_set():
                 return
         plan = parse_generated_plan(text)
         problems = len(plan_problems(plan, instruction, subject=True)) + abs(len(plan.sections) - count)

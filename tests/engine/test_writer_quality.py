@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import itertools
 import re
+import threading
 from collections.abc import Callable
 
 from longwriter_desktop.engine import events as ev
-from longwriter_desktop.engine.backend import Sampling
+from longwriter_desktop.engine.backend import FinishReason, Sampling
 from longwriter_desktop.engine.plan import Plan, Section, plan_problems
 from longwriter_desktop.engine.prompts import Family
 from longwriter_desktop.engine.words import count_words
@@ -282,6 +283,9 @@ def test_a_broken_plan_is_asked_again_then_repaired() -> None:
     assert sum(c.is_plan for c in backend.calls) == 2
     assert [s.title for s in plan.sections] == list(TITLES)
     assert plan_problems(plan, request.instruction) == {}
+    # The first plan was stopped once two of its three lines had failed: its last line was never generated.
+    first = next(c for c in backend.calls if c.is_plan)
+    assert first.finish is FinishReason.CANCELLED and first.reply.count("keyA") == 2
 
 
 def test_a_base_model_continues_a_plain_document_without_chat_markup() -> None:
@@ -300,3 +304,20 @@ def test_a_base_model_continues_a_plain_document_without_chat_markup() -> None:
         writing[1].prompt_text
     assert "Next heading written by the model" not in done.text  # a new heading ends the section
     assert count_words(done.text) > 250
+
+
+def test_cancel_while_planning_asks_for_no_second_plan() -> None:
+    # The plan's own early stop (a first plan failing) and the user's cancel both end the plan's stream: only
+    # the user's ends the run.
+    broken = "".join(f"Section {i} - Title: Money is the keyA - Main point: Money is the key to trams. - Words: 20\n"
+                     for i in range(1, 7))
+    backend = ScriptedBackend([broken])
+    cancel = threading.Event()
+    events = []
+    for event in write_document(backend, WriteRequest("Write a 900-word report on city trams.", mode="plan",
+                                                      sampling=Sampling(seed=3)), cancel):
+        events.append(event)
+        if isinstance(event, ev.PlanningProgress):
+            cancel.set()
+    assert len(backend.calls) == 1 and backend.calls[0].finish is FinishReason.CANCELLED
+    assert not any(isinstance(e, (ev.PlanReady, ev.SectionStarted)) for e in events)
