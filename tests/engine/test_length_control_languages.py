@@ -27,8 +27,9 @@ MARKS = [
 
 
 def _sentences(sentence: str, mark: str, n: int, glue: str = " ", first: int = 1) -> str:
-    # Numbered so that no sentence repeats another (the loop guard would cut it).
-    return glue.join(f"{sentence} {i}{mark}" for i in range(first, first + n))
+    # Numbered so that no sentence repeats another (the loop guard would cut it), the number first: short
+    # sentences that all open with the same words are a template loop to the checks.
+    return glue.join(f"{i} {sentence}{mark}" for i in range(first, first + n))
 
 
 def _one_section(instruction: str) -> WriteRequest:
