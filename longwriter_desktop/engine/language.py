@@ -22,9 +22,11 @@ NAMES = {
     "km": ("Khmer", "ខ្មែរ"), "my": ("Burmese", "မြန်မာ"),
 }
 
+# Hiragana, katakana (with its phonetic extensions) and half-width katakana: only Japanese writes them.
+KANA_CLASS = "\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f"
 # (language, pattern) in order: the first script found decides, except that Latin is weighed below.
 _SCRIPTS = tuple((code, lazy_compile(f"[{ranges}]")) for code, ranges in (
-    ("ja", "\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f"),
+    ("ja", KANA_CLASS),
     ("ko", "\uac00-\ud7af\u1100-\u11ff\u3130-\u318f"),
     ("zh", "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"),
     ("th", "\u0e00-\u0e7f"), ("lo", "\u0e80-\u0eff"), ("km", "\u1780-\u17ff"), ("my", "\u1000-\u109f"),

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 from ..lazyre import lazy_compile
 from .counting import has_cjk
+from .language import KANA_CLASS, detect_language
 
 _WORD = lazy_compile(r"[\u4e00-\u9fff]|[^\W\d_]+(?:['’][^\W\d_]+)*|\d+", re.UNICODE)
 _SENTENCE_END = lazy_compile(r"[.!?。！？]")
@@ -274,7 +275,7 @@ def is_echo(sentence: str) -> bool:
 # -- drift: another language, or away from the subject --------------------------------------------------
 
 _LATIN_WORD = lazy_compile(r"[A-Za-z]{2,}")
-_KANA = lazy_compile(r"[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f]")
+_KANA = lazy_compile(f"[{KANA_CLASS}]")
 KANA_IN_CHINESE = 3  # kana in one sentence of a Chinese document that make it Japanese (a name may hold one)
 
 
@@ -330,7 +331,7 @@ class TextChecks:
                  other_titles: list[str] | None = None, history: str = "") -> None:
         self.script = script_of(instruction) or "latin"
         # Kana and hanzi are both "cjk" to the script check, but kana in a Chinese document is Japanese.
-        self._chinese = _KANA.search(instruction) is None and has_cjk(instruction)
+        self._chinese = detect_language(instruction) == "zh"
         # A line that names another section of the plan is the plan copied into the text.
         self._titles = {" ".join(re.findall(r"[^\W\d_]+", t.lower())) for t in other_titles or () if t.strip()}
         # The subject is the instruction and the section's plan, and what the document has kept returning to
