@@ -3,6 +3,7 @@ kill, and `longwriter resume` completes the document (the projects issue's promi
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import random
@@ -16,11 +17,27 @@ from pathlib import Path
 
 from longwriter_desktop.engine.words import count_words
 
-MARKER = re.compile(r"\n\[\.\.\. \d+ characters of repeated text removed \.\.\.\]\n")
+MARKER = re.compile(r"\n\[\.\.\. (\d+) characters of repeated text removed \.\.\.\]\n")
 
 
 def _env(home: Path) -> dict[str, str]:
     return dict(os.environ, LONGWRITER_HOME=str(home), PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+
+
+def _streamed_document(printed: list[tuple[float, str]], horizon: float) -> str:
+    """The document as the killed run had streamed it, up to what was printed by ``horizon``. A cut's marker takes
+    its characters back from the text before it, whenever before the kill it came: text printed long ago and cut
+    a moment before the kill (an echo at a section's end) is rightly gone."""
+    text = "".join(piece for _, piece in printed)
+    times = [at for at, piece in printed for _ in piece]
+    kept: list[tuple[str, float]] = []
+    position = 0
+    for marker in MARKER.finditer(text):
+        kept.extend(zip(text[position:marker.start()], times[position:marker.start()]))
+        del kept[len(kept) - int(marker.group(1)):]
+        position = marker.end()
+    kept.extend(zip(text[position:], times[position:]))
+    return "".join(character for character, _ in itertools.takewhile(lambda item: item[1] <= horizon, kept))
 
 
 def test_sigkill_then_resume(longwriter_home: Path, tmp_path: Path) -> None:
@@ -57,9 +74,7 @@ def test_sigkill_then_resume(longwriter_home: Path, tmp_path: Path) -> None:
     process.wait(timeout=30)
     reader.join(timeout=10)
 
-    safe = "".join(text for at, text in printed if at <= killed_at - 2.0)
-    if MARKER.search(safe):  # text a loop cut removed is rightly gone: check what followed the last cut
-        safe = MARKER.split(safe)[-1]
+    safe = _streamed_document(printed, killed_at - 2.0)
     paragraphs = [p.strip() for p in safe.split("\n\n") if p.strip() and not p.startswith("## ")]
 
     resumed = subprocess.run(
