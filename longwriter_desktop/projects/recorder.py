@@ -2,8 +2,9 @@
 
 Text arrives a token at a time; a commit per token would be wasteful, so the recorder keeps new text in
 memory and commits it when the oldest unsaved piece is ``autosave_seconds`` old (checked on every event:
-tokens arrive many times a second), at every paragraph end, and at every section end, cancel, error, the
-end of the run and close. A ``kill -9`` or power loss therefore costs at most the last
+tokens arrive many times a second), at every paragraph end, at every cut (the next call reads its prompt
+first, seconds without an event on a large model), and at every section end, cancel, error, the end of the
+run and close. A ``kill -9`` or power loss therefore costs at most the last
 ``autosave_seconds`` plus one token's time of text: about two seconds with the default of one second at
 one token a second or faster.
 
@@ -202,6 +203,7 @@ class ProjectRecorder:
         else:
             committed = self._store.get_take(self._take_id).text
             self._last_char = committed[: max(len(committed) - self._drop, 0)][-1:]
+        self.flush()
 
     def _on_section_finished(self, event: events.SectionFinished) -> None:
         self._ensure_take(event.index)
