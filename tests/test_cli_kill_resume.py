@@ -17,7 +17,7 @@ from pathlib import Path
 
 from longwriter_desktop.engine.words import count_words
 
-MARKER = re.compile(r"\n\[\.\.\. (\d+) characters of repeated text removed \.\.\.\]\n")
+MARKER = re.compile(r"\n\[\.\.\. (\d+) characters [^\]\n]+ \.\.\.\]\n")
 
 
 def _env(home: Path) -> dict[str, str]:

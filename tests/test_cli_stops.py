@@ -5,6 +5,7 @@ built-in model; only what every sample satisfies is asserted."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -127,6 +128,6 @@ def test_sigterm_and_sighup_stop_cleanly_and_keep_the_text(longwriter_home: Path
     assert project.status == "interrupted"
     first_line = next(line for line in printed.splitlines() if line.strip())
     assert first_line.strip()[:60] in saved  # what was printed before the signal was saved
-    if "characters of repeated text removed" not in printed:  # a loop cut may take printed words back
+    if not re.search(r"\[\.\.\. \d+ characters ", printed):  # a cut or a trim may take printed words back
         assert len(saved.split()) >= len(printed.split()) - 2
     assert "not finished" in err and out.read_text(encoding="utf-8").strip()

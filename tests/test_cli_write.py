@@ -14,7 +14,7 @@ from docx import Document
 from longwriter_desktop.engine.words import count_words
 
 # What the CLI prints where the engine cut a loop out of the text it had already streamed.
-RETRACTION = re.compile(r"\n\[\.\.\. (\d+) characters of repeated text removed \.\.\.\]\n")
+RETRACTION = re.compile(r"\n\[\.\.\. (\d+) characters [^\]\n]+ \.\.\.\]\n")
 
 
 def without_retractions(streamed: str) -> str:

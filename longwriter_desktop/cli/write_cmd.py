@@ -34,6 +34,14 @@ from ..settings import KV_TYPES
 from ..units import format_duration
 from . import codex_cmd
 
+# What a streamed document's reader is told where text printed before was taken back, by the writer's reason.
+RETRACTED = {
+    "repetition": "of repeated text removed",
+    "echo": "about the task removed",
+    "drift": "off the subject removed",
+    "length": "taken back to end on the length",
+}
+
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("prompt", nargs="?", help="the writing instruction (or give --prompt-file)")
@@ -448,7 +456,7 @@ def _run(store: ProjectStore, project_id: int, backend: Backend, request: WriteR
                 out.flush()
         elif isinstance(event, ev.TextRetracted):
             if not args.quiet:
-                out.write(f"\n[... {event.chars} characters of repeated text removed ...]\n")
+                out.write(f"\n[... {event.chars} characters {RETRACTED.get(event.reason, 'removed')} ...]\n")
         elif isinstance(event, ev.Progress):
             status.show(event)
         elif isinstance(event, ev.Warning):

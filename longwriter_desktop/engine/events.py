@@ -63,10 +63,12 @@ class TextDelta(Event):
 
 @dataclass(frozen=True)
 class TextRetracted(Event):
-    """The last ``chars`` characters of a section were removed (a loop was cut)."""
+    """The last ``chars`` characters of a section were removed: a loop ("repetition"), a sentence about the task
+    ("echo"), text off the subject ("drift"), or an end taken back to land on the length ("length")."""
 
     index: int
     chars: int
+    reason: str = "repetition"
 
 
 @dataclass(frozen=True)

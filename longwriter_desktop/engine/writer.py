@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import random
 import re
 import threading
@@ -67,6 +68,10 @@ MAX_REPETITION_CUTS_FINAL = 9
 RETRY_TEMPERATURE_STEP = 0.08  # each loop cut writes on a little hotter, up to RETRY_TEMPERATURE_MAX
 RETRY_TEMPERATURE_MAX = 0.9
 LAST_SENTENCE_CHARACTERS = 600  # the section's last sentence, checked when the section ends
+# The last section's last sentence, where it runs past the hard stop and the sentence end before it lies below
+# the minimum, is written again from that end (another seed) this many times: a 150-word description could
+# land only 140 or 158 words long, and otherwise ended on an unfinished sentence.
+FINAL_REWRITES = 3
 MAX_CHECK_CUTS = 8  # echoed or drifting sentences cut in one section before it is left as it is
 MAX_CALLS_PER_SECTION = 16
 # A section that keeps being cut (loops, drift) ends once it has generated this many times the tokens of its
@@ -455,6 +460,8 @@ class DocumentWriter(ContextBook):
         calls = 0
         retries = 0
         check_cuts = 0
+        rewrites = 0
+        overshoot: str | None = None  # the text as it ran past the hard stop, before its last sentence was rewritten
         stopped_for_length = False
         budget = max(400, math.ceil(target * self.tokens_per_word * SECTION_TOKEN_BUDGET))
         spent = 0
@@ -564,6 +571,11 @@ class DocumentWriter(ContextBook):
                       cut_kind, loop_at)
             if self.cancel.is_set():
                 return
+            if loop_at is not None and overshoot is not None:
+                # The rewritten sentence looped or strayed: the text as it first ran past the length is better.
+                yield from self._restore(index, turn, guard, counter, checks=checks, text=overshoot)
+                words = counter.set(self.texts[index]) - base
+                break
             if loop_at is not None:
                 yield from self._cut(index, turn, guard, counter, loop_at, checks=checks, kind=cut_kind)
                 words = counter.set(self.texts[index]) - base
@@ -601,6 +613,14 @@ class DocumentWriter(ContextBook):
                 continue
             if stopped_for_length:
                 if words >= target * hard_stop:
+                    if final and rewrites < FINAL_REWRITES and \
+                            (at := self._rewrite_point(index, base + minimum, len(resumed))) is not None:
+                        rewrites += 1
+                        overshoot = overshoot or self.texts[index]
+                        yield from self._cut(index, turn, guard, counter, at, checks=checks, kind="length")
+                        words = counter.set(self.texts[index]) - base
+                        stopped_for_length = False
+                        continue
                     # Only the words this run wrote are trimmed, and a final section keeps its minimum of them.
                     yield from self._trim_to_sentence(index, turn, counter, guard,
                                                       keep_words=base + minimum if final else 0,
@@ -660,10 +680,44 @@ class DocumentWriter(ContextBook):
         if checks is not None:
             checks.truncate(keep)
         counter.set(self.texts[index])
-        what = {"repetition": "a loop", "echo": "a sentence about the task", "drift": "text off the subject"}[kind]
-        self._warn(f"Section {index + 1}: {what} was cut ({len(text) - keep} characters); {then}.", "repetition")
-        yield TextRetracted(index, len(text) - keep)
+        if kind == "length":  # the length control at work, nothing the writer needs to hear about
+            log.debug("section %d: the last sentence ran past the length; written again", index + 1)
+        else:
+            what = {"repetition": "a loop", "echo": "a sentence about the task", "drift": "text off the subject"}[kind]
+            self._warn(f"Section {index + 1}: {what} was cut ({len(text) - keep} characters); {then}.", "repetition")
+        yield TextRetracted(index, len(text) - keep, kind)
         yield from self._drain()
+
+    def _restore(self, index: int, turn: _Turn, guard: RepetitionGuard, counter: LengthCounter, *,
+                 checks: TextChecks, text: str) -> Iterator[Event]:
+        """Put the section's text back to ``text`` (which shares a start with it): what differs is taken back,
+        whole tokens at a time, and the rest of ``text`` is written in again."""
+        current = self.texts[index]
+        common = len(os.path.commonprefix([current, text]))
+        keep = len(current) - self._retract_reply(turn, len(current) - common) if len(current) > common else common
+        self.texts[index] = current[:keep]
+        guard.truncate(keep)
+        self.ngram_ban.truncate(keep)
+        checks.truncate(keep)
+        if len(current) > keep:
+            yield TextRetracted(index, len(current) - keep, "length")
+        piece = text[keep:]
+        if piece:
+            turn.reply.append(self._text_chunk(piece))
+            self.texts[index] += piece
+            guard.feed(self.texts[index])
+            yield TextDelta(index, piece)
+        counter.set(self.texts[index])
+
+    def _rewrite_point(self, index: int, keep_words: int, protected: int) -> int | None:
+        """Where the last sentence of a final section that ran past its hard stop starts, when trimming it would
+        leave the section short of ``keep_words``: writing it again from there may end inside the range. None
+        where trimming is fine, or the sentence began in text the run must keep."""
+        text = self.texts[index]
+        ends = [m.end() for m in SENTENCE_ENDS.finditer(text, protected)]
+        if not ends or self.rule.count(text[: ends[-1]]) >= keep_words:
+            return None
+        return ends[-1]
 
     def _trim_to_sentence(self, index: int, turn: _Turn, counter: LengthCounter, guard: RepetitionGuard, *,
                           keep_words: int = 0, start: int = 0) -> Iterator[Event]:
@@ -688,7 +742,7 @@ class DocumentWriter(ContextBook):
         guard.truncate(len(self.texts[index]))
         self.ngram_ban.truncate(len(self.texts[index]))
         counter.set(self.texts[index])
-        yield TextRetracted(index, removed)
+        yield TextRetracted(index, removed, "length")
 
     def _next_seed(self) -> int:
         self._calls += 1

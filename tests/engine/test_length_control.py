@@ -11,6 +11,9 @@ from longwriter_desktop.engine.backend import Sampling
 from longwriter_desktop.engine.plan import Plan, Section
 from longwriter_desktop.engine.words import count_words
 from longwriter_desktop.engine.writer import (
+    FINAL_HARD_STOP,
+    FINAL_MIN,
+    FINAL_REWRITES,
     HARD_STOP,
     SECTION_MIN,
     DocumentWriter,
@@ -101,3 +104,66 @@ def test_tokens_that_add_no_words_are_cut_like_a_loop() -> None:
     assert done.stats["repetition_cuts"] >= 1
     for call in backend.calls:  # each call stopped soon after its words stopped growing
         assert len(backend._split(call.reply)) <= len(backend._split(_sentences(0, 2))) + 48 + 8
+
+
+def _run_on(first: int, words: int) -> str:
+    """A sentence of ``words`` made-up words that has not ended yet."""
+    return " ".join(_word(first * 10 + i) for i in range(words)).capitalize()
+
+
+def test_a_last_sentence_that_runs_past_the_length_is_written_again_to_end_inside_it() -> None:
+    # 90 words in whole sentences, then one that would end at 120: the hard stop (105) falls inside it, and the
+    # sentence end before it (90) lies below the minimum. The sentence is written again from that end; the
+    # second try ends at 98 words, on a sentence end.
+    def reply(call: object) -> str:
+        if len(backend.calls) == 1:
+            return _sentences(0, 9) + " " + _run_on(900, 30) + "."
+        return _run_on(500, 8) + "."  # an eight-word sentence: 90 + 8 = 98
+
+    backend = ScriptedBackend(reply)
+    events, done = _write(backend)
+    section = done.text.split("\n", 1)[1].strip()
+    words = done.stats["sections"][0]["words"]
+    assert count_words(section) == words == 98 and section.endswith(".")
+    assert section.startswith(_sentences(0, 9))
+    assert _run_on(900, 3) not in section  # the run-on sentence is gone
+    assert len(backend.calls) == 2 and backend.calls[1].prompt_text.rstrip().endswith(_sentences(8, 1))
+    retracted = [e for e in events if isinstance(e, ev.TextRetracted)]
+    assert [e.reason for e in retracted] == ["length"]
+    assert not [e for e in events if isinstance(e, ev.Warning)]  # the length control at work is no news
+
+
+def test_a_last_sentence_that_keeps_running_past_the_length_is_tried_a_bounded_number_of_times() -> None:
+    # Every try writes a 30-word sentence from the 90 words: after the last try the section ends at the hard
+    # stop, within range (an unfinished sentence rather than one more call).
+    backend = ScriptedBackend(lambda call: (_sentences(0, 9) + " " if len(backend.calls) == 1 else "")
+                              + _run_on(900 + len(backend.calls), 30) + ".")
+    events, done = _write(backend)
+    words = done.stats["sections"][0]["words"]
+    assert len(backend.calls) == 1 + FINAL_REWRITES
+    assert FINAL_MIN * TARGET <= words <= math.ceil(FINAL_HARD_STOP * TARGET)
+    assert [e.reason for e in events if isinstance(e, ev.TextRetracted)] == ["length"] * FINAL_REWRITES
+
+
+def test_a_rewritten_last_sentence_that_loops_gives_way_to_the_text_that_ran_past_the_length() -> None:
+    # The rewrite repeats the section's opening: the loop is not cut into the section, the text as it first
+    # ran past its length comes back (whole up to the hard stop) and the section ends there.
+    backend = ScriptedBackend(lambda call: _sentences(0, 9) + (" " + _run_on(900, 30) + "."
+                                                               if len(backend.calls) == 1 else ""))
+    events, done = _write(backend)
+    section = done.text.split("\n", 1)[1].strip()
+    words = done.stats["sections"][0]["words"]
+    assert len(backend.calls) == 2
+    assert section.startswith(_sentences(0, 9) + " " + _run_on(900, 10))
+    assert section.count(_sentences(0, 1)) == 1
+    assert FINAL_MIN * TARGET <= words <= math.ceil(FINAL_HARD_STOP * TARGET)
+    assert {e.reason for e in events if isinstance(e, ev.TextRetracted)} == {"length"}
+    assert not [e for e in events if isinstance(e, ev.Warning)]
+    # What was streamed, with each retraction applied, is the section's text.
+    streamed = ""
+    for event in events:
+        if isinstance(event, ev.TextDelta):
+            streamed += event.text
+        elif isinstance(event, ev.TextRetracted):
+            streamed = streamed[: len(streamed) - event.chars]
+    assert streamed.strip() == section
