@@ -19,6 +19,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -333,15 +334,18 @@ def measure_mapped(commands: dict[str, list[str]], runs: int, log: Callable[[str
         time.sleep(0.3)
         for name, command in commands.items():
             times: list[float] = []
+            ready: list[float] = []
             with tempfile.TemporaryDirectory(prefix="longwriter-launch-") as home:
                 env = dict(os.environ, DISPLAY=f":{display}", LONGWRITER_HOME=home, QT_QPA_PLATFORM="xcb")
                 watch = _MapWatch(env)
                 try:
                     for run in range(runs + 1):  # the first run warms the page cache and writes the settings
                         started = time.perf_counter()
+                        launched = time.time()
                         app = subprocess.Popen(_normal_priority(command), env=env, stdout=subprocess.DEVNULL,
                                                stderr=subprocess.PIPE)
                         mapped_at = watch.next_map(60)
+                        ready_s = _ready_after(Path(home), launched, 30) if mapped_at is not None else None
                         app.terminate()
                         try:
                             _out, err = app.communicate(timeout=20)
@@ -357,15 +361,40 @@ def measure_mapped(commands: dict[str, list[str]], runs: int, log: Callable[[str
                         seconds = mapped_at - started
                         if run:
                             times.append(seconds)
-                        log(f"  {name} {run if run else 'warm-up'}: mapped after {seconds:.2f} s")
+                            if ready_s is not None:
+                                ready.append(ready_s)
+                        log(f"  {name} {run if run else 'warm-up'}: mapped after {seconds:.2f} s, ready after "
+                            + (f"{ready_s:.2f} s" if ready_s is not None else "(no 'window ready' in its log)"))
                 finally:
                     watch.close()
             if times:
                 results[name] = {"command": " ".join(command), "mapped_s": times, "median_s": _median(times)}
+                if len(ready) == len(times):
+                    results[name].update(ready_s=ready, ready_median_s=_median(ready))
     finally:
         server.terminate()
         server.wait(timeout=10)
     return results
+
+
+def _ready_after(home: Path, launched: float, timeout: float) -> float | None:
+    """Seconds from ``launched`` (time.time()) to the app's "window ready" log line (its panes built, the
+    projects read), read from the log in its LONGWRITER_HOME; None if none comes within ``timeout``."""
+    log_file = home / "logs" / "longwriter.log"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            lines = log_file.read_text(encoding="utf-8").splitlines()
+        except OSError:
+            lines = []
+        for line in reversed(lines):
+            if line.endswith(" window ready"):
+                stamp = datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f").timestamp()
+                if stamp >= launched - 0.01:
+                    return stamp - launched
+                break  # the last one is an earlier run's
+        time.sleep(0.02)
+    return None
 
 
 def compile_package(repo: Path) -> None:

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6 import __version__ as pyside_version
-from PySide6.QtCore import QSettings, Qt, QTimer, qVersion
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QShowEvent
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal, qVersion
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QPaintEvent, QShowEvent
 from PySide6.QtWidgets import (
     QDialog,
     QDockWidget,
@@ -36,38 +36,10 @@ from PySide6.QtWidgets import (
 )
 
 from .. import APP_NAME, __version__, paths
-from ..app import service
-from ..app.backends import BackendChoice, LocalModel, ServerChoice, choice_from_record, load_fit
-from ..app.estimates import installed_times
-from ..app.servers import load_servers
-from ..app.takes import SectionRun, prepare_more, prepare_new_section, prepare_regenerate, section_takes
-from ..engine import events as ev
-from ..engine.counting import LengthRule, Unit
-from ..engine.estimate import ModelTimes
-from ..engine.gguf import read_gguf
-from ..engine.llama_backend import LoadSettings
-from ..engine.plan import Plan, Section, rescale
-from ..engine.writer import WriteRequest
 from ..errors import LongWriterError, ProjectError
-from ..library import gpu
-from ..library.fit import FitReport, Verdict, current_machine
-from ..library.installed import BUILTIN_ID, InstalledModel, list_installed, resolve_model
-from ..projects.store import DamagedDatabaseError, ProjectStore, good_backups, restore_backup
 from ..settings import Settings, load_settings
 from ..units import format_duration
 from .background import BackgroundCall
-from .codex_panel import CodexPanel, MentionHighlighter
-from .document_view import DocumentView, apply_view
-from .draft import DONE, INTERRUPTED, PENDING, STATUS_NAMES, WRITING, Draft, SectionRow
-from .find_replace import FindBar
-from .inspector import InspectorPane
-from .new_project import NewProjectDialog
-from .outline import OutlinePane
-from .panes import ProgressPane
-from .status_strip import StatusStrip
-from .takes_dialog import TakesDialog
-from .worker import EngineWorker, LoadedModel, PlanJob, WriteJob
-from .write_more import WriteMoreDialog
 
 if TYPE_CHECKING:
     from .downloads import DownloadManager
@@ -87,13 +59,115 @@ def window_settings() -> QSettings:
     return QSettings(str(paths.config_dir() / "window.ini"), QSettings.Format.IniFormat)
 
 
+def import_parts() -> None:
+    """Import the engine, the projects, the model library and the panes into this module.
+
+    They take about 0.2 s (the engine's dataclasses and checks, the SQLite store, the panes that show them):
+    a window that waited for them would be on screen that much later. ``MainWindow(first_frame=True)`` is put
+    on screen with only Qt loaded and calls this once its first frame is painted; a window made without it
+    calls it at once. The names become this module's globals, as top-level imports would.
+    """
+    global service
+    from ..app import service
+    global BackendChoice, LocalModel, ServerChoice, choice_from_record, load_fit
+    from ..app.backends import BackendChoice, LocalModel, ServerChoice, choice_from_record, load_fit
+    global installed_times
+    from ..app.estimates import installed_times
+    global load_servers
+    from ..app.servers import load_servers
+    global SectionRun, prepare_more, prepare_new_section, prepare_regenerate, section_takes
+    from ..app.takes import SectionRun, prepare_more, prepare_new_section, prepare_regenerate, section_takes
+    global ev
+    from ..engine import events as ev
+    global LengthRule, Unit
+    from ..engine.counting import LengthRule, Unit
+    global ModelTimes
+    from ..engine.estimate import ModelTimes
+    global read_gguf
+    from ..engine.gguf import read_gguf
+    global LoadSettings
+    from ..engine.llama_backend import LoadSettings
+    global Plan, Section, rescale
+    from ..engine.plan import Plan, Section, rescale
+    global WriteRequest
+    from ..engine.writer import WriteRequest
+    global gpu
+    from ..library import gpu
+    global FitReport, Verdict, current_machine
+    from ..library.fit import FitReport, Verdict, current_machine
+    global BUILTIN_ID, InstalledModel, list_installed, resolve_model
+    from ..library.installed import BUILTIN_ID, InstalledModel, list_installed, resolve_model
+    global DamagedDatabaseError, ProjectStore, good_backups, restore_backup
+    from ..projects.store import DamagedDatabaseError, ProjectStore, good_backups, restore_backup
+    global CodexPanel, MentionHighlighter
+    from .codex_panel import CodexPanel, MentionHighlighter
+    global DocumentView, apply_view
+    from .document_view import DocumentView, apply_view
+    global DONE, INTERRUPTED, PENDING, STATUS_NAMES, WRITING, Draft, SectionRow
+    from .draft import DONE, INTERRUPTED, PENDING, STATUS_NAMES, WRITING, Draft, SectionRow
+    global FindBar
+    from .find_replace import FindBar
+    global InspectorPane
+    from .inspector import InspectorPane
+    global NewProjectDialog
+    from .new_project import NewProjectDialog
+    global OutlinePane
+    from .outline import OutlinePane
+    global ProgressPane
+    from .panes import ProgressPane
+    global StatusStrip
+    from .status_strip import StatusStrip
+    global TakesDialog
+    from .takes_dialog import TakesDialog
+    global EngineWorker, LoadedModel, PlanJob, WriteJob
+    from .worker import EngineWorker, LoadedModel, PlanJob, WriteJob
+    global WriteMoreDialog
+    from .write_more import WriteMoreDialog
+
+
+class _OpeningFrame(QLabel):
+    """What the window shows for the moment its panes take to load; tells when it has been painted."""
+
+    painted = Signal()
+
+    def __init__(self) -> None:
+        super().__init__("Opening…")
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setStyleSheet("color: palette(placeholder-text);")
+        self._told = False
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if not self._told:
+            self._told = True
+            self.painted.emit()
+
+
 class MainWindow(QMainWindow):
     """The desktop app's one window."""
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, *, first_frame: bool = False) -> None:
+        """The window with all its panes; with ``first_frame``, a frame of its size saying it opens, put on
+        screen at once, and the panes built as soon as that frame is painted (the app's start)."""
         super().__init__()
         self.setWindowTitle(APP_NAME)
-        self.settings = settings or load_settings()
+        self.ready = False  # the panes are built and the projects read
+        self._detect_started = False
+        self._given_settings = settings
+        if not first_frame:
+            self._build()
+            return
+        self._restore_geometry()
+        opening = _OpeningFrame()
+        # Queued: the panes are built after the frame's paint has ended and reached the screen.
+        opening.painted.connect(self._build, Qt.ConnectionType.QueuedConnection)
+        self.setCentralWidget(opening)
+
+    def _build(self) -> None:
+        if self.ready:
+            return
+        import_parts()
+        self.settings = self._given_settings or load_settings()
         self.store: ProjectStore | None = None
         # One store per process, shared with the model worker's autosave (see projects/store.py, "POSIX locks").
         self.worker = EngineWorker(self, store=lambda: self.store)
@@ -107,7 +181,6 @@ class MainWindow(QMainWindow):
         # thread, and only once the window is on screen (showEvent), so the import never delays the window.
         self._detect_call = BackgroundCall(gpu.detect, self, name="longwriter-gpu-detect")
         self._detect_call.succeeded.connect(self._backend_detected)
-        self._detect_started = False
         self.drafts: list[Draft] = []
         self.draft: Draft | None = None
         self.loaded_model: LoadedModel | None = None
@@ -182,6 +255,10 @@ class MainWindow(QMainWindow):
         self.store = self._open_store()
         self._load_projects()
         self._update_actions()
+        self.ready = True
+        if self.isVisible():
+            self._schedule_detection()
+        log.info("window ready")
 
     @property
     def downloads(self) -> DownloadManager:
@@ -1384,6 +1461,10 @@ class MainWindow(QMainWindow):
     def showEvent(self, event: QShowEvent) -> None:
         """Start the GPU detection (llama.cpp's import) once the window has been put on screen."""
         super().showEvent(event)
+        if self.ready:
+            self._schedule_detection()
+
+    def _schedule_detection(self) -> None:
         if not self._detect_started:
             self._detect_started = True
             QTimer.singleShot(DETECT_DELAY_MS, self, self._start_detection)
@@ -1394,6 +1475,10 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Stop any job, let the worker close the model, and remember the window's place."""
+        if not self.ready:  # closed while its first frame was up: nothing opened yet
+            window_settings().setValue("geometry", self.saveGeometry())
+            event.accept()
+            return
         was_busy = self.worker.busy
         if not self.worker.shutdown(SHUTDOWN_TIMEOUT_S):
             log.error("closing while the model thread is still busy")

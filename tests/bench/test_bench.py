@@ -80,6 +80,8 @@ def test_launch_to_a_mapped_window_is_timed_by_the_x_servers_map_event() -> None
     source = result["source"]
     assert "error" not in source, source
     assert len(source["mapped_s"]) == 2 and all(0.05 < t < 30 for t in source["mapped_s"])
+    # Ready (the panes built, from the app's log) comes after the first frame is mapped, in every run.
+    assert len(source["ready_s"]) == 2 and all(m < r < 60 for m, r in zip(source["mapped_s"], source["ready_s"]))
     assert any("warm-up" in line for line in lines)
 
 
