@@ -253,6 +253,12 @@ _ECHO_EN = lazy_compile(
     r"|\bas an ai\b|\blanguage model\b|\bhere (?:is|are) (?:the|a|an|my|your) (?:section|text|essay|story|draft|"
     r"continuation|article|report|guide|post|rewrite)\b"
     r"|^(?:sure|certainly|of course|okay|ok)\b[,!.]|^(?:go on with|begin with|continue with)\b"
+    r"|\b(?:in|with|through) (?:this|my) (?:[a-z-]+ )?(?:description|article|essay|report|guide|post|story|text|"
+    r"piece|document|response|draft),? (?:i|we)(?:'ve|’ve| have) "
+    r"|\b(?:i|we)(?:'ve|’ve| have) (?:also )?(?:aimed|tried|attempted|sought) to (?:convey|capture|highlight|"
+    r"emphasi[sz]e) (?:the (?:idea|essence|message|importance|benefits?|key)|a (?:sense|message))\b"
+    r"|\b(?:i|we)(?:'ve|’ve| have) (?:also )?(?:aimed|tried) to use (?:a |an )?(?:clear|simple|concise|engaging|"
+    r"friendly|formal|informal)\b"
     r"|\b(?:i|we) (?:have )?(?:made|added|changed|removed|rewrote|revised|edited|corrected|replaced|kept)\b.{0,80}"
     r"\b(?:the text|sentences?|grammar|clarity|punctuation|commas?|hyphen|colon|semicolon|version|wording)\b",
     re.IGNORECASE,

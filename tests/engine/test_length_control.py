@@ -11,13 +11,13 @@ from longwriter_desktop.engine.backend import Sampling
 from longwriter_desktop.engine.plan import Plan, Section
 from longwriter_desktop.engine.words import count_words
 from longwriter_desktop.engine.writer import (
-    FINAL_HARD_STOP,
     FINAL_MIN,
     FINAL_REWRITES,
     HARD_STOP,
     SECTION_MIN,
     DocumentWriter,
     WriteRequest,
+    hard_limit,
     write_document,
 )
 from longwriter_desktop.testing.scripted import ScriptedBackend
@@ -141,22 +141,37 @@ def test_a_last_sentence_that_keeps_running_past_the_length_is_tried_a_bounded_n
     events, done = _write(backend)
     words = done.stats["sections"][0]["words"]
     assert len(backend.calls) == 1 + FINAL_REWRITES
-    assert FINAL_MIN * TARGET <= words <= math.ceil(FINAL_HARD_STOP * TARGET)
+    assert FINAL_MIN * TARGET <= words <= hard_limit(TARGET, final=True)
     assert [e.reason for e in events if isinstance(e, ev.TextRetracted)] == ["length"] * FINAL_REWRITES
 
 
-def test_a_rewritten_last_sentence_that_loops_gives_way_to_the_text_that_ran_past_the_length() -> None:
-    # The rewrite repeats the section's opening: the loop is not cut into the section, the text as it first
-    # ran past its length comes back (whole up to the hard stop) and the section ends there.
+def test_a_rewritten_last_sentence_that_loops_is_written_once_more() -> None:
+    # The first rewrite repeats the section's opening (a loop); the second ends inside the range.
+    def reply(call: object) -> str:
+        if len(backend.calls) == 1:
+            return _sentences(0, 9) + " " + _run_on(900, 30) + "."
+        return " " + (_sentences(0, 3) if len(backend.calls) == 2 else _run_on(500, 8) + ".")
+
+    backend = ScriptedBackend(reply)
+    events, done = _write(backend)
+    section = done.text.split("\n", 1)[1].strip()
+    assert len(backend.calls) == 3 and done.stats["sections"][0]["words"] == 98
+    assert section == _sentences(0, 9) + " " + _run_on(500, 8) + "."
+    assert [e.reason for e in events if isinstance(e, ev.TextRetracted)] == ["length", "length"]
+
+
+def test_a_rewritten_last_sentence_that_keeps_looping_gives_way_to_the_text_that_ran_past_the_length() -> None:
+    # Every rewrite repeats the section's opening: no loop is kept, the text as it first ran past its length
+    # comes back (whole up to the hard stop) and the section ends there.
     backend = ScriptedBackend(lambda call: _sentences(0, 9) + (" " + _run_on(900, 30) + "."
                                                                if len(backend.calls) == 1 else ""))
     events, done = _write(backend)
     section = done.text.split("\n", 1)[1].strip()
     words = done.stats["sections"][0]["words"]
-    assert len(backend.calls) == 2
+    assert len(backend.calls) == 1 + FINAL_REWRITES
     assert section.startswith(_sentences(0, 9) + " " + _run_on(900, 10))
     assert section.count(_sentences(0, 1)) == 1
-    assert FINAL_MIN * TARGET <= words <= math.ceil(FINAL_HARD_STOP * TARGET)
+    assert FINAL_MIN * TARGET <= words <= hard_limit(TARGET, final=True)
     assert {e.reason for e in events if isinstance(e, ev.TextRetracted)} == {"length"}
     assert not [e for e in events if isinstance(e, ev.Warning)]
     # What was streamed, with each retraction applied, is the section's text.
@@ -167,3 +182,10 @@ def test_a_rewritten_last_sentence_that_loops_gives_way_to_the_text_that_ran_pas
         elif isinstance(event, ev.TextRetracted):
             streamed = streamed[: len(streamed) - event.chars]
     assert streamed.strip() == section
+
+
+def test_the_hard_stop_rounds_down_so_a_short_document_keeps_inside_five_percent() -> None:
+    # A 150-word description: its 8-word heading leaves the section 142; stopped at 150 (105.6%) the document
+    # would be 158 of 150, stopped at 149 it is 157, inside 5%.
+    assert hard_limit(142, final=True) == 149 and hard_limit(100, final=True) == 105
+    assert hard_limit(1000) == 1080 and hard_limit(1, final=True) == 1

@@ -165,6 +165,10 @@ ECHOES = [
     "本部分将介绍茶的历史。",
     "I made a few changes to the text to improve the clarity and grammar.",
     "I added a comma after the word to separate the two clauses.",
+    # Commentary on the text just written (seen after a 150-word product description).
+    "In this product description, I've aimed to convey the essence of the reusable glass water bottles.",
+    "I've tried to convey the idea of sustainability, using words that convey a positive message.",
+    "I've also tried to use a clear and concise language, avoiding jargon.",
 ]
 
 
@@ -178,6 +182,9 @@ def test_echoed_instructions_are_recognised(sentence: str) -> None:
     "Volunteers sort the donations into the fiction section of the shelves.",
     "Her main worry was the rent.",
     "老人每天早上都要泡一壶茶。",
+    "I've tried to reach her all week, and the line is always busy.",
+    "In this town, we have kept the old lighthouse burning for a century.",
+    "We've tried to convey our thanks to the volunteers with a small party.",
 ])
 def test_prose_is_not_an_echo(sentence: str) -> None:
     assert not is_echo(sentence)
