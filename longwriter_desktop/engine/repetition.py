@@ -385,7 +385,7 @@ class TextChecks:
         while True:
             end = _next_sentence_end(text, self._checked)
             if end is None:
-                return self._run_on(text)
+                return self._echo_under_way(text) or self._run_on(text)
             start = self._checked
             sentence = text[start:end]
             self._checked = end
@@ -448,6 +448,19 @@ class TextChecks:
             return self._openings[OPENING_KEEP][1]  # the first few stay: a figure of speech, not yet a loop
         return None
 
+    def _echo_under_way(self, text: str) -> tuple[int, str] | None:
+        """A sentence still being written that already speaks of the task ("In this product description, I've
+        aimed to ...") is cut before the rest of it is written: its whole words only (a word being written may
+        yet become another), and only while the sentence is short (a long one is checked when it ends)."""
+        tail = text[self._checked:]
+        if len(tail) > ECHO_EARLY_CHARACTERS or not tail.strip():
+            return None
+        if not has_cjk(tail):
+            tail = tail[: max(tail.rfind(" "), tail.rfind("\n"), 0)]
+        if not tail.strip() or not is_echo(tail):
+            return None
+        return self._checked + len(tail) - len(tail.lstrip()), "echo"
+
     def _run_on(self, text: str) -> tuple[int, str] | None:
         """A sentence still being written that has become a chain of short clauses each opened by "and" or "but"
         ("The plan, and the team, and I, and the people, and the world, ..."): a loop that changes a word in every
@@ -491,6 +504,7 @@ RUN_ON_WORDS = 40  # a sentence this long, not yet ended, whose last clauses mos
 RUN_ON_CLAUSES = 10
 RUN_ON_SHARE = 0.7
 RUN_ON_MIN_CHARACTERS = 160
+ECHO_EARLY_CHARACTERS = 400  # an unfinished sentence up to this long is checked for echoes as it grows
 RUN_ON_WINDOW_CHARACTERS = 800
 _CLAUSE_BREAK = lazy_compile(r"[,;:]")
 _ANY_WORD = lazy_compile(r"[^\W\d_]+")

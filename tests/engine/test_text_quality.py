@@ -500,3 +500,18 @@ def test_extracted_summary_is_short_and_from_the_text() -> None:
     summary = extract_summary(text, "The mayor and the volunteers", 30)
     assert summary.startswith("The town opened its library on Monday.")
     assert "volunteers" in summary and len(summary.split()) <= 31
+
+
+def test_an_echo_is_cut_while_its_sentence_is_still_being_written() -> None:
+    # "In this product description, I've ..." already speaks of the task: no need to wait for its full stop.
+    checks = TextChecks("Write a 150-word product description for a reusable glass water bottle.",
+                        "Reusable glass water bottle")
+    kept = "A glass bottle keeps water cold and tastes of nothing.\n\n"
+    assert checks.feed(kept) is None
+    assert checks.feed(kept + "In this product description, I") is None  # "I" may be the start of "In..."
+    assert checks.feed(kept + "In this product description, I've aimed to") == (len(kept), "echo")
+    # A word still being written is not read: "this section" may yet be "this sectional sofa".
+    other = TextChecks("Write a story about a furniture shop.", "Furniture shop")
+    story = "The shop was quiet. She sat on this section"
+    assert other.feed(story) is None
+    assert other.feed(story + "al sofa and waited.") is None
