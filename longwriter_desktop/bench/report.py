@@ -29,6 +29,13 @@ def merge_results(current: dict[str, Any], earlier: list[dict[str, Any]],
     return merged
 
 
+def _model_phrase(section: dict[str, Any]) -> str:
+    """The model a section was measured on: the built-in one unless the bench was given another."""
+    if section.get("builtin", True) or not section.get("model_file"):
+        return "the built-in model"
+    return f"`{section['model_file']}` (given with --model)"
+
+
 def _verdict(met: bool | None) -> str:
     if met is None:
         return "not measured yet"
@@ -95,7 +102,8 @@ def render_report(results: dict[str, Any]) -> str:
             ["llama-cpp-python", str(machine.get("llama_cpp_python"))],
             *([name, version] for name, version in machine.get("toolkit", {}).items()),
             ["model", f"`{results['model']['path'].rsplit('/', 1)[-1]}` "
-                      f"({results['model']['bytes'] / 1e6:.0f} MB, the built-in model)"],
+                      f"({results['model']['bytes'] / 1e6:.0f} MB, "
+                      f"{'the built-in model' if results['model'].get('builtin', True) else 'given with --model'})"],
             ["this run's length", _duration(results["total_s"]) if "total_s" in results else "?"],
             ["date", f"{results.get('taken')} ({results.get('mode')} mode; parts reused from other "
                      f"runs say so)"],
@@ -297,7 +305,7 @@ def _prompts(section: dict[str, Any] | None, summary: list[list[str]]) -> list[s
         _taken(section),
         "",
         f"From `{'/'.join(source.rsplit('/', 3)[-3:])}`, prompts: {subset}. Each was written by the app's "
-        "writer in plan mode on the built-in model (the target read from the instruction, seed fixed), one "
+        f"writer in plan mode on {_model_phrase(section)} (the target read from the instruction, seed fixed), one "
         "after another on one loaded model (so a prompt's start can come from the KV cache of the one "
         "before). Length score as LongBench-Write scores it, against the prompt's own length.",
         "",

@@ -54,13 +54,21 @@ def run_planning(model_path: Path, options: Options, save: Callable[[str, dict[s
 SECTIONS = ("overhead", "document", "prompts", "gui", "downloads", "estimates", "kv", "startup", "server")
 
 
+def _is_builtin(model_path: Path) -> bool:
+    from ..library.installed import builtin_model_path
+
+    builtin = builtin_model_path()
+    return builtin is not None and builtin.resolve() == model_path.resolve()
+
+
 def run_benchmarks(model_path: Path, options: Options) -> dict[str, Any]:
     """Run the chosen measurements in a temporary LONGWRITER_HOME; returns the results for the report."""
     quick = options.quick
     mode = "quick" if quick else "full"
     log = options.log
     results: dict[str, Any] = {"machine": machine_info(), "taken": now_iso(), "mode": mode,
-                               "model": {"path": str(model_path), "bytes": model_path.stat().st_size},
+                               "model": {"path": str(model_path), "bytes": model_path.stat().st_size,
+                                         "builtin": _is_builtin(model_path)},
                                "sections": {}}
     sections: dict[str, Any] = results["sections"]
 
@@ -91,11 +99,13 @@ def run_benchmarks(model_path: Path, options: Options) -> dict[str, Any]:
                     rows.append(row)
                     if options.save_partial is not None:
                         sections["prompts"] = {"rows": list(rows), "partial": True, "mode": mode,
-                                               "taken": now_iso()}
+                                               "taken": now_iso(), "model_file": model_path.name,
+                                               "builtin": results["model"]["builtin"]}
                         options.save_partial(results)
 
-                save("prompts", measure_dev_prompts(model_path, options.prompts_path, quick=quick,
-                                                    which=options.prompt_numbers, log=log, on_row=partial))
+                measured = measure_dev_prompts(model_path, options.prompts_path, quick=quick,
+                                               which=options.prompt_numbers, log=log, on_row=partial)
+                save("prompts", dict(measured, model_file=model_path.name, builtin=results["model"]["builtin"]))
             if "gui" in options.only:
                 log("4. GUI")
                 gui: dict[str, Any] = {"main_window": main_window_available()}

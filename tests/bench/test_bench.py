@@ -96,3 +96,20 @@ def test_the_server_part_renders_seeds_and_a_verdict() -> None:
     assert "## 11. Through a server without DRY" in report
     assert "| 2 | 480 | -20.0% | **no** |" in report
     assert "1 of 2 seeds" in report
+
+
+def test_dev_prompts_of_another_model_say_which_model_wrote_them() -> None:
+    row = {"number": 1, "prompt": "Write a 150-word product description.", "type": "", "target": 150,
+           "app_target": 150, "words": 149, "length_score": 99.7, "wall_s": 8.7, "tokens_per_second": 33.5,
+           "prompt_tokens_evaluated": 21, "prompt_tokens_without_cache": 21, "completion_tokens": 200,
+           "sections": 1, "context_drops": 0, "repeated_4gram_share": 0.0, "generated_tokens_per_kept": 1.0,
+           "generated_tokens_per_kept_with_plan": 1.0, "echo_cuts": 0, "drift_cuts": 0, "repetition_cuts": 0,
+           "quality": None, "section_words": [(149, 150)], "model": "bench", "commit": "abc1234", "peak_rss": 1}
+    prompts = {"file": "shared/eval/dev_prompts.jsonl", "rows": [row], "mean_length_score": 99.7, "subset": "1 of 10",
+               "taken": "2026-12-02", "mode": "full", "model_file": "gemma-3-270m-q4_k_m.gguf", "builtin": False}
+    results = {"machine": {}, "model": {"path": "/m/gemma-3-270m-q4_k_m.gguf", "bytes": 253_000_000,
+                                        "builtin": False}, "sections": {"prompts": prompts}}
+    report = render_report(results)
+    assert "on `gemma-3-270m-q4_k_m.gguf` (given with --model)" in report
+    assert "the built-in model" not in report.split("## 5.")[1].split("##")[0]
+    assert "(253 MB, given with --model)" in report
