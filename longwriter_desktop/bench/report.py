@@ -33,7 +33,7 @@ def _model_phrase(section: dict[str, Any]) -> str:
     """The model a section was measured on: the built-in one unless the bench was given another."""
     if section.get("builtin", True) or not section.get("model_file"):
         return "the built-in model"
-    return f"`{section['model_file']}` (given with --model)"
+    return f"`{section['model_file']}`, a model given with --model"
 
 
 def _verdict(met: bool | None) -> str:

@@ -110,6 +110,6 @@ def test_dev_prompts_of_another_model_say_which_model_wrote_them() -> None:
     results = {"machine": {}, "model": {"path": "/m/gemma-3-270m-q4_k_m.gguf", "bytes": 253_000_000,
                                         "builtin": False}, "sections": {"prompts": prompts}}
     report = render_report(results)
-    assert "on `gemma-3-270m-q4_k_m.gguf` (given with --model)" in report
+    assert "on `gemma-3-270m-q4_k_m.gguf`, a model given with --model (the target" in report
     assert "the built-in model" not in report.split("## 5.")[1].split("##")[0]
     assert "(253 MB, given with --model)" in report
