@@ -353,6 +353,7 @@ class TextChecks:
         self._since_key = 0  # words written since a sentence that touched the subject
         self._seen: Counter[str] = Counter()  # stems of this section's sentences on the subject
         self._last_key_end = 0
+        self._echo_read_to = -1  # the end of the unfinished sentence's words last read for an echo
         # The shape of prose: a run of bare word fragments, one to a line ("LEMON", "LIMON", "LIGHTLIGHTS"),
         # or sentences that all open alike ("Bees are small. Bees are sweet. Bees are rare.") is a loop that
         # changes a word each time, which the n-gram checks never see. Poems and lyrics are left alone.
@@ -374,6 +375,7 @@ class TextChecks:
 
     def truncate(self, length: int) -> None:
         length = max(length, self._floor)
+        self._echo_read_to = -1
         self._checked = min(self._checked, length)
         self._lines = [(at, bare) for at, bare in self._lines if at < length]
         self._openings = [(opening, at) for opening, at in self._openings if at < length]
@@ -457,6 +459,9 @@ class TextChecks:
             return None
         if not has_cjk(tail):
             tail = tail[: max(tail.rfind(" "), tail.rfind("\n"), 0)]
+        if self._checked + len(tail) == self._echo_read_to:  # no word finished since the last look
+            return None
+        self._echo_read_to = self._checked + len(tail)
         if not tail.strip() or not is_echo(tail):
             return None
         return self._checked + len(tail) - len(tail.lstrip()), "echo"

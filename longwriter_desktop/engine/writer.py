@@ -678,15 +678,7 @@ class DocumentWriter(ContextBook):
              checks: TextChecks | None = None, kind: str = "repetition",
              then: str = "writing on with another seed") -> Iterator[Event]:
         text = self.texts[index]
-        removed_tokens = sum(c.n_tokens for c in turn.reply)
-        keep = len(text) - self._retract_reply(turn, len(text) - at)
-        self.cut_tokens += max(0, removed_tokens - sum(c.n_tokens for c in turn.reply))
-        self.texts[index] = text[:keep]
-        guard.truncate(keep)
-        self.ngram_ban.truncate(keep)
-        if checks is not None:
-            checks.truncate(keep)
-        counter.set(self.texts[index])
+        keep = len(text) - self._take_back(index, turn, guard, counter, len(text) - at, checks=checks)
         if kind == "length":  # the length control at work, nothing the writer needs to hear about
             log.debug("section %d: the last sentence ran past the length; written again", index + 1)
         else:
@@ -701,20 +693,33 @@ class DocumentWriter(ContextBook):
         whole tokens at a time, and the rest of ``text`` is written in again."""
         current = self.texts[index]
         common = len(os.path.commonprefix([current, text]))
-        keep = len(current) - self._retract_reply(turn, len(current) - common) if len(current) > common else common
-        self.texts[index] = current[:keep]
-        guard.truncate(keep)
-        self.ngram_ban.truncate(keep)
-        checks.truncate(keep)
-        if len(current) > keep:
-            yield TextRetracted(index, len(current) - keep, "length")
-        piece = text[keep:]
+        if len(current) > common:
+            taken = self._take_back(index, turn, guard, counter, len(current) - common, checks=checks)
+            yield TextRetracted(index, taken, "length")
+        piece = text[len(self.texts[index]):]
         if piece:
             turn.reply.append(self._text_chunk(piece))
             self.texts[index] += piece
             guard.feed(self.texts[index])
             yield TextDelta(index, piece)
         counter.set(self.texts[index])
+
+    def _take_back(self, index: int, turn: _Turn, guard: RepetitionGuard, counter: LengthCounter, chars: int, *,
+                   checks: TextChecks | None = None) -> int:
+        """Take the section's last ``chars`` characters back, whole tokens at a time (counted as cut), from the
+        text and from every check that read it; returns the characters taken (``chars`` or a little more)."""
+        text = self.texts[index]
+        before = sum(c.n_tokens for c in turn.reply)
+        removed = self._retract_reply(turn, chars)
+        self.cut_tokens += max(0, before - sum(c.n_tokens for c in turn.reply))
+        keep = len(text) - removed
+        self.texts[index] = text[:keep]
+        guard.truncate(keep)
+        self.ngram_ban.truncate(keep)
+        if checks is not None:
+            checks.truncate(keep)
+        counter.set(self.texts[index])
+        return removed
 
     def _rewrite_point(self, index: int, keep_words: int, protected: int) -> int | None:
         """Where the last sentence of a final section that ran past its hard stop starts, when trimming it would
