@@ -18,6 +18,7 @@ from typing import Any
 from ..errors import GenerationError, InputError
 from .backend import Backend
 from .counting import LengthRule
+from .estimate import COMPACT_KEEP, writing_view
 from .events import Event
 from .plan import Plan
 from .prompts import PromptFormat
@@ -55,6 +56,8 @@ class ContextBook:
     rule: LengthRule
     fmt: PromptFormat
     n_ctx: int
+    view: int  # the tokens of context the writer fills before it drops old sections (<= n_ctx; estimate.py)
+    view_reach: int | None
     mode: str
     plan: Plan
     texts: list[str]
@@ -112,6 +115,10 @@ class ContextBook:
                 f"{self.n_ctx}. Shorten them, use fewer sections, or choose a larger context size."
             )
         self._head = [_Chunk("", bos, len(bos)), head] if bos else [head]
+        # The codex block in the section's request is fixed room too, beside the head.
+        codex = getattr(self, "_codex", None)
+        fixed = sum(c.n_tokens for c in self._head) + (codex.budget if codex is not None else 0)
+        self.view = writing_view(self.n_ctx, fixed, self.view_reach)
 
     def _turn_chunks(self, turn: _Turn, first_kept: bool) -> list[_Chunk]:
         note = ""
@@ -160,16 +167,18 @@ class ContextBook:
         """Drop old sections in one large step (or the start of a very long section) to make room."""
         head = sum(c.n_tokens for c in self._head)
         current = self.turns[-1]
-        window = self.n_ctx - head - room_needed
-        keep_budget = max(0, int(window * 0.3))
+        window = self.view - head - room_needed
+        keep_budget = max(0, int(window * COMPACT_KEEP))
         dropped: list[int] = []
         while len(self.turns) > 1:
             kept = sum(sum(c.n_tokens for c in self._turn_chunks(t, False)) for t in self.turns)
             if kept <= keep_budget:
                 break
+            if len(self.turns) == 2 and not current.reply and self._keep_tail(self.turns[0], kept - keep_budget):
+                break  # the section just before the new one stays in view by its last paragraphs
             dropped.append(self.turns.pop(0).index)
         used = sum(c.n_tokens for c in self._prompt_chunks())
-        if used + room_needed > self.n_ctx and current.reply:
+        if used + room_needed > self.view and current.reply:
             # The section being written is itself too long: keep only its latest part in view.
             budget = max(0, int(window * 0.5))
             while current.reply and sum(c.n_tokens for c in current.reply) > budget:
@@ -180,17 +189,35 @@ class ContextBook:
             self.dropped_sections = sorted(set(self.dropped_sections) | set(dropped))
             self.context_drops += 1
             names = ", ".join(str(i + 1) for i in dropped)
-            self._warn(f"Context full ({self.n_ctx} tokens): sections {names} are left out of the model's view "
-                       "from here on (the plan still lists them).", "context")
+            full = f"Context full ({self.n_ctx} tokens)" if self.view >= self.n_ctx else \
+                f"The model's view is full ({self.view} of {self.n_ctx} tokens: deeper, this model writes slower)"
+            self._warn(f"{full}: sections {names} are left out of the model's view from here on (the plan and "
+                       "a summary of each still stand for them).", "context")
         used = sum(c.n_tokens for c in self._prompt_chunks())
         if used + min(room_needed, 64) > self.n_ctx:
             raise GenerationError(
                 f"The context of {self.n_ctx} tokens is too small to go on writing. Choose a larger context size."
             )
 
+    def _keep_tail(self, turn: _Turn, excess: int) -> bool:
+        """Take ``excess`` tokens or more off the front of a finished section's text in view, up to a paragraph
+        start, keeping at least its last paragraph; False (nothing taken) where no paragraph end allows it."""
+        reply = turn.reply
+        taken = 0
+        cut = 0
+        for n in range(1, len(reply)):
+            taken += reply[n - 1].n_tokens
+            if taken >= excess and (reply[n - 1].text.endswith("\n") or reply[n].text.startswith("\n")):
+                cut = n  # the kept text starts at a paragraph (or the line break before it)
+                break
+        if not cut:
+            return False
+        del reply[:cut]
+        return True
+
     def _restore_turns(self) -> None:
         """Rebuild the model's view of a resumed document: the latest sections that fit."""
-        budget = int((self.n_ctx - self.head_tokens) * 0.5)
+        budget = int((self.view - self.head_tokens) * 0.5)
         turns: list[_Turn] = []
         used = 0
         # Only what comes before the first section to write: a regenerated section in the middle must not

@@ -48,7 +48,15 @@ PLAN_PROMPT_TOKENS = 140
 DEFAULT_PLAN_TOKENS_PER_SECTION = 435.0
 HEAD_TOKENS = 350  # instruction and system text in front of the document
 HEAD_TOKENS_PER_WORD = 0.03  # the plan in view grows with the document
-CONTEXT_FILL = 0.8  # the writer drops old sections from view beyond about this share of the context
+# How much of the context the writer fills before it drops old sections from the model's view. Where reading
+# a long context costs more than the model's weights (a tiny model: on 2 cores the built-in one decodes at a
+# third of its empty-context speed at 6,000 tokens), the view ends near where decoding runs at half its
+# empty-context speed, but never below the head plus VIEW_MIN_TEXT tokens of the document; large models keep
+# the whole context. The rest of the document stays in view as the plan and a summary of each section.
+VIEW_SLOWDOWN = 1.0  # 1 + slope x view: the view ends where a token takes twice its empty-context time
+VIEW_MIN_TEXT = 2560  # tokens of document text (earlier sections and the one being written) always in view
+COMPACT_KEEP = 0.3  # share of the text window the writer keeps in view when it drops old sections
+COMPACT_ROOM = 0.25  # share of the view it frees at least for the section being written
 LEARNING_RATE = 0.5  # weight of a new run in the per-word figures
 WARM_UP_TOKENS = 8  # calibration: decoded and not measured
 LONG_PROMPT_S = 8.0  # calibration's long prompt: this many seconds of decoding's worth of tokens
@@ -124,19 +132,27 @@ class SpeedProfile:
     def tokens_per_second(self) -> float:
         return 1 / self.decode_s if self.decode_s > 0 else 0.0
 
-    def decode_seconds(self, start: float, tokens: float, cap: float | None = None) -> float:
-        """Seconds to decode ``tokens`` tokens from context position ``start``; beyond ``cap`` it stays there."""
+    def decode_seconds(self, start: float, tokens: float, cap: float | None = None,
+                       plateau: float | None = None) -> float:
+        """Seconds to decode ``tokens`` tokens from context position ``start``; once the position reaches
+        ``cap`` the tokens sit at ``plateau`` (default: ``cap``) on average."""
         if tokens <= 0:
             return 0.0
         start = max(0.0, start)
-        if cap is None or start + tokens <= cap:
+        level = cap if plateau is None else plateau
+        if cap is None or level is None or start + tokens <= cap:
             positions = tokens * (start + (tokens - 1) / 2)
         elif start >= cap:
-            positions = tokens * cap
+            positions = tokens * level
         else:
             rising = cap - start
-            positions = rising * (start + (rising - 1) / 2) + (tokens - rising) * cap
+            positions = rising * (start + (rising - 1) / 2) + (tokens - rising) * level
         return self.decode_s * (tokens + self.slope * positions)
+
+    def view(self, n_ctx: int, head: float) -> tuple[int, float]:
+        """The writer's view with this model (engine/context.py) and the mean position once it has filled."""
+        view = writing_view(n_ctx, int(head), view_reach(self.weights_bytes, self.kv_bytes_per_token))
+        return view, view_positions(view, head)[1]
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -195,13 +211,13 @@ def estimate_document(profile: SpeedProfile, words: int, n_ctx: int, *, include_
     """Time to plan and write a document of ``words`` words with this profile and context size."""
     tokens = words * profile.generated_per_word
     head = min(HEAD_TOKENS + HEAD_TOKENS_PER_WORD * words, n_ctx * 0.3)
-    cap = n_ctx * CONTEXT_FILL
-    generate = profile.decode_seconds(head, tokens, cap)
+    cap, plateau = profile.view(n_ctx, head)
+    generate = profile.decode_seconds(head, tokens, cap, plateau)
     prompt = words * profile.evaluated_per_word * profile.prefill_s
     load = profile.load_s if include_load else 0.0
     plan = plan_seconds(profile, words) if plan_mode else 0.0
     total = (generate + prompt) * profile.overhead + plan + load
-    end = min(head + tokens, cap)
+    end = head + tokens if head + tokens <= cap else plateau
     return DocumentEstimate(words, total, generate, prompt, load, plan, round(tokens),
                             1 / profile.token_seconds(head), 1 / profile.token_seconds(end), profile.runs, rough)
 
@@ -220,6 +236,29 @@ def prior_slope(weights_bytes: int, kv_bytes_per_token: int | None) -> float:
     if not kv_bytes_per_token or weights_bytes <= 0:
         return 2e-4
     return PRIOR_ATTENTION_FACTOR * kv_bytes_per_token / weights_bytes
+
+
+def view_reach(weights_bytes: int, kv_bytes_per_token: int | None) -> int | None:
+    """Tokens of context at which decoding runs VIEW_SLOWDOWN times slower than on an empty one, by the model's
+    shape (the same for every machine and run, so one seed writes one text), or None when unknown."""
+    if not kv_bytes_per_token or weights_bytes <= 0:
+        return None
+    return int(VIEW_SLOWDOWN / prior_slope(weights_bytes, kv_bytes_per_token))
+
+
+def writing_view(n_ctx: int, head_tokens: int, reach: int | None) -> int:
+    """The tokens of context the writer fills before it drops old sections from the model's view."""
+    if reach is None:
+        return n_ctx
+    return min(n_ctx, max(reach, head_tokens + VIEW_MIN_TEXT))
+
+
+def view_positions(view: int, head: float) -> tuple[float, float]:
+    """Where the writer's tokens sit once the view has filled: it drops back to about ``low`` and fills to
+    ``view`` again, so they sit at the mean of the two (returned second) from then on."""
+    room = max(256.0, view * COMPACT_ROOM)
+    low = head + COMPACT_KEEP * max(0.0, view - head - room)
+    return low, (low + view) / 2
 
 
 def fit_speed(samples: Sequence[CallSample], prior_slope_value: float) -> tuple[float, float] | None:
@@ -538,8 +577,8 @@ class RunTimer:
         if profile is None or profile.decode_s <= 0:
             return None
         tokens = max(0, words_left) * profile.generated_per_word
-        cap = self.n_ctx * CONTEXT_FILL
-        seconds = profile.decode_seconds(min(position, cap), tokens, cap)
+        cap, plateau = profile.view(self.n_ctx, HEAD_TOKENS)
+        seconds = profile.decode_seconds(min(position, cap), tokens, cap, plateau)
         seconds += words_left * profile.evaluated_per_word * profile.prefill_s
         return seconds * self._pace(profile, self.calls()) * profile.overhead
 

@@ -29,7 +29,7 @@ from .backend import Backend, Finish, FinishReason, GenerationRequest, Sampling,
 from .codex import Codex, SectionCodex
 from .context import ContextBook, _Chunk, _Turn
 from .counting import PARAGRAPH_END, SENTENCE_END, SENTENCE_ENDS, LengthCounter, LengthRule, has_cjk
-from .estimate import run_timer
+from .estimate import COMPACT_ROOM, run_timer, view_reach
 from .events import (
     Cancelled,
     CodexInView,
@@ -172,6 +172,11 @@ class DocumentWriter(ContextBook):
         # LlamaBackend applies DRY (Sampling.dry_multiplier); most servers cannot (OpenAIBackend.applies_dry).
         self._applies_dry = bool(getattr(backend, "applies_dry", True))
         self.n_ctx = backend.info.n_ctx
+        # A local model's view of the document may end before its context does (where deeper is much slower).
+        header = getattr(backend, "header", None)
+        self.view_reach = view_reach(int(header.file_size), header.kv_bytes_per_token(2.0)) \
+            if header is not None else None
+        self.view = self.n_ctx  # set once the head is built (context.py)
         guess = target_from_instruction(request.instruction)
         # Every count of this document (length control, progress, stats) is in its readers' unit.
         self.rule = LengthRule(guess.unit, detect_language(request.instruction))
@@ -477,12 +482,14 @@ class DocumentWriter(ContextBook):
             calls += 1
             need = math.ceil(max(0, target * hard_stop - words) * self.tokens_per_word) + 48
             prompt, size = self._prompt()
-            room = self.n_ctx - size - 4
-            if room < min(need, 256):
-                self._compact(min(need, max(256, int(self.n_ctx * 0.25))))
+            room = self.view - size - 4
+            # A section that will not fit in what is left of the view drops old sections before it starts (the
+            # one before it keeps its last paragraphs in view), not part-way through its own text.
+            if room < (need if calls == 1 and not turn.reply else min(need, 256)):
+                self._compact(min(need, max(256, int(self.view * COMPACT_ROOM))))
                 yield from self._drain()
                 prompt, size = self._prompt()
-                room = self.n_ctx - size - 4
+                room = self.view - size - 4
             max_tokens = max(16, min(room, need, budget - spent + 48))
             stop = StopSignal(self.cancel)
             current_words = [words]
@@ -786,7 +793,7 @@ class DocumentWriter(ContextBook):
         if eta is None:
             eta = remaining_words * self.tokens_per_word / rate if rate > 0 else None
         return Progress(words, self.target_words, index, section_words, section_target, rate, elapsed, eta,
-                        min(context_used, self.n_ctx), self.n_ctx, self.rule.unit.value)
+                        min(context_used, self.view), self.view, self.rule.unit.value)
 
     def stats(self, text: str) -> dict[str, Any]:
         words = self.rule.count(text)
@@ -809,6 +816,7 @@ class DocumentWriter(ContextBook):
             "backend": self.backend.info.name,
             "device": self.backend.info.device,
             "n_ctx": self.n_ctx,
+            "view_tokens": self.view,  # the context the writer fills before dropping old sections from view
             "prompt_tokens_evaluated": self.prompt_tokens_evaluated,
             "prompt_tokens_without_cache": self.prompt_tokens_total,
             "plan_prompt_tokens": self.plan_prompt_tokens,

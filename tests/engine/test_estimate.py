@@ -65,9 +65,34 @@ def test_a_document_estimate_grows_faster_than_its_length() -> None:
     p = profile()
     short, long = est.estimate_document(p, 1000, 8192), est.estimate_document(p, 6000, 8192)
     assert 0 < short.seconds < long.seconds
-    assert long.seconds / short.seconds > 6, "later tokens sit at longer contexts"
+    assert long.generate_s / short.generate_s > 6, "later tokens sit at longer contexts"
     assert long.tokens_per_second_end < long.tokens_per_second_start
     assert "About" in long.describe() and "6,000 words" in long.describe()
+
+
+def test_decode_seconds_after_the_cap_sit_at_the_plateau() -> None:
+    p = profile()
+    expected = sum(p.token_seconds(500 + i) for i in range(2500)) + 1500 * p.token_seconds(2000)
+    assert p.decode_seconds(500, 4000, 3000, 2000) == pytest.approx(expected, rel=1e-3)
+
+
+def test_a_tiny_model_writes_in_a_shorter_view_than_its_context() -> None:
+    """The built-in model's shape: its view ends near where decoding halves its speed (at least the head plus
+    VIEW_MIN_TEXT); a model whose weights outweigh its KV cache keeps the whole context."""
+    reach = est.view_reach(98_000_000, 23_040)
+    assert reach is not None and 1000 < reach < 3000
+    assert est.writing_view(8192, 500, reach) == 500 + est.VIEW_MIN_TEXT
+    assert est.writing_view(2048, 500, reach) == 2048  # never past the context
+    assert est.writing_view(8192, 500, est.view_reach(4_900_000_000, 131_072)) == 8192
+    assert est.writing_view(8192, 500, None) == 8192  # a server: its speed is not this machine's
+    low, mean = est.view_positions(3060, 500)
+    assert 500 < low < mean < 3060
+    # The estimate counts with the same view: once it fills, later tokens sit no deeper than its mean.
+    tiny = profile()
+    big = profile(weights_bytes=4_900_000_000, kv_bytes_per_token=131_072)
+    assert est.estimate_document(tiny, 6000, 8192).generate_s < est.estimate_document(big, 6000, 8192).generate_s
+    assert est.estimate_document(tiny, 1000, 8192).generate_s == pytest.approx(
+        est.estimate_document(big, 1000, 8192).generate_s), "a short document fits either view"
 
 
 def test_a_run_teaches_tokens_per_word_and_overhead() -> None:

@@ -6,9 +6,12 @@ import itertools
 import re
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
+from longwriter_desktop.engine import estimate as est
 from longwriter_desktop.engine import events as ev
 from longwriter_desktop.engine.backend import FinishReason, Sampling
+from longwriter_desktop.engine.gguf import read_gguf
 from longwriter_desktop.engine.plan import Plan, Section, plan_problems
 from longwriter_desktop.engine.prompts import Family
 from longwriter_desktop.engine.words import count_words
@@ -241,6 +244,52 @@ def test_the_ngram_control_names_the_word_that_would_repeat_a_template() -> None
     # Later sections are steered away from what earlier sections wrote (document-wide).
     second = [c for c in backend.calls if not c.is_plan][1]
     assert any("first" in words for words in second.avoided)
+
+
+def test_a_tiny_model_writes_in_a_view_shorter_than_its_context(builtin_gguf: Path) -> None:
+    """The built-in model's real shape (its GGUF header): deeper in the context it decodes far slower, so the
+    writer drops old sections once its view (shorter than the 8,192-token context) is full, keeps the last
+    paragraphs of the section just before in view, and no call reaches past the view."""
+    titles = [f"Trams of the {name}" for name in ("north", "south", "east", "west", "river", "hill", "port")]
+    plan = Plan([Section(t, f"How trams serve the {t.split()[-1]}.", 600) for t in titles])
+
+    def reply(call: ScriptedCall) -> str:
+        tail = call.prompt_text.rsplit("<|im_start|>assistant\n", 1)[-1]
+        index = next(i for i, t in enumerate(titles) if tail.startswith(t))
+        name = titles[index].split()[-1]
+        first = tail.count("Stop ")  # a call after a cut goes on from where the section stands
+        return "".join(f"Stop {n} on the {name} line. " + _filler(f"{name}{n}", 90) for n in range(first, first + 8))
+
+    def run(backend: ScriptedBackend) -> list[ev.Event]:
+        return list(write_document(backend, WriteRequest("Write a report on city trams.", None, "plan", plan=plan,
+                                                         sampling=Sampling(seed=3))))
+
+    backend = ScriptedBackend(reply, n_ctx=8192)
+    backend.header = read_gguf(builtin_gguf)  # type: ignore[attr-defined]
+    events = run(backend)
+    done = events[-1]
+    assert isinstance(done, ev.Done)
+    view = done.stats["view_tokens"]
+    head = done.stats["writing_head_tokens"]
+    assert view == est.writing_view(8192, head, est.view_reach(backend.header.file_size,  # type: ignore[attr-defined]
+                                                                backend.header.kv_bytes_per_token(2.0)))
+    assert head + est.VIEW_MIN_TEXT <= view < 8192
+    calls = [c for c in backend.calls if not c.is_plan]
+    assert all(len(c.request.prompt) + c.request.max_tokens <= view for c in calls)
+    assert done.stats["context_drops"] >= 1
+    assert any("view is full" in e.message for e in events if isinstance(e, ev.Warning) and e.kind == "context")
+    # The last section still reads how the one before it ended, and a summary of what left the view.
+    later = calls[-1].prompt_text
+    assert "Earlier in the text:" in later
+    assert f"Stop 6 on the {titles[-2].split()[-1]} line." in later
+    assert "Stop 1 on the north line." not in later and "Trams of the north: Stop 0" in later
+    # The same document where the view is the whole context (a server, or a model whose weights outweigh its
+    # KV cache) keeps every section in view.
+    whole = ScriptedBackend(reply, n_ctx=8192)
+    done_whole = run(whole)[-1]
+    assert isinstance(done_whole, ev.Done)
+    assert done_whole.stats["view_tokens"] == 8192 and done_whole.stats["context_drops"] == 0
+    assert done_whole.text == done.text, "the view changes what the model sees, not what this script writes"
 
 
 def test_summaries_stay_in_view_when_sections_leave_the_context() -> None:
