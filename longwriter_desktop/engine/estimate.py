@@ -43,9 +43,10 @@ DEFAULT_OVERHEAD = 1.08
 # then 30-45 tokens a section, each sampled several times slower under the grammar and the plan's word-level
 # repeat control than a token of prose. Its decoding time, in tokens at the empty-context speed per section
 # (plus one), is learned from each run's planning; the default is the built-in model's on 2 cores (measured
-# 2026-12-01: 435, as its first plan nearly always fails the checks and it is asked a second time).
+# 2026-12-02: 102 for a 1,000-word and 99 for a 6,000-word plan, each asked once; it was 435 on 2026-12-01,
+# when the first plan nearly always failed the checks and was asked again in full).
 PLAN_PROMPT_TOKENS = 140
-DEFAULT_PLAN_TOKENS_PER_SECTION = 435.0
+DEFAULT_PLAN_TOKENS_PER_SECTION = 110.0
 HEAD_TOKENS = 350  # instruction and system text in front of the document
 HEAD_TOKENS_PER_WORD = 0.03  # the plan in view grows with the document
 # How much of the context the writer fills before it drops old sections from the model's view. Where reading

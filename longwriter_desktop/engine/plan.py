@@ -606,6 +606,36 @@ def _similar(a: str, b: str, threshold: float) -> bool:
     return wa == wb or (shared >= 2 and shared / min(len(wa), len(wb)) >= threshold)
 
 
+_TITLE_WORD = lazy_compile(r"[^\W\d_][\w'’-]*")
+
+
+def _repeats_itself(title: str) -> str | None:
+    """A title that says a word twice in a row ("Digital Libraries ire ire") or a two-word phrase twice
+    ("Public Libraries: Public Libraries: Technology")."""
+    words = _TITLE_WORD.findall(title)
+    for a, b in zip(words, words[1:]):
+        if a.lower() == b.lower() and not (a[:1].isupper() and b[:1].isupper()):  # "Bora Bora" is a name
+            return "a repeated word"
+    lower = [w.lower() for w in words]
+    pairs = [(a, b) for a, b in zip(lower, lower[1:]) if not (a in _OPEN_END and b in _OPEN_END)]
+    return "repeats itself" if len(pairs) != len(set(pairs)) else None
+
+
+def _stray_last_word(title: str, instruction: str) -> bool:
+    """A title in title case whose last word alone is in lower case and not a small word ("... Digital
+    Libraries ire", "The World in rome"): a token the model was pushed into, not a word it meant."""
+    words = _TITLE_WORD.findall(title)
+    if len(words) < 3:
+        return False
+    last = words[-1]
+    if not last[:1].islower() or last.lower() in _OPEN_END or any(c.isupper() for c in last):  # "iOS"
+        return False
+    if last.lower() in {w.lower() for w in _TITLE_WORD.findall(instruction)}:
+        return False
+    capitals = [w for w in words[:-1] if w[:1].isupper()]
+    return len(capitals) >= 2 and all(w[:1].isupper() for w in words[:-1] if w.lower() not in _OPEN_END)
+
+
 def title_problem(title: str, instruction: str, index: int, count: int) -> str | None:
     """Why a section title is not one a writer would keep, or None."""
     text = title.strip()
@@ -621,13 +651,18 @@ def title_problem(title: str, instruction: str, index: int, count: int) -> str |
             return "a broken word"
         if words[-1].lower().strip(",;:-") in _OPEN_END and len(words) > 1:
             return "stops mid-phrase"
+        repeated = _repeats_itself(text)
+        if repeated:
+            return repeated
+        if _stray_last_word(text, instruction):
+            return "a stray word at its end"
     digits = re.findall(r"\d+", text)
     if any(d not in instruction for d in digits):
         return "a number the instruction does not have"
     if _TASK_WORDS.search(text):
         return "talks about the task"
     if re.search(r"\bby (?:dr\.? |mr\.? |mrs\.? |ms\.? )?[A-Z][a-z]+$", text, re.IGNORECASE) and \
-            re.search(r"[A-Z][a-z]+$", text):
+            re.search(r"[A-Z][a-z]+$", text) and not re.search(r"\b(\w+) by \1$", text, re.IGNORECASE):  # Step by Step
         return "a byline"
     if _INTRO.search(text) and index != 0:
         return "an introduction placed mid-way"

@@ -33,6 +33,11 @@ BROKEN_TITLES = [
     "Write about 400 words on the garden",
     "A Community Health Initiative That Will Change the World by Dr Maria",
     "",
+    # Seen on the built-in model (a grammar-bound plan with its word-level repeat control):
+    "Public Libraries: A New Era of Digital Libraries ire ire",
+    "Digital Library Has Improved Digital Library",
+    "Public Libraries: Public Libraries: Technology",
+    "Bicycles: The World in rome",
 ]
 
 
@@ -41,8 +46,11 @@ def test_broken_titles_are_caught(title: str) -> None:
     assert title_problem(title, "Write a 3000-word guide to bicycle touring.", 2, 8) is not None
 
 
-@pytest.mark.parametrize("title", ["The first bike tour", "Packing light", "Roads, maps & weather",
-                                   "What 3000 miles teach", "I learn to fall"])
+@pytest.mark.parametrize("title", [
+    "The first bike tour", "Packing light", "Roads, maps & weather", "What 3000 miles teach", "I learn to fall",
+    "Step by Step", "Day by Day in the Hills", "Bora Bora on Two Wheels", "The Rise and Fall of the Penny-Farthing",
+    "Riding in the rain", "Face to Face With the Road", "Packing for bicycle touring",
+])
 def test_good_titles_pass(title: str) -> None:
     assert title_problem(title, "Write a 3000-word guide to bicycle touring.", 2, 8) is None
 
