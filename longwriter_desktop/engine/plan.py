@@ -706,6 +706,11 @@ def plan_problems(plan: Plan, instruction: str, *, subject: bool = False, count:
                     break
         if problem is None and len(section.main_point.split()) < 3 and not has_cjk(section.main_point):
             problem = "no real main point"
+        if problem is None:
+            tokens = re.findall(r"\w+", section.main_point)
+            numbers = [t for t in tokens if t.isdigit() and t not in instruction]
+            if len(numbers) >= 2 and len(numbers) > len(tokens) / 4:  # "2012, 000- 200, 000 in the country."
+                problem = "numbers for a main point"
         if problem is None and off_subject:
             problem = "off the subject"
         if problem is not None:
@@ -805,7 +810,7 @@ _GBNF_POINT_PUNCT = _GBNF_TITLE_PUNCT + "\\u061b\\uff1b\\uff08\\uff09"
 _GBNF_POINT_END = ".!?\\u3002\\uff01\\uff1f\\u061f\\u0964"
 
 
-def plan_grammar(count: int, *, title_digits: bool = True) -> str:
+def plan_grammar(count: int, *, title_digits: bool = True, first: int = 1) -> str:
     """GBNF for exactly ``count`` plan lines: every model, however small, yields a parseable plan.
 
     The line form reads like prose, which small models follow far better than JSON. A title is made of
@@ -813,12 +818,13 @@ def plan_grammar(count: int, *, title_digits: bool = True) -> str:
     hyphen) and ends where the model
     ends it, after at most 10 words: no title is cut mid-word at a character count. Without
     ``title_digits`` a title has no digits (an instruction with no number but its length: the built-in
-    model otherwise dates its titles, "A Community, 2030", and the whole plan fails its checks).
+    model otherwise dates its titles, "A Community, 2030", and the whole plan fails its checks). ``first``: the
+    number of the first line to write (the lines before it are in the prompt already).
     """
-    lines = ["root ::= " + " ".join(f"s{i}" for i in range(1, count + 1))]
+    lines = ["root ::= " + " ".join(f"s{i}" for i in range(first, count + 1))]
     lines += [
         f's{i} ::= "Section {i} - Title: " title " - Main point: " point " - Words: " num "\\n"'
-        for i in range(1, count + 1)
+        for i in range(first, count + 1)
     ]
     lines += [
         'title ::= tfirst (tsep tword){0,9}',
@@ -871,14 +877,18 @@ def plan_instruction(instruction: str, target_words: int, count: int, notes: str
     return text
 
 
+def parse_plan_line(line: str) -> Section | None:
+    """One line of a plan in the line form, or None when the line is not one."""
+    match = _SECTION_LINE.match(line.strip())
+    if not match:
+        return None
+    words = int(match.group("words").replace(",", "")) or 1
+    return Section(match.group("title").strip(" ,:"), match.group("point").strip(), words)
+
+
 def parse_generated_plan(text: str) -> Plan:
     """Parse a model's plan (line form or JSON), tolerating junk and a truncated tail."""
-    sections = []
-    for line in text.splitlines():
-        match = _SECTION_LINE.match(line.strip())
-        if match:
-            words = int(match.group("words").replace(",", "")) or 1
-            sections.append(Section(match.group("title").strip(" ,:"), match.group("point").strip(), words))
+    sections = [section for section in map(parse_plan_line, text.splitlines()) if section is not None]
     if sections:
         return Plan(sections)
     start = text.find("{")
@@ -921,12 +931,11 @@ class PlanResult:
 # Token penalties (repeat, presence) are off for plans: the lines share their fixed words, and pushing down every
 # token seen lately pushes down the space-led word tokens most of all, so a small model glued words together
 # ("in orderstomakeit", "thatntookhuman"). Titles and points are kept apart at the word level instead: a word
-# that would repeat a 3-word sequence of the plan's own titles and points is pushed down (PLAN_REPEAT_PENALTY),
-# and the second attempt also uses a fresh seed and a warmer temperature.
-PLAN_ATTEMPTS: tuple[dict[str, float], ...] = (
-    {"repeat_penalty": 1.0, "presence_penalty": 0.0, "temperature": 0.7},
-    {"repeat_penalty": 1.0, "presence_penalty": 0.0, "temperature": 0.9},
-)
+# that would repeat a 3-word sequence of the plan's own titles and points is pushed down (PLAN_REPEAT_PENALTY).
+# A line that fails the checks is taken back and sampled again from where it started, with a fresh seed and a
+# warmer temperature each time (LINE_TEMPERATURES: its tries in all); the lines before it stay. Asking for the
+# whole plan again threw away the good lines with the bad: on short documents the plan was a third of the tokens.
+LINE_TEMPERATURES = (0.7, 0.85, 1.0)
 PLAN_NGRAM = 3
 PLAN_REPEAT_PENALTY = 4.0
 # The free parts of the grammar's lines: a title or a main point runs to " -" (neither can hold one).
@@ -947,6 +956,64 @@ class _PlanRepeats:
 
     def banned(self) -> tuple[frozenset[str], bool]:
         return self.ban.banned(self.free_text())
+
+
+_PARTIAL_LINE = lazy_compile(r"\s*section\s*\d*\s*-\s*title:\s*(?P<title>.*?)\s+-\s+main point:\s*(?P<point>.*)$",
+                             re.IGNORECASE | re.DOTALL)
+
+
+@dataclass
+class _PlanLines:
+    """The lines of a plan as the model writes them, and what a failing line may still cost."""
+
+    count: int
+    instruction: str
+    kept: list[Section] = field(default_factory=list)
+    text: str = ""  # the kept lines as the model wrote them (the next pass reads on from them)
+    tries: int = 0  # of the line being written
+    retries: int = 0  # of the whole plan: about one line in three may be sampled again
+    failed: int = 0  # lines kept after their last try failed too (the repair gives them new titles)
+    excused: bool = False  # the line being written failed its last try and is kept as it is
+    gave_up: bool = False
+
+    def temperature(self) -> float:
+        return LINE_TEMPERATURES[min(self.tries, len(LINE_TEMPERATURES) - 1)]
+
+    def keep(self, section: Section, line: str) -> None:
+        self.kept.append(section)
+        self.text += line.rstrip("\n") + "\n"
+        self.tries = 0
+        self.excused = False
+
+    def fails(self) -> bool:
+        """The line being written failed its checks: True when this pass stops (the line is sampled again, or
+        the model cannot plan this text and the repair or the outline takes over now, not after more of its
+        lines: the built-in model's plans failed for most dev prompts, and their tokens were a third of a short
+        document's); False when the line is kept as it is, for the repair to mend."""
+        if self.excused:
+            return False
+        budget = self.count // 3 + 1
+        if self.tries < len(LINE_TEMPERATURES) - 1 and self.retries < budget:
+            self.tries += 1
+            self.retries += 1
+            return True
+        self.failed += 1
+        self.gave_up = self.retries >= budget or self.failed > self.count // 3
+        self.excused = not self.gave_up
+        return self.gave_up
+
+    def early_problem(self, partial: str) -> str | None:
+        """What fails in a line still being written: its title once it is finished, a main point of numbers."""
+        match = _PARTIAL_LINE.match(partial)
+        if not match:
+            return None
+        title = match.group("title").strip(" ,:")
+        problem = title_problem(title, self.instruction, len(self.kept), self.count)
+        if problem is None and any(_norm_title(s.title) == _norm_title(title) or _similar(s.title, title, 0.75)
+                                   for s in self.kept):
+            problem = "repeats an earlier title"
+        numbers = [t for t in re.findall(r"\w+", match.group("point")) if t.isdigit() and t not in self.instruction]
+        return problem or ("numbers for a main point" if len(numbers) >= 3 else None)
 
 
 def generate_plan(
@@ -975,62 +1042,69 @@ def generate_plan(
     rule = rule or LengthRule(language=detect_language(instruction))
     prompt_text = fmt.render(plan_instruction(instruction, target_words, count, notes, rule))
     supports_grammar = getattr(backend, "supports_grammar", backend.tokenizes)
-    grammar = plan_grammar(count, title_digits=numbers_beside_length(instruction)) if supports_grammar else None
-    prompt: Sequence[int] | str = (
-        backend.bos_tokens() + backend.tokenize(prompt_text) if backend.tokenizes else prompt_text
-    )
+    digits = numbers_beside_length(instruction)
+    head: Sequence[int] = backend.bos_tokens() + backend.tokenize(prompt_text) if backend.tokenizes else []
     # Scripts other than Latin take several tokens a word in most tokenizers.
     latin = rule.language in ("en", "fr", "de", "es", "it", "pt", "pl", "nl", "tr")
-    max_tokens = count * (120 if latin and not has_cjk(instruction) else 220) + 32
-    best: Plan | None = None
-    best_problems = count + 1
-    for attempt, settings in enumerate(PLAN_ATTEMPTS):
+    per_line = 120 if latin and not has_cjk(instruction) else 220
+    lines = _PlanLines(count, instruction)
+    passes = 0
+    while len(lines.kept) < count and not lines.gave_up and passes < count * len(LINE_TEMPERATURES):
+        if cancel is not None and cancel.is_set():
+            return
         attempt_sampling = replace(
-            sampling,
-            seed=None if sampling.seed is None else sampling.seed + attempt * 7919,
-            **{**settings, "temperature": max(sampling.temperature, settings.get("temperature", 0.7))},
-        )
+            sampling, seed=None if sampling.seed is None else sampling.seed + passes * 7919,
+            repeat_penalty=1.0, presence_penalty=0.0, temperature=max(sampling.temperature, lines.temperature()))
+        grammar = plan_grammar(count, title_digits=digits, first=len(lines.kept) + 1) if supports_grammar else None
+        read_on = backend.tokenize(lines.text, special=False) if lines.text and backend.tokenizes else []
+        prompt: Sequence[int] | str = [*head, *read_on] if backend.tokenizes else prompt_text + lines.text
+        passes += 1
         text = ""
+        whole = ""  # this pass's reply
         finish: Finish | None = None
-        done = 0
         repeats = _PlanRepeats()
         stop = StopSignal(cancel)
-        for item in backend.generate(
-            GenerationRequest(prompt, max_tokens, attempt_sampling, stop=fmt.stops, grammar=grammar, cancel=stop,
-                              avoid=repeats.banned, avoid_penalty=PLAN_REPEAT_PENALTY)
-        ):
-            if isinstance(item, Delta):
-                text += item.text
-                repeats.text = text
-                if "\n" in item.text or "}" in item.text:
-                    end = max(text.rfind("\n"), text.rfind("}")) + 1  # complete lines or objects only
-                    written = parse_generated_plan(text[:end])
-                    if len(written.sections) > done:
-                        done = len(written.sections)
-                        yield PlanningProgress(min(done, count), count)
-                        # A first plan whose lines already hold more problems than the repair may fix is asked
-                        # again at once: the rest of it would be tokens thrown away (a fifth of a short
-                        # document's wait went into plans).
-                        if attempt < len(PLAN_ATTEMPTS) - 1 and \
-                                len(plan_problems(written, instruction, count=count)) > count // 3:
-                            stop.set()
-            else:
+        request = GenerationRequest(prompt, (count - len(lines.kept)) * per_line + 32, attempt_sampling,
+                                    stop=fmt.stops, grammar=grammar, cancel=stop, avoid=repeats.banned,
+                                    avoid_penalty=PLAN_REPEAT_PENALTY)
+        for item in backend.generate(request):
+            if not isinstance(item, Delta):
                 finish = item
+                continue
+            if stop.is_set():
+                continue
+            text += item.text
+            whole += item.text
+            repeats.text = lines.text + text
+            while "\n" in text and len(lines.kept) < count:
+                line, text = text.split("\n", 1)
+                section = parse_plan_line(line)
+                if section is None:
+                    continue  # not a plan line (a model without the grammar): read past it
+                problem = plan_problems(Plan([*lines.kept, section]), instruction, subject=True,
+                                        count=count).get(len(lines.kept))
+                if problem is not None and lines.fails():
+                    stop.set()
+                    break
+                lines.keep(section, line)
+                yield PlanningProgress(len(lines.kept), count)
+            if not stop.is_set() and text and not lines.excused and lines.early_problem(text) and lines.fails():
+                stop.set()  # the line's title (or its numbers) already fail: no need to wait for its end
         if finish is not None:
             result.prompt_tokens_evaluated += finish.prompt_tokens_evaluated
             result.completion_tokens += finish.completion_tokens
             if finish.reason is FinishReason.CANCELLED and cancel is not None and cancel.is_set():
                 return
-        plan = parse_generated_plan(text)
-        problems = len(plan_problems(plan, instruction, subject=True)) + abs(len(plan.sections) - count)
-        if best is None or problems < best_problems:
-            best, best_problems = plan, problems
-        if problems == 0 or (attempt == 0 and problems <= count // 3 and len(plan.sections) == count):
-            break  # nothing wrong, or little enough for the repair to fix without another plan's tokens
-        if attempt == 0:
-            yield Warning("The plan did not pass the checks (repeated, broken or misplaced titles); asking the "
-                          "model once more.", kind="plan")
-    fixed, repair_notes = repair(best or Plan([]), instruction, target_words, count)
+        if lines.gave_up or stop.is_set():
+            continue  # given up (the loop ends), or the failing line is sampled again
+        if len(lines.kept) < count and text.strip():  # a last line the model did not end with a line break
+            section = parse_plan_line(text)
+            if section is not None:
+                lines.keep(section, text)
+        if not lines.kept:
+            lines.kept = list(parse_generated_plan(whole).sections)  # the whole plan in another form (JSON)
+        break
+    fixed, repair_notes = repair(Plan(lines.kept), instruction, target_words, count)
     result.plan = fixed
     result.notes = repair_notes
     for note in repair_notes:

@@ -456,13 +456,16 @@ def test_plans_are_sampled_without_token_penalties_and_kept_apart_by_words() -> 
     assert isinstance(events[-1], PlanReady) and [s.title for s in events[-1].plan.sections] == list(titles)
 
     # A model that starts copying its own lines meets the ban word by word; the fixed words are never banned.
-    copied = lines + lines.replace("Choosing", "Picking").replace("Section 1 ", "Section 4 ").replace(
-        "Section 2 ", "Section 5 ").replace("Section 3 ", "Section 6 ")
-    backend = ScriptedBackend([copied, copied])
+    more = ("Section 4 - Title: Storing the flour - Main point: Pick a strong tin and keep it dry. - Words: 300\n"
+            "Section 5 - Title: Shaping the loaf - Main point: Knead the dough once more, then fold it. - Words: 300\n"
+            "Section 6 - Title: Cooling the bread - Main point: Leave the loaf in a hot oven no longer than it needs."
+            " - Words: 300\n")
+    backend = ScriptedBackend([lines + more])
     list(generate_plan(backend, "Write a 1800-word guide to baking bread.", 1800, sampling=Sampling(seed=1),
                        count=6))
-    banned = set().union(*backend.calls[0].avoided)
-    assert {"strong", "kneading", "dough", "oven"} <= banned
+    (call,) = backend.calls
+    banned = set().union(*call.avoided)
+    assert {"strong", "dough", "oven"} <= banned
     assert not banned & {"section", "title", "main", "point", "words"}
 
 

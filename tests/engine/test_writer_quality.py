@@ -12,7 +12,7 @@ from longwriter_desktop.engine import estimate as est
 from longwriter_desktop.engine import events as ev
 from longwriter_desktop.engine.backend import FinishReason, Sampling
 from longwriter_desktop.engine.gguf import read_gguf
-from longwriter_desktop.engine.plan import Plan, Section, plan_problems
+from longwriter_desktop.engine.plan import Plan, Section, generate_plan, plan_problems
 from longwriter_desktop.engine.prompts import Family
 from longwriter_desktop.engine.words import count_words
 from longwriter_desktop.engine.writer import WriteRequest, write_document
@@ -312,29 +312,68 @@ def test_summaries_stay_in_view_when_sections_leave_the_context() -> None:
     assert "Trams reached the north district first." in last.prompt_text
 
 
-def test_a_broken_plan_is_asked_again_then_repaired() -> None:
-    broken = "".join(f"Section {i} - Title: Money is the keyA - Main point: Money is the key to trams. - Words: 20\n"
-                     for i in range(1, 4))
+def test_a_broken_plan_line_is_sampled_again_from_where_it_started() -> None:
     points = ("Horse cars gave way to electric lines.", "Low floors and priority signals speed riders up.",
               "Batteries and new routes bring lines back to suburbs.")
-    good = "".join(f"Section {i} - Title: {t} - Main point: {p} - Words: 300\n"
-                   for i, (t, p) in enumerate(zip(TITLES, points), 1))
+    good = [f"Section {i} - Title: {t} - Main point: {p} - Words: 300\n"
+            for i, (t, p) in enumerate(zip(TITLES, points), 1)]
+    broken = "Section 2 - Title: Money is the keyA - Main point: Money is the key to trams. - Words: 20\n"
 
     def reply(call: ScriptedCall) -> str:
         if call.is_plan:
-            return broken if sum(c.is_plan for c in backend.calls) == 1 else good
+            # The first pass writes a good first line, then a broken second one (and more after it).
+            return good[0] + broken + good[2] if sum(c.is_plan for c in backend.calls) == 1 else good[1] + good[2]
         return _filler(("early", "today", "future")[_section_of(call)], 400)
 
     backend = ScriptedBackend(reply)
     request = WriteRequest("Write a 900-word report on city trams.", mode="plan", sampling=Sampling(seed=3))
     events = list(write_document(backend, request))
     plan = next(e for e in events if isinstance(e, ev.PlanReady)).plan
-    assert sum(c.is_plan for c in backend.calls) == 2
+    first, second = [c for c in backend.calls if c.is_plan]
     assert [s.title for s in plan.sections] == list(TITLES)
     assert plan_problems(plan, request.instruction) == {}
-    # The first plan was stopped once two of its three lines had failed: its last line was never generated.
-    first = next(c for c in backend.calls if c.is_plan)
-    assert first.finish is FinishReason.CANCELLED and first.reply.count("keyA") == 2
+    # The first pass stopped as soon as the broken title was finished: its main point and its third line were
+    # never generated.
+    assert first.finish is FinishReason.CANCELLED and first.reply.startswith(good[0] + "Section 2 - Title: Money")
+    assert "Money is the key to trams" not in first.reply and "The future of trams" not in first.reply
+    # The second pass read on from the kept first line, under a grammar for lines 2 and 3 only, warmer.
+    assert second.prompt_text.endswith(good[0])
+    assert (second.request.grammar or "").startswith("root ::= s2 s3\n")
+    assert second.request.sampling.temperature > first.request.sampling.temperature
+    assert second.request.sampling.seed != first.request.sampling.seed
+    stats = events[-1].stats  # type: ignore[attr-defined]
+    assert stats["plan_prompt_tokens"] > 0
+    assert not any(isinstance(e, ev.Warning) and e.kind == "plan" and "replaced" in e.message for e in events)
+
+
+def test_a_plan_line_that_keeps_failing_is_kept_for_the_repair_and_a_plan_that_keeps_failing_ends() -> None:
+    names = ("Early trams", "Trams today", "The tram depot", "Night trams", "Tram drivers", "The future of trams")
+    points = ("Horse cars gave way to electric lines.", "Low floors speed riders up today.",
+              "Where the cars sleep and are mended.", "The last cars run after midnight.",
+              "Drivers train for a year before they take a car.", "Batteries bring lines back to suburbs.")
+    good = [f"Section {i} - Title: {t} - Main point: {p} - Words: 300\n" for i, (t, p) in
+            enumerate(zip(names, points), 1)]
+    bad = "Section 2 - Title: Money is the keyA - Main point: Low floors speed riders up today. - Words: 300\n"
+    instruction = "Write an 1800-word report on city trams."
+
+    def plan_of(script: Callable[[int], str]) -> tuple[Plan, ScriptedBackend]:
+        backend = ScriptedBackend(lambda call: script(len(backend.calls)))
+        events = list(generate_plan(backend, instruction, 1800, sampling=Sampling(seed=3), count=6))
+        assert isinstance(events[-1], ev.PlanReady)
+        return events[-1].plan, backend
+
+    # Line 2 fails its three tries: it is kept (the repair gives it a title from its main point) and the
+    # model's other lines stay.
+    plan, backend = plan_of(lambda n: "".join([good[0], bad, *good[2:]]) if n == 1 else "".join([bad, *good[2:]]))
+    assert len(backend.calls) == 3
+    assert [s.title for s in plan.sections] == [names[0], "Low floors speed riders up today", *names[2:]]
+    assert plan_problems(plan, instruction) == {}
+    # A model whose lines keep failing is not asked for more of them than a third of the plan again: the
+    # plan ends there and the kind's outline fills it.
+    plan, backend = plan_of(lambda n: bad.replace("Section 2", "Section 1"))
+    assert len(backend.calls) == 3  # line 1's three tries, then no more
+    assert plan_problems(plan, instruction) == {} and len(plan.sections) == 6
+    assert all(s.title != "Money is the keyA" for s in plan.sections)
 
 
 def test_a_base_model_continues_a_plain_document_without_chat_markup() -> None:
@@ -356,10 +395,11 @@ def test_a_base_model_continues_a_plain_document_without_chat_markup() -> None:
 
 
 def test_cancel_while_planning_asks_for_no_second_plan() -> None:
-    # The plan's own early stop (a first plan failing) and the user's cancel both end the plan's stream: only
+    # The plan's own stop (a line failing its checks) and the user's cancel both end the plan's stream: only
     # the user's ends the run.
-    broken = "".join(f"Section {i} - Title: Money is the keyA - Main point: Money is the key to trams. - Words: 20\n"
-                     for i in range(1, 7))
+    broken = "Section 1 - Title: Early trams - Main point: Horse cars gave way to electric lines. - Words: 300\n" + \
+        "".join(f"Section {i} - Title: Money is the keyA - Main point: Money is the key to trams. - Words: 20\n"
+                for i in range(2, 7))
     backend = ScriptedBackend([broken])
     cancel = threading.Event()
     events = []
