@@ -253,7 +253,9 @@ class ProseModel:
 
     def _reply(self, call: ScriptedCall) -> str:
         if call.is_plan or "writing plan" in call.prompt_text or "写作计划" in call.prompt_text:
-            return self._plan(call.prompt_text)
+            # Under the plan's grammar a model writes the lines it allows: from the first not yet in the prompt.
+            first = re.match(r"root ::= s(\d+)", call.request.grammar or "")
+            return self._plan(call.prompt_text, int(first.group(1)) if first else 1)
         asked = list(_ASKED.finditer(call.prompt_text))
         if asked:
             last = asked[-1]
@@ -301,20 +303,24 @@ class ProseModel:
         joiner = "、" if not LANGUAGES[self.language].spaced else ", "
         return sentence[:end] + joiner + word + sentence[end:]
 
-    def _plan(self, prompt: str) -> str:
+    def _plan(self, prompt: str, first: int = 1) -> str:
         wanted = _SECTIONS.search(prompt)
         sections = int(wanted.group(1) or wanted.group(2)) if wanted else 3
         total = _ASKED_TOTAL.search(prompt)
         amount = int((total.group(1) or total.group(2)).replace(",", "")) if total else 300 * sections
         names = titles(self.language, sections)
+        # A model that keeps to its task names the task's subject in its main points, every other one.
+        self._subject = _subject_words(prompt)
         lines = [
-            f"Section {i} - Title: {name} - Main point: {next(self._sentences)} - Words: {amount // sections}"
-            for i, name in enumerate(names, 1)
+            f"Section {i} - Title: {name} - Main point: {self._on_subject(next(self._sentences))} - Words: "
+            f"{amount // sections}"
+            for i, name in enumerate(names, 1) if i >= first
         ]
         return "\n".join(lines) + "\n"
 
 
-_BEGIN_WITH = re.compile(r'(?:Begin with|Go on with) "([^"\n]+)": ?([^\n]*)|(?:先写|接着写)“([^”\n]+)”：([^\n]*)')
+_BEGIN_WITH = re.compile(r'(?:Begin with|Go on with) "([^"\n]+)": ?([^\n]*)|(?:先写|接着写)“([^”\n]+)”：([^\n]*)'
+                         r'|(?:this task|写作任务制定写作计划)[:：] ?()([^\n]*)')
 
 
 def _subject_words(prompt: str) -> list[str]:
@@ -323,7 +329,8 @@ def _subject_words(prompt: str) -> list[str]:
     if not found:
         return []
     text = " ".join(g for g in found[-1].groups() if g)
-    words = [w for w in re.findall(r"[^\W\d_]+", text) if len(w) > 3 and not re.search(r"[\u3040-\u9fff]", w)]
+    words = [w for w in re.findall(r"[^\W\d_]+", text) if len(w) > 3 and not re.search(r"[\u3040-\u9fff]", w)
+             and w.lower() not in ("write", "word", "words", "about")]
     pairs = re.findall(r"[\u4e00-\u9fff]{2}", text)
     return (words + pairs)[:8]
 
