@@ -971,7 +971,7 @@ class _PlanLines:
     kept: list[Section] = field(default_factory=list)
     text: str = ""  # the kept lines as the model wrote them (the next pass reads on from them)
     tries: int = 0  # of the line being written
-    retries: int = 0  # of the whole plan: about one line in three may be sampled again
+    retries: int = 0  # of the whole plan: about one line in three may be sampled again (fails)
     failed: int = 0  # lines kept after their last try failed too (the repair gives them new titles)
     excused: bool = False  # the line being written failed its last try and is kept as it is
     gave_up: bool = False
@@ -992,7 +992,8 @@ class _PlanLines:
         document's); False when the line is kept as it is, for the repair to mend."""
         if self.excused:
             return False
-        budget = self.count // 3 + 1
+        # A third of the lines and one more; a short plan's one retry (its tokens weigh most in a short text).
+        budget = self.count // 3 + 1 if self.count > 3 else 1
         if self.tries < len(LINE_TEMPERATURES) - 1 and self.retries < budget:
             self.tries += 1
             self.retries += 1

@@ -374,6 +374,12 @@ def test_a_plan_line_that_keeps_failing_is_kept_for_the_repair_and_a_plan_that_k
     assert len(backend.calls) == 3  # line 1's three tries, then no more
     assert plan_problems(plan, instruction) == {} and len(plan.sections) == 6
     assert all(s.title != "Money is the keyA" for s in plan.sections)
+    # A three-line plan (a short text, where the plan's tokens weigh most) samples one line again at most.
+    backend = ScriptedBackend(lambda call: bad.replace("Section 2", "Section 1"))
+    events = list(generate_plan(backend, "Write an 800-word report on city trams.", 800, sampling=Sampling(seed=3),
+                                count=3))
+    assert len(backend.calls) == 2 and isinstance(events[-1], ev.PlanReady)
+    assert plan_problems(events[-1].plan, instruction) == {}
 
 
 def test_a_base_model_continues_a_plain_document_without_chat_markup() -> None:
