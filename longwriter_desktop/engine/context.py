@@ -17,6 +17,7 @@ from typing import Any
 
 from ..errors import GenerationError, InputError
 from .backend import Backend
+from .codex import SectionCodex
 from .counting import LengthRule
 from .estimate import COMPACT_KEEP, writing_view
 from .events import Event
@@ -67,6 +68,7 @@ class ContextBook:
     head_tokens: int
     context_drops: int
     _head: list[_Chunk]
+    _codex: SectionCodex | None
     _chunk_cache: dict[str, _Chunk]
 
     def _system_text(self, compact: bool) -> str | None:
@@ -116,8 +118,7 @@ class ContextBook:
             )
         self._head = [_Chunk("", bos, len(bos)), head] if bos else [head]
         # The codex block in the section's request is fixed room too, beside the head.
-        codex = getattr(self, "_codex", None)
-        fixed = sum(c.n_tokens for c in self._head) + (codex.budget if codex is not None else 0)
+        fixed = sum(c.n_tokens for c in self._head) + (self._codex.budget if self._codex is not None else 0)
         self.view = writing_view(self.n_ctx, fixed, self.view_reach)
 
     def _turn_chunks(self, turn: _Turn, first_kept: bool) -> list[_Chunk]:

@@ -506,6 +506,11 @@ def _shape(backend: Any) -> tuple[int, int | None]:
     return int(header.file_size), header.kv_bytes_per_token(2.0)
 
 
+def backend_view_reach(backend: Any) -> int | None:
+    """:func:`view_reach` of a loaded local model (None for servers and backends without a GGUF header)."""
+    return view_reach(*_shape(backend)) if getattr(backend, "header", None) is not None else None
+
+
 def profile_for_backend(backend: Any, store: SpeedStore | None = None, *, calibrate_if_missing: bool = True,
                         cancel: Any = None) -> SpeedProfile | None:
     """The loaded model's profile, calibrating it first (a few seconds) when this machine has none.

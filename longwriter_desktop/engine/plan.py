@@ -609,6 +609,17 @@ def _similar(a: str, b: str, threshold: float) -> bool:
 _TITLE_WORD = lazy_compile(r"[^\W\d_][\w'’-]*")
 
 
+def _same_title(a: str, b: str) -> bool:
+    """Two titles a reader would take for one ("Early trams" and "Early Trams 2", or most words shared)."""
+    return _norm_title(a) == _norm_title(b) or _similar(a, b, 0.75)
+
+
+def _numbers(point: str, instruction: str) -> tuple[int, int]:
+    """(numbers the instruction does not have, words) in a main point: "2012, 000- 200, 000" is no point."""
+    tokens = re.findall(r"\w+", point)
+    return sum(1 for t in tokens if t.isdigit() and t not in instruction), len(tokens)
+
+
 def _repeats_itself(title: str) -> str | None:
     """A title that says a word twice in a row ("Digital Libraries ire ire") or a two-word phrase twice
     ("Public Libraries: Public Libraries: Technology")."""
@@ -697,8 +708,7 @@ def plan_problems(plan: Plan, instruction: str, *, subject: bool = False, count:
         if problem is None:
             for j in range(i):
                 other = plan.sections[j]
-                if _norm_title(other.title) == _norm_title(section.title) or _similar(
-                        other.title, section.title, 0.75):
+                if _same_title(other.title, section.title):
                     problem = "repeats an earlier title"
                     break
                 if _similar(points[j], points[i], 0.7):
@@ -707,9 +717,8 @@ def plan_problems(plan: Plan, instruction: str, *, subject: bool = False, count:
         if problem is None and len(section.main_point.split()) < 3 and not has_cjk(section.main_point):
             problem = "no real main point"
         if problem is None:
-            tokens = re.findall(r"\w+", section.main_point)
-            numbers = [t for t in tokens if t.isdigit() and t not in instruction]
-            if len(numbers) >= 2 and len(numbers) > len(tokens) / 4:  # "2012, 000- 200, 000 in the country."
+            numbers, words = _numbers(section.main_point, instruction)
+            if numbers >= 2 and numbers > words / 4:  # "2012, 000- 200, 000 in the country."
                 problem = "numbers for a main point"
         if problem is None and off_subject:
             problem = "off the subject"
@@ -975,6 +984,7 @@ class _PlanLines:
     failed: int = 0  # lines kept after their last try failed too (the repair gives them new titles)
     excused: bool = False  # the line being written failed its last try and is kept as it is
     gave_up: bool = False
+    _title: tuple[str, str | None] = ("", None)  # the finished title of the line being written, and its problem
 
     def temperature(self) -> float:
         return LINE_TEMPERATURES[min(self.tries, len(LINE_TEMPERATURES) - 1)]
@@ -984,6 +994,7 @@ class _PlanLines:
         self.text += line.rstrip("\n") + "\n"
         self.tries = 0
         self.excused = False
+        self._title = ("", None)
 
     def fails(self) -> bool:
         """The line being written failed its checks: True when this pass stops (the line is sampled again, or
@@ -1009,12 +1020,13 @@ class _PlanLines:
         if not match:
             return None
         title = match.group("title").strip(" ,:")
-        problem = title_problem(title, self.instruction, len(self.kept), self.count)
-        if problem is None and any(_norm_title(s.title) == _norm_title(title) or _similar(s.title, title, 0.75)
-                                   for s in self.kept):
-            problem = "repeats an earlier title"
-        numbers = [t for t in re.findall(r"\w+", match.group("point")) if t.isdigit() and t not in self.instruction]
-        return problem or ("numbers for a main point" if len(numbers) >= 3 else None)
+        if self._title[0] != title:  # judged once, not again for every token of its main point
+            problem = title_problem(title, self.instruction, len(self.kept), self.count)
+            if problem is None and any(_same_title(s.title, title) for s in self.kept):
+                problem = "repeats an earlier title"
+            self._title = (title, problem)
+        numbers, _words = _numbers(match.group("point"), self.instruction)
+        return self._title[1] or ("numbers for a main point" if numbers >= 3 else None)
 
 
 def generate_plan(

@@ -29,7 +29,7 @@ from .backend import Backend, Finish, FinishReason, GenerationRequest, Sampling,
 from .codex import Codex, SectionCodex
 from .context import ContextBook, _Chunk, _Turn
 from .counting import PARAGRAPH_END, SENTENCE_END, SENTENCE_ENDS, LengthCounter, LengthRule, has_cjk
-from .estimate import COMPACT_ROOM, run_timer, view_reach
+from .estimate import COMPACT_ROOM, backend_view_reach, run_timer
 from .events import (
     Cancelled,
     CodexInView,
@@ -173,9 +173,7 @@ class DocumentWriter(ContextBook):
         self._applies_dry = bool(getattr(backend, "applies_dry", True))
         self.n_ctx = backend.info.n_ctx
         # A local model's view of the document may end before its context does (where deeper is much slower).
-        header = getattr(backend, "header", None)
-        self.view_reach = view_reach(int(header.file_size), header.kv_bytes_per_token(2.0)) \
-            if header is not None else None
+        self.view_reach = backend_view_reach(backend)
         self.view = self.n_ctx  # set once the head is built (context.py)
         guess = target_from_instruction(request.instruction)
         # Every count of this document (length control, progress, stats) is in its readers' unit.
